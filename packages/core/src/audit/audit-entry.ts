@@ -1,0 +1,39 @@
+/** How a gate decision, payment or other audited event ended. */
+export type AuditOutcome = 'ok' | 'denied' | 'error'
+
+/**
+ * One link of a session's tamper-evident trail.
+ * `hash = HMAC-SHA256(auditKey, prevHash + canonicalJson(entry without hash))`.
+ */
+export interface AuditEntry {
+  id: string
+  sessionId: string
+  agentId: string
+  /** 1-based position in the session's chain. */
+  seq: number
+  /** ISO 8601. */
+  timestamp: string
+  tool: string
+  action: string
+  scope: string | null
+  outcome: AuditOutcome
+  /** Set on every denial and anything a reviewer should look at. */
+  flagged: boolean
+  reason: string | null
+  costUsd: number
+  details: Record<string, unknown>
+  prevHash: string
+  hash: string
+}
+
+/** The fields a backend supplies for a new entry; the chain fields are computed. */
+export type AuditEntryInput = Omit<AuditEntry, 'id' | 'seq' | 'prevHash' | 'hash'>
+
+/** The end of a session's chain: what the next entry links to. */
+export interface AuditHead {
+  seq: number
+  hash: string
+}
+
+/** `prevHash` of the first entry of every chain. */
+export const GENESIS_HASH = '0'.repeat(64)

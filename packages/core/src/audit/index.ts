@@ -1,0 +1,5 @@
+export { GENESIS_HASH, type AuditEntry, type AuditEntryInput, type AuditHead, type AuditOutcome } from './audit-entry.ts'
+export { canonicalJson } from './canonical-json.ts'
+export { hashAuditEntry, sealAuditEntry } from './hash-audit-entry.ts'
+export { REDACTED, redactDetails } from './redact-details.ts'
+export { verifyAuditChain, type AuditVerification } from './verify-audit-chain.ts'

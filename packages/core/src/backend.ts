@@ -1,0 +1,195 @@
+/**
+ * The backend contract, version 1.
+ *
+ * A backend performs each governance operation **atomically** and holds the state (sessions,
+ * counters, holds, the audit chain, sealed secrets). It does not invent policy: scope matching,
+ * liveness, budget arithmetic, attenuation and hashing are the pure functions exported from
+ * `@haldir/core` (`scopesAllow`, `checkLiveness`, `checkBudget`, `planChildSession`,
+ * `sealAuditEntry`, `verifyAuditChain`, `createVaultCipher`), which every backend calls inside
+ * its atomic section. Money is integer micro-dollars throughout; times are epoch milliseconds.
+ *
+ * Every request carries a `tenant`: a backend keeps tenants apart (a session, secret or entry of
+ * one tenant is `NotFoundError` to another). Validation of requests happens before they reach a
+ * backend (`backendRequestSchemas`), so a backend may trust their shapes.
+ *
+ * Prove a backend with the conformance suite: `testBackend()` from `@haldir/core/testing`.
+ */
+import type { AuditEntry, AuditOutcome } from './audit/audit-entry.ts'
+import type { AuditVerification } from './audit/verify-audit-chain.ts'
+
+export const BACKEND_CONTRACT_VERSION = 1
+
+export interface SessionRecord {
+  id: string
+  tenant: string
+  agentId: string
+  scopes: readonly string[]
+  /** `null`: no limit (still metered). */
+  limitMicros: number | null
+  createdAt: number
+  expiresAt: number
+  parentId: string | null
+  revokedAt: number | null
+  metadata: Record<string, unknown>
+}
+
+export interface TenantRequest {
+  tenant: string
+}
+
+export interface SessionRequest extends TenantRequest {
+  sessionId: string
+}
+
+export interface CreateSessionRequest extends TenantRequest {
+  agentId: string
+  scopes: readonly string[]
+  limitMicros: number | null
+  /** Requested time to live, in milliseconds; clamped to the parent's expiry. */
+  ttlMs: number
+  parentId: string | null
+  metadata: Record<string, unknown>
+}
+
+/**
+ * - `check`: scope and liveness only; nothing is held.
+ * - `reserve`: scope, liveness and budget; holds `amountMicros` until `settle`.
+ * - `charge`: scope, liveness and budget; charges `amountMicros` at once and audits it.
+ */
+export type AuthorizeMode = 'check' | 'reserve' | 'charge'
+
+export interface AuthorizeRequest extends SessionRequest {
+  mode: AuthorizeMode
+  /** `null`: no scope is required (a plain payment). */
+  scope: string | null
+  tool: string
+  action: string
+  amountMicros: number
+  /** A retry with the same key (per tenant and session) returns the first result and charges once. */
+  idempotencyKey: string | null
+  details: Record<string, unknown>
+}
+
+export type DenialCode = 'permission_denied' | 'budget_exceeded' | 'session_expired' | 'session_revoked'
+
+export type AuthorizeResult =
+  | {
+      allowed: true
+      /** Set in `reserve` mode. */
+      holdId: string | null
+      /** Set in `charge` mode: the payment's audit entry. */
+      entry: AuditEntry | null
+    }
+  | {
+      allowed: false
+      code: DenialCode
+      reason: string
+      /** Structured facts of the refusal (limits, the limiting ancestor, the expiry …). */
+      facts: Record<string, unknown>
+      /** Every denial is audited, flagged. */
+      entry: AuditEntry
+    }
+
+export interface SettleRequest extends SessionRequest {
+  holdId: string
+  /** What to charge of the hold (≤ the held amount); 0 releases it all. */
+  amountMicros: number
+  outcome: AuditOutcome
+  action: string
+  flagged: boolean
+  reason: string | null
+  details: Record<string, unknown>
+}
+
+export interface SettleResult {
+  entry: AuditEntry
+  chargedMicros: number
+}
+
+export interface AppendAuditRequest extends SessionRequest {
+  tool: string
+  action: string
+  scope: string | null
+  outcome: AuditOutcome
+  flagged: boolean
+  reason: string | null
+  /** Recorded on the entry, not charged. */
+  costMicros: number
+  details: Record<string, unknown>
+}
+
+export interface SpendRecord {
+  /** Settled charges of the session and all its descendants. */
+  spentMicros: number
+  reservedMicros: number
+  limitMicros: number | null
+  byTool: Record<string, number>
+}
+
+export interface AuditQuery extends TenantRequest {
+  sessionId: string | null
+  agentId: string | null
+  outcome: AuditOutcome | null
+  flagged: boolean | null
+  limit: number
+  offset: number
+}
+
+export interface AuditPage {
+  /** How many entries match in all (not just this page). */
+  count: number
+  entries: AuditEntry[]
+  nextOffset: number | null
+}
+
+export interface RevokeRequest extends SessionRequest {
+  reason: string | null
+}
+
+export interface RevokeResult {
+  /** The session and every descendant revoked by this call. */
+  revokedSessionIds: string[]
+}
+
+export interface PutSecretRequest extends TenantRequest {
+  name: string
+  value: string
+  scopeRequired: string | null
+}
+
+export interface ReadSecretRequest extends SessionRequest {
+  name: string
+}
+
+export interface ListSessionsRequest extends TenantRequest {
+  limit: number
+}
+
+export interface HaldirBackend {
+  /** For messages and the dashboard: `memory`, `http`, `postgres`. */
+  readonly name: string
+  /** Creates a root or child session (attenuation via `planChildSession`). */
+  createSession(request: CreateSessionRequest): Promise<SessionRecord>
+  /** `NotFoundError` if absent for this tenant. */
+  getSession(request: SessionRequest): Promise<SessionRecord>
+  /** The gate: one atomic decision over scope, liveness (session + ancestors) and budget (session + ancestors). */
+  authorize(request: AuthorizeRequest): Promise<AuthorizeResult>
+  /** Closes a hold: charges up to its amount, releases the rest, appends the entry. Idempotent per hold. */
+  settle(request: SettleRequest): Promise<SettleResult>
+  /** Appends an entry without charging. */
+  appendAudit(request: AppendAuditRequest): Promise<AuditEntry>
+  getSpend(request: SessionRequest): Promise<SpendRecord>
+  queryAudit(request: AuditQuery): Promise<AuditPage>
+  /** Recomputes the session's chain with the audit key (`verifyAuditChain`). */
+  verifyAudit(request: SessionRequest): Promise<AuditVerification>
+  /** Revokes the session and its descendants, auditing each. */
+  revokeSession(request: RevokeRequest): Promise<RevokeResult>
+  /** Seals and stores (or replaces) a secret. */
+  putSecret(request: PutSecretRequest): Promise<void>
+  /** Opens a secret for a live session holding its scope; audits the read (never the value). */
+  readSecret(request: ReadSecretRequest): Promise<string>
+  /** Optional: the newest sessions of a tenant (the dashboard uses it). */
+  listSessions?(request: ListSessionsRequest): Promise<SessionRecord[]>
+  /** Optional: releases connections and timers. */
+  close?(): Promise<void>
+}

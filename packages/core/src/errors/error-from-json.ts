@@ -1,0 +1,53 @@
+import { BackendError } from './backend-error.ts'
+import { BudgetExceededError } from './budget-exceeded-error.ts'
+import { HaldirError, type HaldirErrorCode } from './haldir-error.ts'
+import { NotFoundError, type HaldirResource } from './not-found-error.ts'
+import { PermissionDeniedError } from './permission-denied-error.ts'
+import { SessionExpiredError } from './session-expired-error.ts'
+import { SessionRevokedError } from './session-revoked-error.ts'
+import { ValidationError, type ValidationIssue } from './validation-error.ts'
+
+export interface HaldirErrorJson {
+  code: string
+  message: string
+  data?: Record<string, unknown>
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
+const amount = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined)
+
+/**
+ * Rebuilds the typed error from its wire shape (`HaldirError#toJSON`), so a client of the
+ * HTTP backend catches the same subclasses as a user of the memory backend.
+ */
+export function errorFromJson(json: HaldirErrorJson, status?: number): HaldirError {
+  const data = json.data ?? {}
+  const message = json.message
+  switch (json.code as HaldirErrorCode) {
+    case 'validation_error':
+      return new ValidationError({ message, issues: Array.isArray(data.issues) ? (data.issues as ValidationIssue[]) : [] })
+    case 'permission_denied':
+      return new PermissionDeniedError({ message, sessionId: text(data.sessionId), scope: text(data.scope) })
+    case 'budget_exceeded':
+      return new BudgetExceededError({
+        message,
+        sessionId: text(data.sessionId),
+        limitingSessionId: text(data.limitingSessionId),
+        requestedUsd: amount(data.requestedUsd),
+        limitUsd: amount(data.limitUsd),
+        spentUsd: amount(data.spentUsd),
+        reservedUsd: amount(data.reservedUsd),
+      })
+    case 'session_expired':
+      return new SessionExpiredError({ message, sessionId: text(data.sessionId), expiresAt: text(data.expiresAt) })
+    case 'session_revoked':
+      return new SessionRevokedError({ message, sessionId: text(data.sessionId), revokedSessionId: text(data.revokedSessionId) })
+    case 'not_found':
+      return new NotFoundError({ message, resource: (text(data.resource) ?? 'route') as HaldirResource, id: text(data.id) ?? '' })
+    case 'unauthorized':
+    case 'payload_too_large':
+      return new BackendError({ message, status, code: json.code as HaldirErrorCode })
+    default:
+      return new BackendError({ message, status: status ?? amount(data.status) })
+  }
+}

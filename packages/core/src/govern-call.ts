@@ -1,0 +1,117 @@
+import { HaldirError } from './errors/haldir-error.ts'
+import { ValidationError } from './errors/validation-error.ts'
+import { errorMessage } from './internal/error-message.ts'
+import { usdToMicros } from './money/usd-to-micros.ts'
+import { parseInput, scopeSchema, nameSchema } from './schemas.ts'
+import type { GateDecision, Haldir } from './types.ts'
+
+/** What a governed call does when the gate refuses it. */
+export type OnDenied = 'throw' | 'message'
+
+export interface GovernOptions<Input, Result> {
+  haldir: Haldir
+  /** The session the call is charged to; a function picks it per call (one session per agent or user). */
+  sessionId: string | ((input: Input) => string)
+  /** The scope the session must hold; omitted: liveness and budget only. */
+  scope?: string | null
+  /** Name in the audit trail and in `byTool`. */
+  tool: string
+  /** USD per call, or computed from the input and result once known (then `maxCost` is reserved first). @default 0 */
+  cost?: number | ((input: Input, result: Result) => number)
+  /** Reserved before the call when `cost` is a function; the actual cost is settled after. */
+  maxCost?: number
+  /** `'throw'` the typed error, or return a short `BLOCKED: …` message for the model. @default 'throw' */
+  onDenied?: OnDenied
+  /** Record the input in the audit entry (`{ args }`), or map it to details yourself. @default true */
+  details?: boolean | ((input: Input) => Record<string, unknown>)
+  /** A key per call: a retry with the same key is charged once. */
+  idempotencyKey?: (input: Input) => string | undefined
+}
+
+/** The refusal a governed call reports to the model (`onDenied: 'message'`). */
+export function deniedMessage(decision: Extract<GateDecision, { allowed: false }>): string {
+  return `BLOCKED: ${decision.reason}`
+}
+
+export type Governor<Input, Result> = (input: Input, run: () => Result | Promise<Result>) => Promise<Result | string>
+
+/**
+ * Validates the options once and returns the gate for many calls: one backend call to check
+ * scope, liveness and budget and reserve the cost; run; one call to settle the actual cost and
+ * write the entry. A throw releases the hold and is audited as an error, then rethrown.
+ */
+export function createGovernor<Input, Result>(options: GovernOptions<Input, Result>): Governor<Input, Result> {
+  const { haldir, cost } = options
+  if (typeof haldir !== 'object' || haldir === null || typeof haldir.gate !== 'function') {
+    throw new ValidationError({ issues: [{ path: 'haldir', message: 'must be a Haldir client from createHaldir()' }] })
+  }
+  const tool = parseInput(nameSchema, options.tool, 'tool')
+  const scope = options.scope === undefined || options.scope === null ? null : parseInput(scopeSchema, options.scope, 'scope')
+  const onDenied = options.onDenied ?? 'throw'
+  if (onDenied !== 'throw' && onDenied !== 'message') {
+    throw new ValidationError({ issues: [{ path: 'onDenied', message: "must be 'throw' or 'message'" }] })
+  }
+  let reserveUsd: number
+  if (typeof cost === 'function') {
+    if (options.maxCost === undefined) {
+      throw new ValidationError({ issues: [{ path: 'maxCost', message: 'is required when cost is a function: it is reserved before the call' }] })
+    }
+    usdToMicros(options.maxCost, 'maxCost')
+    reserveUsd = options.maxCost
+  } else {
+    reserveUsd = cost ?? 0
+    usdToMicros(reserveUsd, 'cost')
+    if (options.maxCost !== undefined) usdToMicros(options.maxCost, 'maxCost')
+  }
+  const pickSession = options.sessionId
+  const describe = options.details ?? true
+
+  return async function governed(input, run) {
+    const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
+    const decision = await haldir.gate({
+      sessionId: typeof pickSession === 'function' ? pickSession(input) : pickSession,
+      scope,
+      tool,
+      maxCostUsd: reserveUsd,
+      idempotencyKey: options.idempotencyKey?.(input),
+      details,
+    })
+    if (!decision.allowed) {
+      if (onDenied === 'throw') throw decision.error
+      return deniedMessage(decision)
+    }
+    const { hold } = decision
+    const started = performance.now()
+    let result: Result
+    try {
+      result = await run()
+    } catch (error) {
+      await hold.release({ error, details: { ...details, durationMs: elapsed(started) } })
+      throw error
+    }
+    if (typeof cost !== 'function') {
+      await hold.settle(reserveUsd, { details: { ...details, durationMs: elapsed(started) } })
+      return result
+    }
+    let actual: number
+    let problem: string | null = null
+    try {
+      actual = cost(input, result)
+      usdToMicros(actual, 'cost')
+      if (actual > reserveUsd) {
+        problem = `cost $${actual} exceeded maxCost $${reserveUsd}; charged maxCost`
+        actual = reserveUsd
+      }
+    } catch (error) {
+      // The call already ran: charge the reservation rather than nothing, and flag it.
+      problem = `cost function failed (${HaldirError.isInstance(error) ? error.message : errorMessage(error)}); charged maxCost`
+      actual = reserveUsd
+    }
+    await hold.settle(actual, { details: { ...details, durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) })
+    return result
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000
+}

@@ -1,0 +1,62 @@
+import type { AuthorizeMode, DenialCode, SessionRecord } from '../backend.ts'
+import { microsToUsd } from '../money/usd-to-micros.ts'
+import { type BudgetLevel, checkBudget } from './check-budget.ts'
+import { checkLiveness } from './check-liveness.ts'
+import { scopesAllow } from './scope-matches.ts'
+
+export type AuthorizationDecision =
+  | { allowed: true }
+  | { allowed: false; code: DenialCode; reason: string; facts: Record<string, unknown> }
+
+/**
+ * The gate's whole policy in one pure function, in the order a reviewer expects to read a
+ * refusal: liveness (session and ancestors), then scope, then budget (session and ancestors).
+ * A backend gathers `chain` and `levels` under its lock, calls this, and applies the result.
+ */
+export function decideAuthorization(options: {
+  /** The session, then its ancestors. */
+  chain: readonly SessionRecord[]
+  /** Money of the same sessions, in the same order; may be omitted in `check` mode. */
+  levels: readonly BudgetLevel[]
+  mode: AuthorizeMode
+  scope: string | null
+  amountMicros: number
+  now: number
+}): AuthorizationDecision {
+  const { chain, levels, mode, scope, amountMicros, now } = options
+  const session = chain[0]
+  if (!session) throw new Error('decideAuthorization needs the session chain')
+  const dead = checkLiveness(chain, now)
+  if (dead?.code === 'session_revoked') {
+    return { allowed: false, code: dead.code, reason: dead.reason, facts: { sessionId: session.id, revokedSessionId: dead.revokedSessionId } }
+  }
+  if (dead?.code === 'session_expired') {
+    return { allowed: false, code: dead.code, reason: dead.reason, facts: { sessionId: session.id, expiresAt: new Date(dead.expiresAt).toISOString() } }
+  }
+  if (scope !== null && !scopesAllow(session.scopes, scope)) {
+    return {
+      allowed: false,
+      code: 'permission_denied',
+      reason: `scope '${scope}' not granted (session has: ${session.scopes.join(', ') || 'none'})`,
+      facts: { sessionId: session.id, scope },
+    }
+  }
+  if (mode === 'check') return { allowed: true }
+  const over = checkBudget(levels, amountMicros)
+  if (over) {
+    return {
+      allowed: false,
+      code: over.code,
+      reason: over.reason,
+      facts: {
+        sessionId: session.id,
+        limitingSessionId: over.limitingSessionId,
+        requestedUsd: microsToUsd(over.requestedMicros),
+        limitUsd: microsToUsd(over.limitMicros),
+        spentUsd: microsToUsd(over.spentMicros),
+        reservedUsd: microsToUsd(over.reservedMicros),
+      },
+    }
+  }
+  return { allowed: true }
+}

@@ -1,0 +1,33 @@
+import type { DenialCode } from '../backend.ts'
+import { BudgetExceededError } from '../errors/budget-exceeded-error.ts'
+import type { HaldirPermissionError } from '../errors/haldir-permission-error.ts'
+import { PermissionDeniedError } from '../errors/permission-denied-error.ts'
+import { SessionExpiredError } from '../errors/session-expired-error.ts'
+import { SessionRevokedError } from '../errors/session-revoked-error.ts'
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
+const amount = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined)
+
+/** The typed error for a gate refusal, with the refusal's facts as fields. */
+export function denialToError(denial: { code: DenialCode; reason: string; facts: Record<string, unknown> }, sessionId: string): HaldirPermissionError {
+  const { facts } = denial
+  const message = denial.reason.charAt(0).toUpperCase() + denial.reason.slice(1)
+  switch (denial.code) {
+    case 'permission_denied':
+      return new PermissionDeniedError({ sessionId, scope: text(facts.scope), message })
+    case 'budget_exceeded':
+      return new BudgetExceededError({
+        message,
+        sessionId,
+        limitingSessionId: text(facts.limitingSessionId),
+        requestedUsd: amount(facts.requestedUsd),
+        limitUsd: amount(facts.limitUsd),
+        spentUsd: amount(facts.spentUsd),
+        reservedUsd: amount(facts.reservedUsd),
+      })
+    case 'session_expired':
+      return new SessionExpiredError({ sessionId, expiresAt: text(facts.expiresAt), message })
+    case 'session_revoked':
+      return new SessionRevokedError({ sessionId, revokedSessionId: text(facts.revokedSessionId), message })
+  }
+}

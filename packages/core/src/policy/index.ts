@@ -1,0 +1,7 @@
+export { checkBudget, type BudgetFailure, type BudgetLevel } from './check-budget.ts'
+export { decideAuthorization, type AuthorizationDecision } from './decide-authorization.ts'
+export { checkLiveness, type LivenessFailure } from './check-liveness.ts'
+export { planChildSession } from './plan-child-session.ts'
+export { scopeCovers } from './scope-covers.ts'
+export { scopeMatches, scopesAllow } from './scope-matches.ts'
+export { denialToError } from './denial-to-error.ts'

@@ -1,0 +1,47 @@
+import type { AuditEntry } from '../audit/audit-entry.ts'
+import type { HaldirBackend } from '../backend.ts'
+import { memoryInternals, type MemoryInternals } from '../memory/memory-backend.ts'
+
+/**
+ * Direct access to a backend's stored entries, bypassing its API, as an attacker with write
+ * access to the store would have. The conformance suite uses it to prove that
+ * `verifyAuditTrail` finds every edit, deletion and reorder.
+ */
+export interface AuditTamper {
+  /** Overwrites fields of the entry at `seq` in place. */
+  edit(sessionId: string, seq: number, patch: Partial<AuditEntry>): Promise<void>
+  /** Deletes the entry at `seq`. */
+  remove(sessionId: string, seq: number): Promise<void>
+  /** Swaps the stored positions of two entries. */
+  swap(sessionId: string, seqA: number, seqB: number): Promise<void>
+}
+
+/** The tamper hooks of a memory backend (also the state behind a server running one). */
+export function memoryAuditTamper(backend: HaldirBackend): AuditTamper {
+  const internals = (backend as HaldirBackend & { [memoryInternals]?: MemoryInternals })[memoryInternals]
+  if (!internals) throw new Error(`backend '${backend.name}' is not a memory backend`)
+  const indexOf = (entries: AuditEntry[], seq: number): number => {
+    const index = entries.findIndex((entry) => entry.seq === seq)
+    if (index < 0) throw new Error(`no entry with seq ${seq}`)
+    return index
+  }
+  return {
+    async edit(sessionId, seq, patch) {
+      const entries = internals.entriesOf(sessionId)
+      const index = indexOf(entries, seq)
+      entries[index] = { ...(entries[index] as AuditEntry), ...patch }
+    },
+    async remove(sessionId, seq) {
+      const entries = internals.entriesOf(sessionId)
+      entries.splice(indexOf(entries, seq), 1)
+    },
+    async swap(sessionId, seqA, seqB) {
+      const entries = internals.entriesOf(sessionId)
+      const a = indexOf(entries, seqA)
+      const b = indexOf(entries, seqB)
+      const first = entries[a] as AuditEntry
+      entries[a] = entries[b] as AuditEntry
+      entries[b] = first
+    },
+  }
+}
