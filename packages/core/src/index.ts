@@ -53,3 +53,4 @@ export { resolveKeys, type KeyInput, type ResolvedKeys } from './internal/resolv
 export { newId } from './internal/new-id.ts'
 export { errorMessage } from './internal/error-message.ts'
 export * from './schemas.ts'
+export * from './http/index.ts'

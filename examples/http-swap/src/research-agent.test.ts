@@ -1,0 +1,18 @@
+import { createHaldir, httpBackend, memoryBackend } from '@haldir/core'
+import { apiKeyStore, createApiKey, serveHaldir } from '@haldir/server'
+import { expect, it } from 'vitest'
+import { researchAgent } from './research-agent.ts'
+
+it('behaves the same on the memory backend and through a Haldir server', async () => {
+  const apiKey = createApiKey()
+  const server = await serveHaldir({ backend: memoryBackend(), apiKeys: apiKeyStore([{ tenant: 't', key: apiKey }]), port: 0 })
+  try {
+    const embedded = await researchAgent(createHaldir())
+    const remote = await researchAgent(createHaldir({ backend: httpBackend({ url: server.url, apiKey }) }))
+    expect(remote).toEqual(embedded)
+    expect(embedded.filter((line) => line.startsWith('BLOCKED'))).toHaveLength(2)
+    expect(embedded.at(-1)).toBe('spent $0.09 of $0.1; audit verified (6 entries)')
+  } finally {
+    await server.close()
+  }
+})

@@ -1,0 +1,29 @@
+import { type HaldirBackend, memoryBackend, ValidationError } from '@haldir/core'
+
+interface PostgresModule {
+  postgresBackend(options: { connectionString: string }): HaldirBackend
+}
+
+/**
+ * The backend named on the command line: `memory`, or a `postgres://` URL (needs
+ * `@haldir/postgres` installed; keys from `HALDIR_MASTER_KEY` / `HALDIR_AUDIT_KEY`).
+ */
+export async function backendFromUrl(spec: string): Promise<HaldirBackend> {
+  if (spec === 'memory') return memoryBackend()
+  if (/^postgres(ql)?:\/\//.test(spec)) {
+    // A variable specifier: the PostgreSQL backend is optional and loaded only when asked for.
+    const name = '@haldir/postgres'
+    let module: PostgresModule
+    try {
+      module = (await import(name)) as PostgresModule
+    } catch (error) {
+      throw new ValidationError({ message: `--backend ${redact(spec)} needs @haldir/postgres: pnpm add @haldir/postgres pg`, cause: error })
+    }
+    return module.postgresBackend({ connectionString: spec })
+  }
+  throw new ValidationError({ issues: [{ path: 'backend', message: `expected 'memory' or a postgres:// URL, got '${redact(spec)}'` }] })
+}
+
+function redact(spec: string): string {
+  return spec.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+}

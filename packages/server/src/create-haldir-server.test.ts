@@ -1,0 +1,249 @@
+import {
+  BackendError,
+  BudgetExceededError,
+  createHaldir,
+  type HaldirBackend,
+  httpBackend,
+  memoryBackend,
+  NotFoundError,
+  PermissionDeniedError,
+  SessionRevokedError,
+  ValidationError,
+  withHaldir,
+} from '@haldir/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { apiKeyStore, createApiKey, hashApiKey, parseApiKeys } from './api-keys.ts'
+import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
+
+const keyA = createApiKey()
+const keyB = createApiKey()
+let running: RunningHaldirServer
+let state: HaldirBackend
+
+beforeAll(async () => {
+  state = memoryBackend()
+  running = await serveHaldir({ backend: state, apiKeys: apiKeyStore([{ tenant: 'a', key: keyA }, { tenant: 'b', hash: hashApiKey(keyB) }]), port: 0, maxBodyBytes: 64 * 1024 })
+})
+afterAll(() => running.close())
+
+const raw = (path: string, init: RequestInit & { key?: string | null } = {}) => {
+  const headers = new Headers(init.headers)
+  if (init.key !== null) headers.set('authorization', `Bearer ${init.key ?? keyA}`)
+  if (init.body !== undefined) headers.set('content-type', 'application/json')
+  return fetch(running.url + path, { ...init, headers })
+}
+
+function counting(): { fetch: typeof fetch; calls: string[] } {
+  const calls: string[] = []
+  return {
+    calls,
+    fetch: (input, init) => {
+      calls.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`)
+      return fetch(input, init)
+    },
+  }
+}
+
+describe('Haldir server over HTTP', () => {
+  it('costs exactly two round trips per governed call: authorize, then settle', async () => {
+    const counter = counting()
+    const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA, fetch: counter.fetch }) })
+    const session = await haldir.createSession({ agentId: 'counted', scopes: ['browse'], spendLimit: 1 })
+    const search = withHaldir(async (query: string) => `hits for ${query}`, { haldir, sessionId: session.id, scope: 'browse', tool: 'search', cost: 0.01 })
+    counter.calls.length = 0
+    expect(await search('x')).toBe('hits for x')
+    expect(counter.calls).toEqual([`POST /v1/sessions/${session.id}/authorize`, expect.stringMatching(new RegExp(`^POST /v1/sessions/${session.id}/holds/hold_[^/]+/settle$`))])
+    counter.calls.length = 0
+    const denied = withHaldir(async () => 'never', { haldir, sessionId: session.id, scope: 'send_email', tool: 'email', onDenied: 'message' })
+    expect(await denied()).toMatch(/^BLOCKED/)
+    expect(counter.calls).toHaveLength(1)
+  })
+
+  it('answers /healthz without a key', async () => {
+    const response = await raw('/healthz', { key: null })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ ok: true, backend: 'memory' })
+  })
+
+  it('refuses a missing or unknown key with 401', async () => {
+    for (const key of [null, 'hld_wrong', `${keyA}x`]) {
+      const response = await raw('/v1/sessions/ses_x', { key })
+      expect(response.status).toBe(401)
+      expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } })
+    }
+    const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: 'hld_not_a_key' }) })
+    const error = await haldir.getSession('ses_x').catch((caught: unknown) => caught)
+    expect(BackendError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ code: 'unauthorized', status: 401 })
+  })
+
+  it("keeps each tenant out of another's sessions, secrets and audit (404)", async () => {
+    const a = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA }) })
+    const session = await a.createSession({ agentId: 'tenant-a-agent', scopes: ['db'] })
+    await a.storeSecret('tenant_a_only', 'a-secret-value', { scopeRequired: 'db' })
+    for (const path of [`/v1/sessions/${session.id}`, `/v1/sessions/${session.id}/spend`, `/v1/sessions/${session.id}/audit/verify`, `/v1/audit?sessionId=${session.id}`]) {
+      const response = await raw(path, { key: keyB })
+      expect(response.status, path).toBe(404)
+      expect(await response.json()).toMatchObject({ error: { code: 'not_found' } })
+    }
+    const revoke = await raw(`/v1/sessions/${session.id}/revoke`, { key: keyB, method: 'POST', body: '{}' })
+    expect(revoke.status).toBe(404)
+    const charge = await raw(`/v1/sessions/${session.id}/authorize`, {
+      key: keyB,
+      method: 'POST',
+      body: JSON.stringify({ mode: 'charge', scope: null, tool: 'x', action: 'payment', amountMicros: 1, idempotencyKey: null, details: {} }),
+    })
+    expect(charge.status).toBe(404)
+    const b = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyB }) })
+    const other = await b.createSession({ agentId: 'tenant-b-agent', scopes: ['*'] })
+    await expect(b.getSecret('tenant_a_only', { sessionId: other.id })).rejects.toBeInstanceOf(NotFoundError)
+    const byAgent = await raw(`/v1/audit?agentId=tenant-a-agent`, { key: keyB })
+    expect(await byAgent.json()).toMatchObject({ count: 0, entries: [] })
+    expect((await a.getSession(session.id)).revokedAt).toBeNull()
+    expect(await a.getSpend(session.id)).toMatchObject({ totalUsd: 0 })
+  })
+
+  it('refuses malformed JSON (400), oversized bodies (413), unknown routes (404) and bad fields (400)', async () => {
+    const malformed = await raw('/v1/sessions', { method: 'POST', body: '{"agentId": ' })
+    expect(malformed.status).toBe(400)
+    expect(await malformed.json()).toMatchObject({ error: { code: 'validation_error', message: 'Request body is not valid JSON' } })
+    const huge = await raw('/v1/sessions', { method: 'POST', body: JSON.stringify({ agentId: 'x', metadata: { blob: 'x'.repeat(100 * 1024) } }) })
+    expect(huge.status).toBe(413)
+    expect(await huge.json()).toMatchObject({ error: { code: 'payload_too_large' } })
+    const unknown = await raw('/v1/nope')
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toMatchObject({ error: { code: 'not_found' } })
+    const bad = await raw('/v1/sessions', { method: 'POST', body: JSON.stringify({ agentId: 'x', scopes: [''], limitMicros: -5, ttlMs: 1000, parentId: null, metadata: {} }) })
+    expect(bad.status).toBe(400)
+    const body = (await bad.json()) as { error: { code: string; data: { issues: { path: string }[] } } }
+    expect(body.error.code).toBe('validation_error')
+    expect(body.error.data.issues.map((issue) => issue.path).sort()).toEqual(['limitMicros', 'scopes.0'])
+    const array = await raw('/v1/sessions', { method: 'POST', body: '[1,2]' })
+    expect(array.status).toBe(400)
+  })
+
+  it('rebuilds typed errors on the client, with their fields', async () => {
+    const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA }) })
+    const session = await haldir.createSession({ agentId: 'typed', scopes: ['read'], spendLimit: 0.5 })
+    const over = await haldir.authorizePayment(session.id, 0.6).catch((error: unknown) => error)
+    expect(over).toBeInstanceOf(BudgetExceededError)
+    expect(over).toMatchObject({ limitUsd: 0.5, requestedUsd: 0.6, spentUsd: 0 })
+    await expect(haldir.createSession({ agentId: 'child', scopes: ['write'], parentId: session.id })).rejects.toBeInstanceOf(PermissionDeniedError)
+    await expect(haldir.getSession('ses_nope')).rejects.toBeInstanceOf(NotFoundError)
+    const hold = await haldir.reserve(session.id, 0.1)
+    await expect(hold.settle(0.2)).rejects.toBeInstanceOf(ValidationError)
+    await haldir.revokeSession(session.id)
+    await expect(haldir.getSecret('anything', { sessionId: session.id })).rejects.toBeInstanceOf(SessionRevokedError)
+  })
+
+  it('turns an unreachable server into BackendError', async () => {
+    const haldir = createHaldir({ backend: httpBackend({ url: 'http://127.0.0.1:9', apiKey: keyA, retries: 0 }) })
+    const error = await haldir.getSession('ses_x').catch((caught: unknown) => caught)
+    expect(BackendError.isInstance(error)).toBe(true)
+    expect((error as Error).message).toContain('unreachable')
+  })
+
+  it('retries only where an idempotency key (or a hold) makes it safe, and charges once', async () => {
+    // A fetch that delivers the request but loses the first answer: the worst case for a retry.
+    const losing = () => {
+      let lost = 0
+      const calls: string[] = []
+      const wrapped: typeof fetch = async (input, init) => {
+        calls.push(new URL(String(input)).pathname)
+        const response = await fetch(input, init)
+        if (lost === 0 && init?.method === 'POST') {
+          lost++
+          await response.body?.cancel()
+          throw new TypeError('fetch failed: socket hang up')
+        }
+        return response
+      }
+      return { fetch: wrapped, calls }
+    }
+    const setup = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA }) })
+    const session = await setup.createSession({ agentId: 'retry', spendLimit: 1 })
+
+    const noKey = losing()
+    const plain = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA, fetch: noKey.fetch }) })
+    await expect(plain.authorizePayment(session.id, 0.1)).rejects.toBeInstanceOf(BackendError)
+    expect(noKey.calls).toHaveLength(1)
+
+    const withKey = losing()
+    const keyed = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA, fetch: withKey.fetch }) })
+    const receipt = await keyed.authorizePayment(session.id, 0.1, { idempotencyKey: 'invoice-7' })
+    expect(receipt.amountUsd).toBe(0.1)
+    expect(withKey.calls).toHaveLength(2)
+
+    const hold = await setup.reserve(session.id, 0.3)
+    const settleLoss = losing()
+    const settler = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA, fetch: settleLoss.fetch }) })
+    const entry = await settler.backend.settle({ tenant: 'a', sessionId: session.id, holdId: hold.id, amountMicros: 200_000, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: {} })
+    expect(entry.chargedMicros).toBe(200_000)
+    expect(settleLoss.calls).toHaveLength(2)
+
+    // The lost-answer payment without a key did go through once; the keyed one once; the hold once.
+    expect(await setup.getSpend(session.id)).toMatchObject({ totalUsd: 0.4, reservedUsd: 0 })
+  })
+
+  it('serves the dashboard page', async () => {
+    const response = await raw('/', { key: null })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toContain('text/html')
+    expect(await response.text()).toContain('/v1/sessions?limit=')
+  })
+
+  it('lists the tenant sessions for the dashboard', async () => {
+    const b = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyB }) })
+    const session = await b.createSession({ agentId: 'listed' })
+    const response = await raw('/v1/sessions?limit=5', { key: keyB })
+    const sessions = (await response.json()) as { id: string }[]
+    expect(sessions.map((item) => item.id)).toContain(session.id)
+    const fromA = (await (await raw('/v1/sessions?limit=1000')).json()) as { id: string }[]
+    expect(fromA.map((item) => item.id)).not.toContain(session.id)
+  })
+})
+
+describe('API keys', () => {
+  it('parses plain and hashed keys and never keeps the plain text', () => {
+    const key = createApiKey()
+    expect(key).toMatch(/^hld_[A-Za-z0-9_-]{43}$/)
+    const records = parseApiKeys(`acme=${key}\n# comment\nglobex=${hashApiKey('hld_other')}, initech = hld_third`)
+    expect(records.map((record) => record.tenant)).toEqual(['acme', 'globex', 'initech'])
+    const store = apiKeyStore(records)
+    expect(store.authenticate(key)).toBe('acme')
+    expect(store.authenticate('hld_other')).toBe('globex')
+    expect(store.authenticate('hld_third')).toBe('initech')
+    expect(store.authenticate('hld_unknown')).toBeNull()
+    expect(JSON.stringify(store)).not.toContain(key)
+    expect(() => parseApiKeys('no-separator')).toThrow(ValidationError)
+    expect(() => apiKeyStore([{ tenant: 'x', hash: 'md5:abc' }])).toThrow(ValidationError)
+  })
+})
+
+describe('graceful shutdown', () => {
+  it('lets an in-flight request finish, then refuses new connections', async () => {
+    const inner = memoryBackend()
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const slow: HaldirBackend = {
+      ...inner,
+      async getSpend(request) {
+        await gate
+        return inner.getSpend(request)
+      },
+    }
+    const key = createApiKey()
+    const server = await serveHaldir({ backend: slow, apiKeys: apiKeyStore([{ tenant: 't', key }]), port: 0 })
+    const haldir = createHaldir({ backend: httpBackend({ url: server.url, apiKey: key, retries: 0 }) })
+    const session = await haldir.createSession({ agentId: 'slow' })
+    const inFlight = haldir.getSpend(session.id)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const closed = server.close()
+    setTimeout(release, 100)
+    expect(await inFlight).toMatchObject({ totalUsd: 0 })
+    await closed
+    await expect(haldir.getSession(session.id)).rejects.toBeInstanceOf(BackendError)
+  })
+})

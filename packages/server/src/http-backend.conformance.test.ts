@@ -1,0 +1,23 @@
+import { httpBackend, memoryBackend } from '@haldir/core'
+import { memoryAuditTamper, testBackend } from '@haldir/core/testing'
+import { apiKeyStore, createApiKey } from './api-keys.ts'
+import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
+
+let running: RunningHaldirServer | undefined
+
+// The whole conformance suite, through httpBackend, against a real server on loopback.
+testBackend({
+  name: 'http → server (memory)',
+  async setup() {
+    const state = memoryBackend()
+    const keyA = createApiKey()
+    const keyB = createApiKey()
+    running = await serveHaldir({ backend: state, apiKeys: apiKeyStore([{ tenant: 'a', key: keyA }, { tenant: 'b', key: keyB }]), port: 0 })
+    return {
+      backend: httpBackend({ url: running.url, apiKey: keyA }),
+      otherTenant: httpBackend({ url: running.url, apiKey: keyB }),
+      tamper: memoryAuditTamper(state),
+    }
+  },
+  teardown: () => running?.close(),
+})

@@ -1,0 +1,5 @@
+export { apiKeyStore, createApiKey, hashApiKey, parseApiKeys, type ApiKeyRecord, type ApiKeyStore } from './api-keys.ts'
+export { createHaldirServer, type HaldirServerOptions } from './create-haldir-server.ts'
+export { errorResponse, type ErrorBody } from './error-response.ts'
+export { serveHaldir, type RunningHaldirServer, type ServeHaldirOptions } from './serve-haldir.ts'
+export { backendFromUrl } from './backend-from-url.ts'
