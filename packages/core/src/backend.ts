@@ -174,7 +174,10 @@ export interface HaldirBackend {
   getSession(request: SessionRequest): Promise<SessionRecord>
   /** The gate: one atomic decision over scope, liveness (session + ancestors) and budget (session + ancestors). */
   authorize(request: AuthorizeRequest): Promise<AuthorizeResult>
-  /** Closes a hold: charges up to its amount, releases the rest, appends the entry. Idempotent per hold. */
+  /**
+   * Closes a hold: charges up to its amount, releases the rest, appends the entry (its details
+   * are the authorize request's details merged with the settle request's). Idempotent per hold.
+   */
   settle(request: SettleRequest): Promise<SettleResult>
   /** Appends an entry without charging. */
   appendAudit(request: AppendAuditRequest): Promise<AuditEntry>

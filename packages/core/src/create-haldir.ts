@@ -100,7 +100,8 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     }
   }
 
-  async function authorize(request: Omit<AuthorizeRequest, 'tenant'>) {
+  // Not async: one promise fewer per gate call, which is measurable inside framework async contexts.
+  function authorize(request: Omit<AuthorizeRequest, 'tenant'>) {
     return backend.authorize({ tenant, ...request })
   }
 

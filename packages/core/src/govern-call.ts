@@ -5,8 +5,15 @@ import { usdToMicros } from './money/usd-to-micros.ts'
 import { parseInput, scopeSchema, nameSchema } from './schemas.ts'
 import type { GateDecision, Haldir } from './types.ts'
 
-/** What a governed call does when the gate refuses it. */
-export type OnDenied = 'throw' | 'message'
+/** A refusal of the gate, as the governed call sees it. */
+export type DeniedDecision = Extract<GateDecision, { allowed: false }>
+
+/**
+ * What a governed call does when the gate refuses it: `'throw'` the typed error, return a
+ * `BLOCKED: …` `'message'` for the model, or return whatever a function makes of the refusal
+ * (an adapter's framework-shaped answer, such as an error `ToolMessage`).
+ */
+export type OnDenied<Input = unknown> = 'throw' | 'message' | ((decision: DeniedDecision, input: Input) => unknown)
 
 export interface GovernOptions<Input, Result> {
   haldir: Haldir
@@ -20,8 +27,8 @@ export interface GovernOptions<Input, Result> {
   cost?: number | ((input: Input, result: Result) => number)
   /** Reserved before the call when `cost` is a function; the actual cost is settled after. */
   maxCost?: number
-  /** `'throw'` the typed error, or return a short `BLOCKED: …` message for the model. @default 'throw' */
-  onDenied?: OnDenied
+  /** `'throw'` the typed error, return a short `BLOCKED: …` message, or map the refusal yourself. @default 'throw' */
+  onDenied?: OnDenied<Input>
   /** Record the input in the audit entry (`{ args }`), or map it to details yourself. @default true */
   details?: boolean | ((input: Input) => Record<string, unknown>)
   /** A key per call: a retry with the same key is charged once. */
@@ -29,10 +36,11 @@ export interface GovernOptions<Input, Result> {
 }
 
 /** The refusal a governed call reports to the model (`onDenied: 'message'`). */
-export function deniedMessage(decision: Extract<GateDecision, { allowed: false }>): string {
+export function deniedMessage(decision: DeniedDecision): string {
   return `BLOCKED: ${decision.reason}`
 }
 
+/** Runs one call through the gate; resolves to the result, or to what `onDenied` made of a refusal. */
 export type Governor<Input, Result> = (input: Input, run: () => Result | Promise<Result>) => Promise<Result | string>
 
 /**
@@ -48,8 +56,8 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   const tool = parseInput(nameSchema, options.tool, 'tool')
   const scope = options.scope === undefined || options.scope === null ? null : parseInput(scopeSchema, options.scope, 'scope')
   const onDenied = options.onDenied ?? 'throw'
-  if (onDenied !== 'throw' && onDenied !== 'message') {
-    throw new ValidationError({ issues: [{ path: 'onDenied', message: "must be 'throw' or 'message'" }] })
+  if (onDenied !== 'throw' && onDenied !== 'message' && typeof onDenied !== 'function') {
+    throw new ValidationError({ issues: [{ path: 'onDenied', message: "must be 'throw', 'message' or a function" }] })
   }
   let reserveUsd: number
   if (typeof cost === 'function') {
@@ -78,7 +86,8 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     })
     if (!decision.allowed) {
       if (onDenied === 'throw') throw decision.error
-      return deniedMessage(decision)
+      if (onDenied === 'message') return deniedMessage(decision)
+      return onDenied(decision, input) as Result
     }
     const { hold } = decision
     const started = performance.now()
@@ -86,11 +95,11 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     try {
       result = await run()
     } catch (error) {
-      await hold.release({ error, details: { ...details, durationMs: elapsed(started) } })
+      await hold.release({ error, details: { durationMs: elapsed(started) } })
       throw error
     }
     if (typeof cost !== 'function') {
-      await hold.settle(reserveUsd, { details: { ...details, durationMs: elapsed(started) } })
+      await hold.settle(reserveUsd, { details: { durationMs: elapsed(started) } })
       return result
     }
     let actual: number
@@ -107,7 +116,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       problem = `cost function failed (${HaldirError.isInstance(error) ? error.message : errorMessage(error)}); charged maxCost`
       actual = reserveUsd
     }
-    await hold.settle(actual, { details: { ...details, durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) })
+    await hold.settle(actual, { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) })
     return result
   }
 }

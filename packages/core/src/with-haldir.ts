@@ -3,9 +3,11 @@ import { createGovernor, type GovernOptions } from './govern-call.ts'
 // `never[]` parameters accept every function type while keeping its own signature.
 type AnyFunction = (...args: never[]) => unknown
 
-export type WithHaldirOptions<F extends AnyFunction> = Omit<GovernOptions<Parameters<F>, Awaited<ReturnType<F>>>, 'tool'> & {
+export type WithHaldirOptions<F extends AnyFunction> = Omit<GovernOptions<Parameters<F>, Awaited<ReturnType<F>>>, 'tool' | 'onDenied'> & {
   /** @default the function's name, or 'tool' */
   tool?: string
+  /** `'throw'` the typed error, or resolve to a short `BLOCKED: …` message for the model. @default 'throw' */
+  onDenied?: 'throw' | 'message'
 }
 
 /**

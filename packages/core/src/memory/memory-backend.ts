@@ -46,6 +46,8 @@ interface MemoryHold {
   amount: number
   tool: string
   scope: string | null
+  /** The gate's details, merged into the settle entry (sent and cleaned once per call). */
+  details: Record<string, unknown>
 }
 
 /** Where the conformance suite reaches in to tamper with stored entries; not public API. */
@@ -70,6 +72,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
   const sessions = new Map<string, MemorySession>()
   const holds = new Map<string, MemoryHold>()
   const settled = new RecentMap<string, SettleResult>(cacheSize)
+
   const idempotent = new LRUCache<string, AuthorizeResult>({ max: cacheSize })
   const secrets = new Map<string, { sealed: SealedSecret; scopeRequired: string | null }>()
   const trails = new Map<string, AuditEntry[]>()
@@ -198,7 +201,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
         })
         result = { allowed: false, code: decision.code, reason: decision.reason, facts: decision.facts, entry }
       } else if (request.mode === 'reserve') {
-        const hold: MemoryHold = { id: newId('hold'), session, amount: request.amountMicros, tool: request.tool, scope: request.scope }
+        const hold: MemoryHold = { id: newId('hold'), session, amount: request.amountMicros, tool: request.tool, scope: request.scope, details: request.details }
         for (const link of session.chain) link.reserved += hold.amount
         holds.set(hold.id, hold)
         result = { allowed: true, holdId: hold.id, entry: null }
@@ -225,8 +228,9 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
     async settle(request) {
       const hold = holds.get(request.holdId)
       if (!hold) {
-        const first = settled.get(`${request.tenant}\u0000${request.holdId}`)
-        if (first && first.entry.sessionId === request.sessionId) return first
+        // Hold ids are unguessable and the entry names its session, so the id alone is the key.
+        const first = settled.get(request.holdId)
+        if (first && first.entry.sessionId === request.sessionId && sessions.get(request.sessionId)?.record.tenant === request.tenant) return first
         throw new NotFoundError({ resource: 'hold', id: request.holdId })
       }
       const { session } = hold
@@ -247,10 +251,10 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
         flagged: request.flagged,
         reason: request.reason,
         costUsd: microsToUsd(request.amountMicros),
-        details: request.details,
+        details: mergeDetails(hold.details, request.details),
       })
       const result: SettleResult = { entry, chargedMicros: request.amountMicros }
-      settled.set(`${request.tenant}\u0000${hold.id}`, result)
+      settled.set(hold.id, result)
       return result
     },
 
@@ -351,4 +355,9 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
       holds.clear()
     },
   }
+}
+
+function mergeDetails(first: Record<string, unknown>, second: Record<string, unknown>): Record<string, unknown> {
+  for (const _ in first) return { ...first, ...second }
+  return second
 }

@@ -1,0 +1,52 @@
+// Governed vs bare LangChain `tool.invoke`, in the same run (memory backend).
+// Target (issue #4): governed / bare ≤ 1.10. The gate costs ~10-15 µs (two backend calls and an
+// HMAC-sealed entry), so the ratio depends on what the tool itself costs: shown for a no-op tool and
+// for one doing 100 µs of work.
+import { createHaldir } from '@haldir/core'
+import { withHaldir } from '@haldir/langchain'
+import { tool } from '@langchain/core/tools'
+import { z } from 'zod'
+import { measure, report } from './measure.ts'
+
+const calls = Number(process.env.BENCH_CALLS ?? 20_000)
+const haldir = createHaldir()
+const session = await haldir.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
+const search = tool(async ({ query }) => `hits for ${query}`, { name: 'search', description: 'Search', schema: z.object({ query: z.string() }) })
+const governed = withHaldir(search, { haldir, sessionId: session.id, cost: 0.001 })
+// A tool that does some work of its own (100 µs of CPU, like parsing a page) — most real tools do more.
+const busy = (microseconds: number) => {
+  const until = performance.now() + microseconds / 1000
+  while (performance.now() < until) {}
+}
+const parse = tool(
+  async ({ query }) => {
+    busy(100)
+    return `parsed ${query}`
+  },
+  { name: 'parse', description: 'Parse', schema: z.object({ query: z.string() }) },
+)
+const governedParse = withHaldir(parse, { haldir, sessionId: session.id, scope: 'search', cost: 0.001 })
+const toolCall = (id: number) => ({ id: `call_${id}`, name: 'search', args: { query: 'haldir' }, type: 'tool_call' as const })
+
+let id = 0
+// Interleaved rounds so drift (GC, JIT, heap growth) hits both sides alike.
+const rounds = 5
+const results = { bareArgs: [] as number[], governedArgs: [] as number[], bareCall: [] as number[], governedCall: [] as number[], bareWork: [] as number[], governedWork: [] as number[] }
+let last: Record<string, Awaited<ReturnType<typeof measure>>> = {}
+for (let round = 0; round < rounds; round++) {
+  last = {
+    bareArgs: await measure('bare tool.invoke(args)', () => search.invoke({ query: 'haldir' }), { calls: calls / rounds }),
+    governedArgs: await measure('governed tool.invoke(args)', () => governed.invoke({ query: 'haldir' }), { calls: calls / rounds }),
+    bareCall: await measure('bare tool.invoke(toolCall)', () => search.invoke(toolCall(id++)), { calls: calls / rounds }),
+    governedCall: await measure('governed tool.invoke(toolCall)', () => governed.invoke(toolCall(id++)), { calls: calls / rounds }),
+    bareWork: await measure('bare tool.invoke, 100 µs tool', () => parse.invoke({ query: 'haldir' }), { calls: calls / rounds / 5 }),
+    governedWork: await measure('governed tool.invoke, 100 µs tool', () => governedParse.invoke({ query: 'haldir' }), { calls: calls / rounds / 5 }),
+  }
+  for (const key of Object.keys(results) as (keyof typeof results)[]) results[key].push(last[key]?.meanUs ?? 0)
+}
+report('LangChain tool.invoke, last round', last.bareArgs!, [last.governedArgs!, last.bareCall!, last.governedCall!, last.bareWork!, last.governedWork!])
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
+console.log(`\nmedian of ${rounds} rounds, mean µs per call:`)
+console.log(`  invoke(args):     bare ${median(results.bareArgs).toFixed(2)}, governed ${median(results.governedArgs).toFixed(2)}, ratio ${(median(results.governedArgs) / median(results.bareArgs)).toFixed(3)}`)
+console.log(`  invoke(toolCall): bare ${median(results.bareCall).toFixed(2)}, governed ${median(results.governedCall).toFixed(2)}, ratio ${(median(results.governedCall) / median(results.bareCall)).toFixed(3)}`)
+console.log(`  100 µs tool:      bare ${median(results.bareWork).toFixed(2)}, governed ${median(results.governedWork).toFixed(2)}, ratio ${(median(results.governedWork) / median(results.bareWork)).toFixed(3)}`)

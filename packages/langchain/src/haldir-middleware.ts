@@ -1,0 +1,154 @@
+import { createGovernor, deniedMessage, errorMessage, type Haldir, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
+import { AIMessage, ToolMessage } from '@langchain/core/messages'
+import { createMiddleware } from 'langchain'
+import { blockedToolMessage } from './blocked-tool-message.ts'
+
+/** What the middleware hands to `resolveSession`: the agent run's runtime and state. */
+export interface SessionSource {
+  runtime: { context?: unknown; configurable?: Record<string, unknown> }
+  state: unknown
+}
+
+export interface HaldirMiddlewareOptions {
+  haldir: Haldir
+  /** One session for every run of this agent. */
+  sessionId?: string
+  /** Or a session per run, from `runtime.context` or `runtime.configurable`. */
+  resolveSession?: (source: SessionSource) => string
+  /**
+   * The scope each tool needs, by tool name; `null` for liveness and budget only. A tool not
+   * listed needs the scope named after itself (so nothing is allowed by omission).
+   */
+  scopes?: Record<string, string | null>
+  /** USD per call by tool name, or from the call's args and the tool's `ToolMessage`. @default 0 */
+  costs?: Record<string, number | ((args: Record<string, unknown>, result: ToolMessage | unknown) => number)>
+  /** Reserved before a tool whose cost is a function runs. @default 1 */
+  maxCosts?: Record<string, number>
+  /** Meter model calls against the same budget by their token usage. */
+  meter?: {
+    price: TokenPrice
+    /** Reserved before each model call; the call is refused if the budget cannot hold it. */
+    maxCost: number
+    /** Audit name of the model. @default 'model' */
+    model?: string
+  }
+}
+
+interface ToolCallInput {
+  sessionId: string
+  args: Record<string, unknown>
+  toolCallId: string
+  toolName: string
+}
+
+/**
+ * Middleware for `createAgent({ middleware })` that governs every tool call of the agent
+ * (`wrapToolCall`): a refused call never reaches the tool and the model gets an error
+ * `ToolMessage` with the reason; a tool that throws has its hold released, the error audited,
+ * and the model gets an error `ToolMessage` instead of the run failing. With `meter`, model
+ * calls are charged to the same budget by token usage (`wrapModelCall`).
+ *
+ * @example
+ * const agent = createAgent({ model, tools, middleware: [haldirMiddleware({ haldir, sessionId, scopes: { search: 'browse' }, costs: { search: 0.01 } })] })
+ */
+export function haldirMiddleware(options: HaldirMiddlewareOptions) {
+  const { haldir } = options
+  if (options.sessionId === undefined && options.resolveSession === undefined) {
+    throw new ValidationError({ issues: [{ path: 'sessionId', message: 'give a sessionId or a resolveSession function' }] })
+  }
+  const sessionOf = (source: SessionSource): string => options.resolveSession?.(source) ?? (options.sessionId as string)
+  const governors = new Map<string, ReturnType<typeof createGovernor<ToolCallInput, ToolMessage | unknown>>>()
+  const governorFor = (toolName: string) => {
+    let governor = governors.get(toolName)
+    if (!governor) {
+      const cost = options.costs?.[toolName]
+      const scope = options.scopes && toolName in options.scopes ? options.scopes[toolName] : toolName
+      governor = createGovernor<ToolCallInput, ToolMessage | unknown>({
+        haldir,
+        tool: toolName,
+        scope: scope ?? null,
+        sessionId: (call) => call.sessionId,
+        cost: typeof cost === 'function' ? (call, result) => cost(call.args, result) : cost,
+        ...(typeof cost === 'function' ? { maxCost: options.maxCosts?.[toolName] ?? 1 } : {}),
+        details: (call) => ({ args: call.args, toolCallId: call.toolCallId }),
+        onDenied: (decision, call) => blockedToolMessage({ content: deniedMessage(decision), toolCallId: call.toolCallId, toolName: call.toolName, code: decision.error.code }),
+      })
+      governors.set(toolName, governor)
+    }
+    return governor
+  }
+
+  const meter = options.meter
+  if (meter) tokenCost({}, meter.price)
+
+  return createMiddleware({
+    name: 'HaldirMiddleware',
+    wrapToolCall: async (request, handler) => {
+      const { toolCall } = request
+      const call: ToolCallInput = {
+        sessionId: sessionOf({ runtime: request.runtime as SessionSource['runtime'], state: request.state }),
+        args: toolCall.args,
+        toolCallId: toolCall.id ?? '',
+        toolName: toolCall.name,
+      }
+      try {
+        return (await governorFor(toolCall.name)(call, async () => {
+          let result: Awaited<ReturnType<typeof handler>>
+          try {
+            result = await handler(request)
+          } catch (error) {
+            throw new ToolFailure(error)
+          }
+          // A tool error the framework already turned into a message is still an error: no charge.
+          if (ToolMessage.isInstance(result) && result.status === 'error') throw new ToolFailure(result.content, result)
+          return result
+        })) as Awaited<ReturnType<typeof handler>>
+      } catch (error) {
+        // Only the tool's own failures become a message for the model; Haldir's (a backend down) propagate.
+        if (!(error instanceof ToolFailure)) throw error
+        return error.toolMessage ?? blockedToolMessage({ content: `Error: ${error.message}\n Please fix your mistakes.`, toolCallId: call.toolCallId, toolName: call.toolName })
+      }
+    },
+    ...(meter
+      ? {
+          wrapModelCall: async (request, handler) => {
+            const sessionId = sessionOf({ runtime: request.runtime as SessionSource['runtime'], state: request.state })
+            const decision = await haldir.gate({ sessionId, tool: meter.model ?? 'model', action: 'model_call', maxCostUsd: meter.maxCost })
+            if (!decision.allowed) {
+              // Ending the run with the reason (no tool calls) stops the loop before any spend.
+              return new AIMessage({ content: deniedMessage(decision), response_metadata: { haldir: { blocked: true, code: decision.error.code } } })
+            }
+            let response: AIMessage
+            try {
+              response = await handler(request)
+            } catch (error) {
+              await decision.hold.release({ error })
+              throw error
+            }
+            const usage = response.usage_metadata
+            const actual = tokenCost({ inputTokens: usage?.input_tokens, outputTokens: usage?.output_tokens }, meter.price)
+            const over = actual > meter.maxCost
+            await decision.hold.settle(over ? meter.maxCost : actual, {
+              action: 'model_call',
+              details: { inputTokens: usage?.input_tokens ?? 0, outputTokens: usage?.output_tokens ?? 0, ...(usage ? {} : { usageMissing: true }) },
+              flagged: over || !usage,
+              ...(over ? { reason: `usage cost $${actual} exceeded maxCost $${meter.maxCost}; charged maxCost` } : !usage ? { reason: 'model reported no token usage' } : {}),
+            })
+            return response
+          },
+        }
+      : {}),
+  })
+}
+
+/**
+ * Carries a tool's own failure (a throw, or an error `ToolMessage`) through the governor, which
+ * releases the hold and audits the error with this message, and tells it apart from Haldir's.
+ */
+class ToolFailure extends Error {
+  readonly toolMessage: ToolMessage | undefined
+  constructor(cause: unknown, toolMessage?: ToolMessage) {
+    super(typeof cause === 'string' ? cause : errorMessage(cause), { cause })
+    this.toolMessage = toolMessage
+  }
+}
