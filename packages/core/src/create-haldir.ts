@@ -127,16 +127,16 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       return toSession(await backend.getSession({ tenant, sessionId: id(sessionId, 'sessionId') }))
     },
 
-    async checkPermission(sessionId, scope) {
+    async checkPermission(sessionId, scope, checkOptions = {}) {
       const result = await authorize({
         sessionId: id(sessionId, 'sessionId'),
         mode: 'check',
         scope: parseInput(scopeSchema, scope, 'scope'),
-        tool: 'haldir',
+        tool: checkOptions.tool === undefined ? 'haldir' : parseInput(nameSchema, checkOptions.tool, 'options.tool'),
         action: 'check_permission',
         amountMicros: 0,
         idempotencyKey: null,
-        details: {},
+        details: cleanDetails(checkOptions.details),
       })
       return result.allowed ? { allowed: true } : { allowed: false, code: result.code, reason: result.reason }
     },

@@ -3,7 +3,7 @@ import { ValidationError } from './errors/validation-error.ts'
 import { errorMessage } from './internal/error-message.ts'
 import { usdToMicros } from './money/usd-to-micros.ts'
 import { parseInput, scopeSchema, nameSchema } from './schemas.ts'
-import type { GateDecision, Haldir } from './types.ts'
+import type { GateDecision, Haldir, Hold } from './types.ts'
 
 /** A refusal of the gate, as the governed call sees it. */
 export type DeniedDecision = Extract<GateDecision, { allowed: false }>
@@ -41,7 +41,15 @@ export function deniedMessage(decision: DeniedDecision): string {
 }
 
 /** Runs one call through the gate; resolves to the result, or to what `onDenied` made of a refusal. */
-export type Governor<Input, Result> = (input: Input, run: () => Result | Promise<Result>) => Promise<Result | string>
+export interface Governor<Input, Result> {
+  (input: Input, run: () => Result | Promise<Result>): Promise<Result | string>
+  /**
+   * The same gate around a streaming call: reserved before the first chunk, settled (cost from
+   * the last chunk) when the stream ends or the consumer stops, released if it throws. A refusal
+   * is thrown, or yielded as the only chunk.
+   */
+  stream(input: Input, run: () => AsyncIterable<Result>): AsyncGenerator<Result | string, void, undefined>
+}
 
 /**
  * Validates the options once and returns the gate for many calls: one backend call to check
@@ -74,7 +82,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   const pickSession = options.sessionId
   const describe = options.details ?? true
 
-  return async function governed(input, run) {
+  async function enter(input: Input): Promise<{ hold: Hold } | { denied: unknown }> {
     const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
     const decision = await haldir.gate({
       sessionId: typeof pickSession === 'function' ? pickSession(input) : pickSession,
@@ -84,23 +92,15 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       idempotencyKey: options.idempotencyKey?.(input),
       details,
     })
-    if (!decision.allowed) {
-      if (onDenied === 'throw') throw decision.error
-      if (onDenied === 'message') return deniedMessage(decision)
-      return onDenied(decision, input) as Result
-    }
-    const { hold } = decision
-    const started = performance.now()
-    let result: Result
-    try {
-      result = await run()
-    } catch (error) {
-      await hold.release({ error, details: { durationMs: elapsed(started) } })
-      throw error
-    }
+    if (decision.allowed) return { hold: decision.hold }
+    if (onDenied === 'throw') throw decision.error
+    return { denied: onDenied === 'message' ? deniedMessage(decision) : onDenied(decision, input) }
+  }
+
+  async function settle(hold: Hold, input: Input, result: Result, started: number): Promise<void> {
     if (typeof cost !== 'function') {
       await hold.settle(reserveUsd, { details: { durationMs: elapsed(started) } })
-      return result
+      return
     }
     let actual: number
     let problem: string | null = null
@@ -117,8 +117,47 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       actual = reserveUsd
     }
     await hold.settle(actual, { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) })
-    return result
   }
+
+  const governed = async function governed(input: Input, run: () => Result | Promise<Result>) {
+    const entered = await enter(input)
+    if (!('hold' in entered)) return entered.denied as Result
+    const started = performance.now()
+    let result: Result
+    try {
+      result = await run()
+    } catch (error) {
+      await entered.hold.release({ error, details: { durationMs: elapsed(started) } })
+      throw error
+    }
+    await settle(entered.hold, input, result, started)
+    return result
+  } as Governor<Input, Result>
+
+  governed.stream = async function* governedStream(input, run) {
+    const entered = await enter(input)
+    if (!('hold' in entered)) {
+      yield entered.denied as Result
+      return
+    }
+    const started = performance.now()
+    let last: Result | undefined
+    let failed = false
+    try {
+      for await (const chunk of run()) {
+        last = chunk
+        yield chunk
+      }
+    } catch (error) {
+      failed = true
+      await entered.hold.release({ error, details: { durationMs: elapsed(started) } })
+      throw error
+    } finally {
+      // Also reached when the consumer stops early: the work ran, so it is settled, not released.
+      if (!failed) await settle(entered.hold, input, last as Result, started)
+    }
+  }
+  return governed
 }
 
 function elapsed(started: number): number {

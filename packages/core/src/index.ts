@@ -6,6 +6,7 @@ export { memoryBackend, type MemoryBackendOptions } from './memory/memory-backen
 export type {
   AuditTrail,
   AuditTrailQuery,
+  CheckPermissionOptions,
   CreateSessionOptions,
   GateDecision,
   GateOptions,

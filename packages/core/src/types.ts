@@ -30,6 +30,12 @@ export interface CreateSessionOptions {
   metadata?: Record<string, unknown>
 }
 
+export interface CheckPermissionOptions {
+  /** What the check is for, as the audit entry of a refusal names it. @default 'haldir' */
+  tool?: string
+  details?: Record<string, unknown>
+}
+
 export type PermissionResult = { allowed: true } | { allowed: false; code: DenialCode; reason: string }
 
 export interface PaymentOptions {
@@ -150,8 +156,8 @@ export interface Haldir {
   readonly backend: HaldirBackend
   createSession(options: CreateSessionOptions): Promise<Session>
   getSession(sessionId: string): Promise<Session>
-  /** Scope and liveness; a refusal is audited and returned, never thrown. */
-  checkPermission(sessionId: string, scope: string): Promise<PermissionResult>
+  /** Scope and liveness; a refusal is audited (under `options.tool`) and returned, never thrown. */
+  checkPermission(sessionId: string, scope: string, options?: CheckPermissionOptions): Promise<PermissionResult>
   /** Charges now. @throws BudgetExceededError, PermissionDeniedError, SessionExpiredError, SessionRevokedError */
   authorizePayment(sessionId: string, amountUsd: number, options?: PaymentOptions): Promise<PaymentReceipt>
   /** Two-phase: holds `amountUsd` until the hold is settled or released. Throws like `authorizePayment`. */

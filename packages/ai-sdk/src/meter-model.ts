@@ -1,0 +1,115 @@
+import { type Haldir, type Hold, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
+import { type LanguageModel, type LanguageModelMiddleware, wrapLanguageModel } from 'ai'
+
+export interface MeterModelOptions {
+  haldir: Haldir
+  /** The session charged for the model's tokens. */
+  sessionId: string | (() => string)
+  /** USD per million input and output tokens. */
+  price: TokenPrice
+  /** Reserved before each call; a call the budget cannot hold is refused before it is made. */
+  maxCost: number
+  /** Name in the audit trail and `byTool`. @default the model's id */
+  name?: string
+}
+
+interface UsageV4 {
+  inputTokens?: { total?: number | undefined } | undefined
+  outputTokens?: { total?: number | undefined } | undefined
+}
+
+/**
+ * Language-model middleware that meters every call against a Haldir budget: reserve `maxCost`
+ * (a refusal throws the typed `BudgetExceededError` / `SessionRevokedError` … before the
+ * provider is called), then settle by the reported token usage, rounded up to the
+ * micro-dollar. A stream settles on its `finish` part; one that errors releases the hold.
+ */
+export function haldirModelMiddleware(options: MeterModelOptions): LanguageModelMiddleware {
+  const { haldir, price, maxCost } = options
+  tokenCost({}, price)
+  if (typeof maxCost !== 'number') throw new ValidationError({ issues: [{ path: 'maxCost', message: 'is required' }] })
+  const sessionOf = () => (typeof options.sessionId === 'function' ? options.sessionId() : options.sessionId)
+
+  async function reserve(modelId: string, kind: 'generate' | 'stream'): Promise<Hold> {
+    const decision = await haldir.gate({ sessionId: sessionOf(), tool: options.name ?? modelId, action: `model.${kind}`, maxCostUsd: maxCost })
+    if (!decision.allowed) throw decision.error
+    return decision.hold
+  }
+
+  async function settle(hold: Hold, usage: UsageV4 | undefined, kind: 'generate' | 'stream'): Promise<void> {
+    const inputTokens = usage?.inputTokens?.total
+    const outputTokens = usage?.outputTokens?.total
+    const actual = tokenCost({ inputTokens, outputTokens }, price)
+    const missing = inputTokens === undefined && outputTokens === undefined
+    const over = actual > maxCost
+    await hold.settle(over || missing ? maxCost : actual, {
+      action: `model.${kind}`,
+      details: { inputTokens: inputTokens ?? null, outputTokens: outputTokens ?? null },
+      flagged: over || missing,
+      ...(over ? { reason: `usage cost $${actual} exceeded maxCost $${maxCost}; charged maxCost` } : missing ? { reason: 'no token usage reported; charged maxCost' } : {}),
+    })
+  }
+
+  return {
+    specificationVersion: 'v4',
+    async wrapGenerate({ doGenerate, model }) {
+      const hold = await reserve(model.modelId, 'generate')
+      let result: Awaited<ReturnType<typeof doGenerate>>
+      try {
+        result = await doGenerate()
+      } catch (error) {
+        await hold.release({ error, action: 'model.generate' })
+        throw error
+      }
+      await settle(hold, result.usage, 'generate')
+      return result
+    },
+    async wrapStream({ doStream, model }) {
+      const hold = await reserve(model.modelId, 'stream')
+      let result: Awaited<ReturnType<typeof doStream>>
+      try {
+        result = await doStream()
+      } catch (error) {
+        await hold.release({ error, action: 'model.stream' })
+        throw error
+      }
+      let closed = false
+      const close = async (usage: UsageV4 | undefined, error?: unknown) => {
+        if (closed) return
+        closed = true
+        if (error !== undefined) await hold.release({ error, action: 'model.stream' })
+        else await settle(hold, usage, 'stream')
+      }
+      const stream = result.stream.pipeThrough(
+        new TransformStream({
+          async transform(part, controller) {
+            controller.enqueue(part)
+            if (part.type === 'finish') await close(part.usage)
+            else if (part.type === 'error') await close(undefined, part.error)
+          },
+          async flush() {
+            // Ended without a finish part: tokens were likely spent, so the reservation is kept.
+            await close(undefined)
+          },
+          async cancel(reason) {
+            await close(undefined, reason ?? new Error('stream cancelled'))
+          },
+        }),
+      )
+      return { ...result, stream }
+    },
+  }
+}
+
+/**
+ * A model whose every call is metered against a Haldir budget (see `haldirModelMiddleware`).
+ *
+ * @example
+ * const model = meterModel(openai('gpt-4.1-mini'), { haldir, sessionId, price: { inputPerMTok: 0.4, outputPerMTok: 1.6 }, maxCost: 0.05 })
+ */
+export function meterModel(model: LanguageModel, options: MeterModelOptions): ReturnType<typeof wrapLanguageModel> {
+  if (typeof model === 'string') {
+    throw new ValidationError({ issues: [{ path: 'model', message: 'pass a model instance (a provider model), not a model id string' }] })
+  }
+  return wrapLanguageModel({ model: model as Exclude<LanguageModel, string>, middleware: haldirModelMiddleware(options) })
+}
