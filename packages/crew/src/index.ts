@@ -1,0 +1,7 @@
+export { Agent, type AgentOptions, type CrewAgent } from './agent.ts'
+export { type BudgetEvent } from './budget-watch.ts'
+export { Crew, type CrewOptions, type CrewOutput } from './crew.ts'
+export { crewContext, type CrewContext } from './crew-context.ts'
+export { type AgentAudit, formatCrewReport, formatEntry } from './crew-report.ts'
+export { Task, type CrewTask, type TaskOptions, type TaskOutput } from './task.ts'
+export { type CrewTools, type LangChainToolLike } from './to-ai-tool.ts'

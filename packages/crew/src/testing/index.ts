@@ -1,0 +1,1 @@
+export { scriptedModel, type ScriptedModelOptions, type ScriptedTurn } from './scripted-model.ts'
