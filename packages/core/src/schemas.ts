@@ -6,8 +6,10 @@ import { ValidationError } from './errors/validation-error.ts'
  * request bodies with the same schemas, so a bad request is refused identically everywhere.
  */
 
-export const idSchema = z.string().min(1, 'must not be empty').max(200)
-export const nameSchema = z.string().min(1, 'must not be empty').max(200)
+// NUL never reaches a backend: PostgreSQL text cannot store it, and no id or name needs it.
+const noNul = /^[^\u0000]*$/
+export const idSchema = z.string().min(1, 'must not be empty').max(200).regex(noNul, 'must not contain NUL')
+export const nameSchema = z.string().min(1, 'must not be empty').max(200).regex(noNul, 'must not contain NUL')
 /** `read`, `db:write`, `db:*`, `*`: no whitespace, and `*` only as the last character. */
 export const scopeSchema = z
   .string()

@@ -1,12 +1,13 @@
 import { type HaldirBackend, memoryBackend, ValidationError } from '@haldir/core'
 
 interface PostgresModule {
-  postgresBackend(options: { connectionString: string }): HaldirBackend
+  postgresBackend(options: { connectionString: string; schema?: string }): HaldirBackend
 }
 
 /**
  * The backend named on the command line: `memory`, or a `postgres://` URL (needs
- * `@haldir/postgres` installed; keys from `HALDIR_MASTER_KEY` / `HALDIR_AUDIT_KEY`).
+ * `@haldir/postgres` installed; keys from `HALDIR_MASTER_KEY` / `HALDIR_AUDIT_KEY`; a
+ * `?schema=name` parameter picks the PostgreSQL schema, default `haldir`).
  */
 export async function backendFromUrl(spec: string): Promise<HaldirBackend> {
   if (spec === 'memory') return memoryBackend()
@@ -19,7 +20,10 @@ export async function backendFromUrl(spec: string): Promise<HaldirBackend> {
     } catch (error) {
       throw new ValidationError({ message: `--backend ${redact(spec)} needs @haldir/postgres: pnpm add @haldir/postgres pg`, cause: error })
     }
-    return module.postgresBackend({ connectionString: spec })
+    const url = new URL(spec)
+    const schema = url.searchParams.get('schema') ?? undefined
+    url.searchParams.delete('schema')
+    return module.postgresBackend({ connectionString: url.href, ...(schema ? { schema } : {}) })
   }
   throw new ValidationError({ issues: [{ path: 'backend', message: `expected 'memory' or a postgres:// URL, got '${redact(spec)}'` }] })
 }

@@ -26,8 +26,11 @@ export function redactDetails(details: Record<string, unknown>, options: RedactO
 
 function toJson(value: unknown, options: RedactOptions, ancestors: object[], path: string): unknown {
   switch (typeof value) {
-    case 'string':
-      return options.secretValues.size === 0 ? value : scrub(value, options.secretValues)
+    case 'string': {
+      // NUL cannot be stored by every backend (PostgreSQL JSON); replace it before it is hashed.
+      const text = value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value
+      return options.secretValues.size === 0 ? text : scrub(text, options.secretValues)
+    }
     case 'number':
       return Number.isFinite(value) ? value : null
     case 'boolean':

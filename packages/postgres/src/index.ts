@@ -1,0 +1,2 @@
+export { migrate, migrations } from './migrations.ts'
+export { postgresBackend, type PostgresBackend, type PostgresBackendOptions } from './postgres-backend.ts'

@@ -1,0 +1,134 @@
+import type { Pool } from 'pg'
+
+/**
+ * Versioned schema changes, applied in order, each once, under an advisory lock (so processes
+ * starting together do not race). Append new versions; never edit an applied one.
+ */
+export const migrations: readonly { version: number; name: string; sql: (schema: string) => string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: (s) => `
+      create table ${s}.sessions (
+        id text primary key,
+        tenant text not null,
+        agent_id text not null,
+        scopes text[] not null,
+        limit_micros bigint,
+        spent_micros bigint not null default 0,
+        reserved_micros bigint not null default 0,
+        created_at_ms bigint not null,
+        expires_at_ms bigint not null,
+        parent_id text references ${s}.sessions(id),
+        -- parent first, root last: the gate locks the whole chain in one statement
+        ancestors text[] not null,
+        revoked_at_ms bigint,
+        metadata jsonb not null,
+        -- settled micro-dollars per tool, this session and its descendants
+        by_tool jsonb not null default '{}',
+        audit_seq bigint not null default 0,
+        audit_head text not null,
+        check (spent_micros >= 0 and reserved_micros >= 0),
+        check (limit_micros is null or spent_micros + reserved_micros <= limit_micros)
+      ) with (fillfactor = 50);
+      -- Counters change on every governed call: the free space keeps those updates HOT, so the
+      -- indexes (the GIN one above all) are not touched on the hot path.
+      create index sessions_tenant_created on ${s}.sessions (tenant, created_at_ms desc);
+      create index sessions_ancestors on ${s}.sessions using gin (ancestors);
+
+      create table ${s}.holds (
+        id text primary key,
+        tenant text not null,
+        session_id text not null references ${s}.sessions(id),
+        amount_micros bigint not null,
+        tool text not null,
+        scope text,
+        details jsonb not null,
+        created_at_ms bigint not null,
+        settled_entry_id text,
+        charged_micros bigint
+      ) with (fillfactor = 70);
+
+      create table ${s}.audit_entries (
+        position bigserial primary key,
+        id text not null unique,
+        tenant text not null,
+        session_id text not null references ${s}.sessions(id),
+        agent_id text not null,
+        seq bigint not null,
+        timestamp text not null,
+        tool text not null,
+        action text not null,
+        scope text,
+        outcome text not null,
+        flagged boolean not null,
+        reason text,
+        cost_micros bigint not null,
+        details jsonb not null,
+        prev_hash text not null,
+        hash text not null
+      );
+      create index audit_session on ${s}.audit_entries (session_id, position);
+      create index audit_agent on ${s}.audit_entries (tenant, agent_id, position);
+
+      -- The trail is append-only: the backend never updates or deletes an entry, and the
+      -- database refuses it too (an owner can still disable this; the hash chain catches that).
+      create function ${s}.audit_append_only() returns trigger language plpgsql as $$
+      begin raise exception 'haldir audit entries are append-only'; end $$;
+      create trigger audit_append_only before update or delete on ${s}.audit_entries
+        for each row execute function ${s}.audit_append_only();
+
+      create table ${s}.idempotency (
+        tenant text not null,
+        session_id text not null,
+        key text not null,
+        result jsonb not null,
+        created_at_ms bigint not null,
+        primary key (tenant, session_id, key)
+      );
+
+      create table ${s}.secrets (
+        tenant text not null,
+        name text not null,
+        key_id text not null,
+        nonce text not null,
+        ciphertext text not null,
+        tag text not null,
+        scope_required text,
+        updated_at_ms bigint not null,
+        primary key (tenant, name)
+      );
+    `,
+  },
+]
+
+/** Applies every migration not yet applied to `schema`; returns the versions applied now. */
+export async function migrate(pool: Pool, schema: string): Promise<number[]> {
+  const client = await pool.connect()
+  try {
+    // One lock per schema name, held for the session: concurrent starters wait, then find it done.
+    await client.query('select pg_advisory_lock(hashtext($1))', [`haldir:${schema}`])
+    await client.query(`create schema if not exists ${schema}`)
+    await client.query(`create table if not exists ${schema}.haldir_migrations (version int primary key, name text not null, applied_at timestamptz not null default now())`)
+    const { rows } = await client.query<{ version: number }>(`select version from ${schema}.haldir_migrations`)
+    const done = new Set(rows.map((row) => row.version))
+    const applied: number[] = []
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue
+      await client.query('begin')
+      try {
+        await client.query(migration.sql(schema))
+        await client.query(`insert into ${schema}.haldir_migrations (version, name) values ($1, $2)`, [migration.version, migration.name])
+        await client.query('commit')
+      } catch (error) {
+        await client.query('rollback')
+        throw error
+      }
+      applied.push(migration.version)
+    }
+    return applied
+  } finally {
+    await client.query('select pg_advisory_unlock(hashtext($1))', [`haldir:${schema}`]).catch(() => {})
+    client.release()
+  }
+}
