@@ -118,7 +118,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         limitMicros,
         ttlMs: Math.max(1, Math.round(parsed.ttl * 1000)),
         parentId: parsed.parentId ?? null,
-        metadata: redactDetails(parsed.metadata, { keys: new Set(), secretValues: new Set() }),
+        metadata: parsed.metadata,
       })
       return toSession(record)
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { redactDetails } from './audit/redact-details.ts'
 import { ValidationError } from './errors/validation-error.ts'
 
 /**
@@ -16,7 +17,9 @@ export const scopeSchema = z
   .min(1, 'must not be empty')
   .max(200)
   .regex(/^[^\s*]*\*?$/, "must have no whitespace, and '*' only at the end")
-export const detailsSchema = z.record(z.string(), z.unknown())
+const plainJson = { keys: new Set<string>(), secretValues: new Set<string>() }
+/** Free-form details and metadata, normalised to the plain JSON every backend can store and hash. */
+export const detailsSchema = z.record(z.string(), z.unknown()).transform((details) => redactDetails(details, plainJson))
 export const microsSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 export const outcomeSchema = z.enum(['ok', 'denied', 'error'])
 

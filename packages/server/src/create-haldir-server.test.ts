@@ -247,3 +247,17 @@ describe('graceful shutdown', () => {
     await expect(haldir.getSession(session.id)).rejects.toBeInstanceOf(BackendError)
   })
 })
+
+describe('details over the wire', () => {
+  it('normalises details to plain JSON before they reach the backend', async () => {
+    const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA }) })
+    const session = await haldir.createSession({ agentId: 'nul' })
+    const response = await raw(`/v1/sessions/${session.id}/audit`, {
+      method: 'POST',
+      body: JSON.stringify({ tool: 'x', action: 'execute', scope: null, outcome: 'ok', flagged: false, reason: null, costMicros: 0, details: { text: 'a\u0000b', nested: { n: 1 } } }),
+    })
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({ details: { text: 'a\uFFFDb', nested: { n: 1 } } })
+    expect(await haldir.verifyAuditTrail(session.id)).toMatchObject({ ok: true })
+  })
+})
