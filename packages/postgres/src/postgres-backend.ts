@@ -1,6 +1,8 @@
 import {
+  auditEvents,
+  checkSettleAmount,
   type AuditEntry,
-  type AuditEntryInput,
+  type AuditEvent,
   type AuthorizeResult,
   BackendError,
   type BudgetLevel,
@@ -10,7 +12,6 @@ import {
   HaldirError,
   type HaldirBackend,
   type KeyInput,
-  microsToUsd,
   newId,
   NotFoundError,
   planChildSession,
@@ -168,7 +169,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
     return chainOf(rows as SessionRow[], sessionId)
   }
 
-  function append(tx: Tx, locked: LockedSession, input: Omit<AuditEntryInput, 'sessionId' | 'agentId' | 'timestamp'>): AuditEntry {
+  function append(tx: Tx, locked: LockedSession, input: AuditEvent): AuditEntry {
     const { row } = locked
     const entry = sealAuditEntry(
       keys.auditKey,
@@ -259,16 +260,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
               values (${row.id}, ${row.tenant}, ${row.agent_id}, ${row.scopes}, ${request.limitMicros}, ${createdAt}, ${expiresAt}, ${row.parent_id}, ${ancestors}, ${row.metadata}, ${GENESIS_HASH})`,
         )
         const record = toSessionRecord(row)
-        append(tx, { row, record }, {
-          tool: 'haldir',
-          action: 'session.create',
-          scope: null,
-          outcome: 'ok',
-          flagged: false,
-          reason: null,
-          costUsd: 0,
-          details: { scopes: record.scopes, spendLimitUsd: record.limitMicros === null ? null : microsToUsd(record.limitMicros), parentId: record.parentId, expiresAt: new Date(expiresAt).toISOString() },
-        })
+        append(tx, { row, record }, auditEvents.sessionCreated(record))
         return record
       }),
 
@@ -300,16 +292,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
         const ids = chain.map((link) => link.record.id)
         let result: AuthorizeResult
         if (!decision.allowed) {
-          const entry = append(tx, session, {
-            tool: request.tool,
-            action: request.action,
-            scope: request.scope,
-            outcome: 'denied',
-            flagged: true,
-            reason: decision.reason,
-            costUsd: 0,
-            details: { ...request.details, requestedUsd: microsToUsd(request.amountMicros) },
-          })
+          const entry = append(tx, session, auditEvents.denied(request, decision))
           result = { allowed: false, code: decision.code, reason: decision.reason, facts: decision.facts, entry }
         } else if (request.mode === 'reserve') {
           const holdId = newId('hold')
@@ -320,16 +303,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
           )
           result = { allowed: true, holdId, entry: null }
         } else if (request.mode === 'charge') {
-          const entry = append(tx, session, {
-            tool: request.tool,
-            action: request.action,
-            scope: request.scope,
-            outcome: 'ok',
-            flagged: false,
-            reason: null,
-            costUsd: microsToUsd(request.amountMicros),
-            details: request.details,
-          })
+          const entry = append(tx, session, auditEvents.charged(request))
           moveCounters(tx, ids, { tool: request.tool, amount: request.amountMicros, releaseMicros: 0, reserveMicros: 0 })
           result = { allowed: true, holdId: null, entry }
         } else {
@@ -354,20 +328,9 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
         if (!hold || hold.session_id !== request.sessionId) throw new NotFoundError({ resource: 'hold', id: request.holdId })
         if (hold.settled_entry_id !== null) return { entry: await entryById(tx, hold.settled_entry_id), chargedMicros: Number(hold.charged_micros) }
         const held = Number(hold.amount_micros)
-        if (request.amountMicros > held) {
-          throw new ValidationError({ issues: [{ path: 'amount', message: `cannot settle $${microsToUsd(request.amountMicros)} against a hold of $${microsToUsd(held)}` }] })
-        }
+        checkSettleAmount(request.amountMicros, held)
         const chain = chainOf(locked as SessionRow[], request.sessionId)
-        const entry = append(tx, chain[0] as LockedSession, {
-          tool: hold.tool,
-          action: request.action,
-          scope: hold.scope,
-          outcome: request.outcome,
-          flagged: request.flagged,
-          reason: request.reason,
-          costUsd: microsToUsd(request.amountMicros),
-          details: { ...hold.details, ...request.details },
-        })
+        const entry = append(tx, chain[0] as LockedSession, auditEvents.settled(hold, request))
         moveCounters(tx, chain.map((link) => link.record.id), { tool: hold.tool, amount: request.amountMicros, releaseMicros: held, reserveMicros: 0 })
         tx.write(sql`update ${raw(t('holds'))} set settled_entry_id = ${entry.id}, charged_micros = ${request.amountMicros} where id = ${request.holdId}`)
         return { entry, chargedMicros: request.amountMicros }
@@ -378,16 +341,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
         const [rows] = await tx.run(sql`select * from ${S} where id = ${request.sessionId} and tenant = ${request.tenant} for update`)
         const row = rows?.[0] as SessionRow | undefined
         if (!row) throw new NotFoundError({ resource: 'session', id: request.sessionId })
-        return append(tx, { row, record: toSessionRecord(row) }, {
-          tool: request.tool,
-          action: request.action,
-          scope: request.scope,
-          outcome: request.outcome,
-          flagged: request.flagged,
-          reason: request.reason,
-          costUsd: microsToUsd(request.costMicros),
-          details: request.details,
-        })
+        return append(tx, { row, record: toSessionRecord(row) }, auditEvents.logged(request))
       }),
 
     async getSpend(request) {
@@ -444,16 +398,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
           if (row.revoked_at_ms !== null) continue
           tx.write(sql`update ${S} set revoked_at_ms = ${revokedAt} where id = ${row.id}`)
           revoked.push(row.id)
-          append(tx, { row, record: toSessionRecord(row) }, {
-            tool: 'haldir',
-            action: 'session.revoke',
-            scope: null,
-            outcome: 'ok',
-            flagged: false,
-            reason: request.reason ?? (row.id === request.sessionId ? 'revoked' : `ancestor ${request.sessionId} revoked`),
-            costUsd: 0,
-            details: { revokedBy: request.sessionId },
-          })
+          append(tx, { row, record: toSessionRecord(row) }, auditEvents.revoked({ sessionId: row.id, revokedBy: request.sessionId, reason: request.reason }))
         }
         return { revokedSessionIds: revoked }
       }),
@@ -478,8 +423,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
         const session = chain[0] as LockedSession
         const secret = secrets?.[0] as { key_id: string; nonce: string; ciphertext: string; tag: string; scope_required: string | null } | undefined
         const scope = secret?.scope_required ?? null
-        const audit = (outcome: 'ok' | 'denied' | 'error', reason: string | null) =>
-          append(tx, session, { tool: 'vault', action: 'secret.read', scope, outcome, flagged: outcome !== 'ok', reason, costUsd: 0, details: { name: request.name } })
+        const audit = (outcome: 'ok' | 'denied' | 'error', reason: string | null) => append(tx, session, auditEvents.secretRead({ name: request.name, scope, outcome, reason }))
         const decision = decideAuthorization({ chain: chain.map((link) => link.record), levels: [], mode: 'check', scope, amountMicros: 0, now: now() })
         // Refusals are audited and committed before the typed error is thrown.
         if (!decision.allowed) {

@@ -1,14 +1,15 @@
 import { LRUCache } from 'lru-cache'
-import { GENESIS_HASH, type AuditEntry, type AuditEntryInput, type AuditHead } from '../audit/audit-entry.ts'
+import { GENESIS_HASH, type AuditEntry, type AuditHead } from '../audit/audit-entry.ts'
+import { type AuditEvent, auditEvents } from '../audit/audit-events.ts'
 import { sealAuditEntry } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
 import type { AuditPage, AuthorizeResult, HaldirBackend, SessionRecord, SettleResult, SpendRecord } from '../backend.ts'
 import { NotFoundError } from '../errors/not-found-error.ts'
-import { ValidationError } from '../errors/validation-error.ts'
 import { newId } from '../internal/new-id.ts'
 import { RecentMap } from '../internal/recent-map.ts'
 import { resolveKeys, type KeyInput } from '../internal/resolve-keys.ts'
 import { microsToUsd } from '../money/usd-to-micros.ts'
+import { checkSettleAmount } from '../policy/check-settle-amount.ts'
 import { decideAuthorization } from '../policy/decide-authorization.ts'
 import { denialToError } from '../policy/denial-to-error.ts'
 import { planChildSession } from '../policy/plan-child-session.ts'
@@ -83,7 +84,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
     return session
   }
 
-  function append(session: MemorySession, input: Omit<AuditEntryInput, 'sessionId' | 'agentId' | 'timestamp'>): AuditEntry {
+  function append(session: MemorySession, input: AuditEvent): AuditEntry {
     const entry = sealAuditEntry(keys.auditKey, session.head, {
       id: newId('aud'),
       sessionId: session.record.id,
@@ -155,16 +156,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
       session.records = session.chain.map((link) => link.record)
       parent?.children.push(session)
       sessions.set(record.id, session)
-      append(session, {
-        tool: 'haldir',
-        action: 'session.create',
-        scope: null,
-        outcome: 'ok',
-        flagged: false,
-        reason: null,
-        costUsd: 0,
-        details: { scopes: record.scopes, spendLimitUsd: record.limitMicros === null ? null : microsToUsd(record.limitMicros), parentId: record.parentId, expiresAt: new Date(expiresAt).toISOString() },
-      })
+      append(session, auditEvents.sessionCreated(record))
       return record
     },
 
@@ -189,16 +181,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
       })
       let result: AuthorizeResult
       if (!decision.allowed) {
-        const entry = append(session, {
-          tool: request.tool,
-          action: request.action,
-          scope: request.scope,
-          outcome: 'denied',
-          flagged: true,
-          reason: decision.reason,
-          costUsd: 0,
-          details: { ...request.details, requestedUsd: microsToUsd(request.amountMicros) },
-        })
+        const entry = append(session, auditEvents.denied(request, decision))
         result = { allowed: false, code: decision.code, reason: decision.reason, facts: decision.facts, entry }
       } else if (request.mode === 'reserve') {
         const hold: MemoryHold = { id: newId('hold'), session, amount: request.amountMicros, tool: request.tool, scope: request.scope, details: request.details }
@@ -207,16 +190,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
         result = { allowed: true, holdId: hold.id, entry: null }
       } else if (request.mode === 'charge') {
         addCharge(session, request.tool, request.amountMicros)
-        const entry = append(session, {
-          tool: request.tool,
-          action: request.action,
-          scope: request.scope,
-          outcome: 'ok',
-          flagged: false,
-          reason: null,
-          costUsd: microsToUsd(request.amountMicros),
-          details: request.details,
-        })
+        const entry = append(session, auditEvents.charged(request))
         result = { allowed: true, holdId: null, entry }
       } else {
         result = { allowed: true, holdId: null, entry: null }
@@ -235,24 +209,11 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
       }
       const { session } = hold
       if (session.record.tenant !== request.tenant || session.record.id !== request.sessionId) throw new NotFoundError({ resource: 'hold', id: request.holdId })
-      if (request.amountMicros > hold.amount) {
-        throw new ValidationError({
-          issues: [{ path: 'amount', message: `cannot settle $${microsToUsd(request.amountMicros)} against a hold of $${microsToUsd(hold.amount)}` }],
-        })
-      }
+      checkSettleAmount(request.amountMicros, hold.amount)
       for (const link of session.chain) link.reserved -= hold.amount
       addCharge(session, hold.tool, request.amountMicros)
       holds.delete(hold.id)
-      const entry = append(session, {
-        tool: hold.tool,
-        action: request.action,
-        scope: hold.scope,
-        outcome: request.outcome,
-        flagged: request.flagged,
-        reason: request.reason,
-        costUsd: microsToUsd(request.amountMicros),
-        details: mergeDetails(hold.details, request.details),
-      })
+      const entry = append(session, auditEvents.settled(hold, request))
       const result: SettleResult = { entry, chargedMicros: request.amountMicros }
       settled.set(hold.id, result)
       return result
@@ -260,16 +221,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
 
     async appendAudit(request) {
       const session = lookup(request.tenant, request.sessionId)
-      return append(session, {
-        tool: request.tool,
-        action: request.action,
-        scope: request.scope,
-        outcome: request.outcome,
-        flagged: request.flagged,
-        reason: request.reason,
-        costUsd: microsToUsd(request.costMicros),
-        details: request.details,
-      })
+      return append(session, auditEvents.logged(request))
     },
 
     async getSpend(request): Promise<SpendRecord> {
@@ -305,16 +257,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
         if (session.record.revokedAt === null) {
           session.record.revokedAt = revokedAt
           revoked.push(session.record.id)
-          append(session, {
-            tool: 'haldir',
-            action: 'session.revoke',
-            scope: null,
-            outcome: 'ok',
-            flagged: false,
-            reason: request.reason ?? (session === root ? 'revoked' : `ancestor ${root.record.id} revoked`),
-            costUsd: 0,
-            details: { revokedBy: root.record.id },
-          })
+          append(session, auditEvents.revoked({ sessionId: session.record.id, revokedBy: root.record.id, reason: request.reason }))
         }
         for (const child of session.children) visit(child)
       }
@@ -329,7 +272,7 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
     async readSecret(request) {
       const session = lookup(request.tenant, request.sessionId)
       const audit = (outcome: 'ok' | 'denied' | 'error', reason: string | null, scope: string | null) =>
-        append(session, { tool: 'vault', action: 'secret.read', scope, outcome, flagged: outcome !== 'ok', reason, costUsd: 0, details: { name: request.name } })
+        append(session, auditEvents.secretRead({ name: request.name, scope, outcome, reason }))
       const secret = secrets.get(`${request.tenant}\u0000${request.name}`)
       const decision = decideAuthorization({ chain: session.records, levels: [], mode: 'check', scope: secret?.scopeRequired ?? null, amountMicros: 0, now: now() })
       if (!decision.allowed) {
@@ -355,9 +298,4 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
       holds.clear()
     },
   }
-}
-
-function mergeDetails(first: Record<string, unknown>, second: Record<string, unknown>): Record<string, unknown> {
-  for (const _ in first) return { ...first, ...second }
-  return second
 }

@@ -1,0 +1,119 @@
+import type { AppendAuditRequest, AuthorizeRequest, SessionRecord, SettleRequest } from '../backend.ts'
+import { microsToUsd } from '../money/usd-to-micros.ts'
+import type { AuthorizationDecision } from '../policy/decide-authorization.ts'
+import type { AuditEntryInput } from './audit-entry.ts'
+
+/** What a backend appends for an event; it adds the session, agent, time and chain fields. */
+export type AuditEvent = Omit<AuditEntryInput, 'sessionId' | 'agentId' | 'timestamp'>
+
+/**
+ * The audit entry of every governance event, defined once so every backend writes the same
+ * trail for the same history (and a trail reads the same whichever backend wrote it).
+ */
+export const auditEvents = {
+  sessionCreated(record: SessionRecord): AuditEvent {
+    return {
+      tool: 'haldir',
+      action: 'session.create',
+      scope: null,
+      outcome: 'ok',
+      flagged: false,
+      reason: null,
+      costUsd: 0,
+      details: {
+        scopes: record.scopes,
+        spendLimitUsd: record.limitMicros === null ? null : microsToUsd(record.limitMicros),
+        parentId: record.parentId,
+        expiresAt: new Date(record.expiresAt).toISOString(),
+      },
+    }
+  },
+
+  /** A refusal of the gate: flagged, nothing charged, the requested amount kept for the reviewer. */
+  denied(request: AuthorizeRequest, decision: Extract<AuthorizationDecision, { allowed: false }>): AuditEvent {
+    return {
+      tool: request.tool,
+      action: request.action,
+      scope: request.scope,
+      outcome: 'denied',
+      flagged: true,
+      reason: decision.reason,
+      costUsd: 0,
+      details: { ...request.details, requestedUsd: microsToUsd(request.amountMicros) },
+    }
+  },
+
+  /** A payment charged at once (`charge` mode). */
+  charged(request: AuthorizeRequest): AuditEvent {
+    return {
+      tool: request.tool,
+      action: request.action,
+      scope: request.scope,
+      outcome: 'ok',
+      flagged: false,
+      reason: null,
+      costUsd: microsToUsd(request.amountMicros),
+      details: request.details,
+    }
+  },
+
+  /** A hold closed: the gate's details merged with the settle's. */
+  settled(hold: { tool: string; scope: string | null; details: Record<string, unknown> }, request: SettleRequest): AuditEvent {
+    return {
+      tool: hold.tool,
+      action: request.action,
+      scope: hold.scope,
+      outcome: request.outcome,
+      flagged: request.flagged,
+      reason: request.reason,
+      costUsd: microsToUsd(request.amountMicros),
+      details: mergeDetails(hold.details, request.details),
+    }
+  },
+
+  /** An entry written through `logAction`: the cost is recorded, not charged. */
+  logged(request: AppendAuditRequest): AuditEvent {
+    return {
+      tool: request.tool,
+      action: request.action,
+      scope: request.scope,
+      outcome: request.outcome,
+      flagged: request.flagged,
+      reason: request.reason,
+      costUsd: microsToUsd(request.costMicros),
+      details: request.details,
+    }
+  },
+
+  revoked(options: { sessionId: string; revokedBy: string; reason: string | null }): AuditEvent {
+    return {
+      tool: 'haldir',
+      action: 'session.revoke',
+      scope: null,
+      outcome: 'ok',
+      flagged: false,
+      reason: options.reason ?? (options.sessionId === options.revokedBy ? 'revoked' : `ancestor ${options.revokedBy} revoked`),
+      costUsd: 0,
+      details: { revokedBy: options.revokedBy },
+    }
+  },
+
+  /** A vault read: the name, never the value. */
+  secretRead(options: { name: string; scope: string | null; outcome: 'ok' | 'denied' | 'error'; reason: string | null }): AuditEvent {
+    return {
+      tool: 'vault',
+      action: 'secret.read',
+      scope: options.scope,
+      outcome: options.outcome,
+      flagged: options.outcome !== 'ok',
+      reason: options.reason,
+      costUsd: 0,
+      details: { name: options.name },
+    }
+  },
+}
+
+function mergeDetails(first: Record<string, unknown>, second: Record<string, unknown>): Record<string, unknown> {
+  for (const _ in first) return { ...first, ...second }
+  return second
+}
