@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHaldir, httpBackend } from '@haldir/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createApiKey } from './api-keys.ts'
+import { createApiKey, hashApiKey } from './api-keys.ts'
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
 const children: ChildProcess[] = []
@@ -53,6 +56,19 @@ describe('haldir CLI', () => {
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
     expect(server.output()).toContain('haldir: stopped')
+  })
+
+  it('reads hashed keys from --keys-file', async () => {
+    const key = createApiKey()
+    const folder = mkdtempSync(join(tmpdir(), 'haldir-keys-'))
+    const file = join(folder, 'keys.txt')
+    writeFileSync(file, `# tenants\nacme=${hashApiKey(key)}\n`)
+    const server = run(['serve', '--port', '0', '--keys-file', file], { HALDIR_API_KEYS: '' })
+    const [, url] = await server.waitFor(/listening on (http:\/\/\S+)/)
+    expect((await fetch(`${url}/v1/sessions/ses_x`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(404)
+    expect((await fetch(`${url}/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_other' } })).status).toBe(401)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
   })
 
   it('refuses to serve without API keys', async () => {
