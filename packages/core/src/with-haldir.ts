@@ -1,4 +1,4 @@
-import { createGovernor, type GovernOptions } from './govern-call.ts'
+import { createGovernor, type GovernOptions } from './create-governor.ts'
 
 // `never[]` parameters accept every function type while keeping its own signature.
 type AnyFunction = (...args: never[]) => unknown

@@ -3,8 +3,8 @@ import { type LanguageModel, tool } from 'ai'
 import { z } from 'zod'
 import type { CrewAgent } from './agent.ts'
 import { type BudgetEvent, createBudgetWatch } from './budget-watch.ts'
-import { type AgentAudit, formatCrewReport } from './crew-report.ts'
-import { type AgentRunner, createAgentRunner, isCrewLimitRefusal } from './run-agent.ts'
+import { type AgentAudit, formatCrewReport } from './format-crew-report.ts'
+import { type AgentRunner, createAgentRunner, isCrewLimitRefusal } from './create-agent-runner.ts'
 import type { CrewTask, TaskOutput } from './task.ts'
 
 export interface CrewOptions {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createHaldir } from './create-haldir.ts'
 import { PermissionDeniedError } from './errors/permission-denied-error.ts'
-import { createGovernor } from './govern-call.ts'
+import { createGovernor } from './create-governor.ts'
 
 const haldir = createHaldir()
 
