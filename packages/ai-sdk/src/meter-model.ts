@@ -1,4 +1,4 @@
-import { type Haldir, type Hold, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
+import { type Haldir, type Hold, settleModelUsage, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
 import { type LanguageModel, type LanguageModelMiddleware, wrapLanguageModel } from 'ai'
 
 export interface MeterModelOptions {
@@ -26,6 +26,7 @@ interface UsageV4 {
  */
 export function haldirModelMiddleware(options: MeterModelOptions): LanguageModelMiddleware {
   const { haldir, price, maxCost } = options
+  // Refuse a malformed price now, not at the first model call.
   tokenCost({}, price)
   if (typeof maxCost !== 'number') throw new ValidationError({ issues: [{ path: 'maxCost', message: 'is required' }] })
   const sessionOf = () => (typeof options.sessionId === 'function' ? options.sessionId() : options.sessionId)
@@ -37,17 +38,7 @@ export function haldirModelMiddleware(options: MeterModelOptions): LanguageModel
   }
 
   async function settle(hold: Hold, usage: UsageV4 | undefined, kind: 'generate' | 'stream'): Promise<void> {
-    const inputTokens = usage?.inputTokens?.total
-    const outputTokens = usage?.outputTokens?.total
-    const actual = tokenCost({ inputTokens, outputTokens }, price)
-    const missing = inputTokens === undefined && outputTokens === undefined
-    const over = actual > maxCost
-    await hold.settle(over || missing ? maxCost : actual, {
-      action: `model.${kind}`,
-      details: { inputTokens: inputTokens ?? null, outputTokens: outputTokens ?? null },
-      flagged: over || missing,
-      ...(over ? { reason: `usage cost $${actual} exceeded maxCost $${maxCost}; charged maxCost` } : missing ? { reason: 'no token usage reported; charged maxCost' } : {}),
-    })
+    await settleModelUsage(hold, { usage: usage && { inputTokens: usage.inputTokens?.total, outputTokens: usage.outputTokens?.total }, price, maxCost, action: `model.${kind}` })
   }
 
   return {

@@ -2,6 +2,7 @@ export { createHaldir, type HaldirOptions } from './create-haldir.ts'
 export { withHaldir, type WithHaldirOptions } from './with-haldir.ts'
 export { createGovernor, type DeniedDecision, deniedMessage, type GovernOptions, type Governor, type OnDenied } from './create-governor.ts'
 export { tokenCost, type TokenPrice, type TokenUsage } from './money/token-cost.ts'
+export { settleModelUsage } from './settle-model-usage.ts'
 export { memoryBackend, type MemoryBackendOptions } from './memory/memory-backend.ts'
 export type {
   AuditTrail,

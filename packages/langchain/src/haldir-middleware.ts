@@ -1,4 +1,4 @@
-import { createGovernor, deniedMessage, errorMessage, type Haldir, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
+import { createGovernor, deniedMessage, errorMessage, type Haldir, settleModelUsage, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
 import { AIMessage, ToolMessage } from '@langchain/core/messages'
 import { createMiddleware } from 'langchain'
 import { blockedToolMessage } from './blocked-tool-message.ts'
@@ -79,6 +79,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
   }
 
   const meter = options.meter
+  // Refuse a malformed price now, not at the first model call.
   if (meter) tokenCost({}, meter.price)
 
   return createMiddleware({
@@ -126,13 +127,11 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
               throw error
             }
             const usage = response.usage_metadata
-            const actual = tokenCost({ inputTokens: usage?.input_tokens, outputTokens: usage?.output_tokens }, meter.price)
-            const over = actual > meter.maxCost
-            await decision.hold.settle(over ? meter.maxCost : actual, {
+            await settleModelUsage(decision.hold, {
+              usage: usage && { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens },
+              price: meter.price,
+              maxCost: meter.maxCost,
               action: 'model_call',
-              details: { inputTokens: usage?.input_tokens ?? 0, outputTokens: usage?.output_tokens ?? 0, ...(usage ? {} : { usageMissing: true }) },
-              flagged: over || !usage,
-              ...(over ? { reason: `usage cost $${actual} exceeded maxCost $${meter.maxCost}; charged maxCost` } : !usage ? { reason: 'model reported no token usage' } : {}),
             })
             return response
           },
