@@ -31,10 +31,17 @@ export function haldirModelMiddleware(options: MeterModelOptions): LanguageModel
   if (typeof maxCost !== 'number') throw new ValidationError({ issues: [{ path: 'maxCost', message: 'is required' }] })
   const sessionOf = () => (typeof options.sessionId === 'function' ? options.sessionId() : options.sessionId)
 
-  async function reserve(modelId: string, kind: 'generate' | 'stream'): Promise<Hold> {
+  /** Reserves (a refusal throws the typed error), then calls the provider; a failed call releases the hold. */
+  async function reserved<T>(modelId: string, kind: 'generate' | 'stream', call: () => PromiseLike<T>): Promise<{ hold: Hold; result: T }> {
     const decision = await haldir.gate({ sessionId: sessionOf(), tool: options.name ?? modelId, action: `model.${kind}`, maxCostUsd: maxCost })
     if (!decision.allowed) throw decision.error
-    return decision.hold
+    const { hold } = decision
+    try {
+      return { hold, result: await call() }
+    } catch (error) {
+      await hold.release({ error, action: `model.${kind}` })
+      throw error
+    }
   }
 
   async function settle(hold: Hold, usage: UsageV4 | undefined, kind: 'generate' | 'stream'): Promise<void> {
@@ -44,26 +51,12 @@ export function haldirModelMiddleware(options: MeterModelOptions): LanguageModel
   return {
     specificationVersion: 'v4',
     async wrapGenerate({ doGenerate, model }) {
-      const hold = await reserve(model.modelId, 'generate')
-      let result: Awaited<ReturnType<typeof doGenerate>>
-      try {
-        result = await doGenerate()
-      } catch (error) {
-        await hold.release({ error, action: 'model.generate' })
-        throw error
-      }
+      const { hold, result } = await reserved(model.modelId, 'generate', doGenerate)
       await settle(hold, result.usage, 'generate')
       return result
     },
     async wrapStream({ doStream, model }) {
-      const hold = await reserve(model.modelId, 'stream')
-      let result: Awaited<ReturnType<typeof doStream>>
-      try {
-        result = await doStream()
-      } catch (error) {
-        await hold.release({ error, action: 'model.stream' })
-        throw error
-      }
+      const { hold, result } = await reserved(model.modelId, 'stream', doStream)
       let closed = false
       const close = async (usage: UsageV4 | undefined, error?: unknown) => {
         if (closed) return

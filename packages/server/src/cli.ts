@@ -123,7 +123,7 @@ async function verify(haldir: Haldir, values: { session?: string }): Promise<num
   return 2
 }
 
-export function formatEntry(entry: AuditEntry): string {
+function formatEntry(entry: AuditEntry): string {
   const status = entry.outcome === 'ok' ? 'OK' : entry.outcome === 'denied' ? 'BLOCKED' : 'ERROR'
   return `${entry.timestamp} | ${entry.tool} | ${status} | $${entry.costUsd.toFixed(6)}${entry.reason ? ` | ${entry.reason}` : ''}`
 }

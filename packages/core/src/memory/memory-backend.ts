@@ -73,7 +73,6 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
   const sessions = new Map<string, MemorySession>()
   const holds = new Map<string, MemoryHold>()
   const settled = new RecentMap<string, SettleResult>(cacheSize)
-
   const idempotent = new LRUCache<string, AuthorizeResult>({ max: cacheSize })
   const secrets = new Map<string, { sealed: SealedSecret; scopeRequired: string | null }>()
   const trails = new Map<string, AuditEntry[]>()
