@@ -75,8 +75,9 @@ export function withHaldir(toolOrSet: Tool | ToolSet, options: HaldirToolOptions
   return governed
 }
 
+/** A tool, not a tool set: it looks like a tool and its members do not all look like tools. */
 function isTool(value: unknown): value is Tool {
-  return typeof value === 'object' && value !== null && ('inputSchema' in value || 'execute' in value) && !Object.values(value).every((member) => isToolLike(member))
+  return isToolLike(value) && !Object.values(value as object).every(isToolLike)
 }
 
 function isToolLike(value: unknown): boolean {
