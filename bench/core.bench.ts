@@ -1,22 +1,42 @@
 // Governed call vs bare call on the memory backend, in the same run.
 // Target (issue #2): p50 ≤ 10 µs and p99 ≤ 50 µs per governed call (gate + settle + HMAC audit).
-import { createHaldir, withHaldir } from '@haldir/core'
-import { measure, report } from './measure.ts'
+// With HALDIR_BASELINE=<checkout of an earlier commit, built>, the same calls through that
+// build's @haldir/core run interleaved with this one's, and the ratio is reported.
+import * as current from '@haldir/core'
+import { interleaved, measure, report } from './measure.ts'
 
+type Core = typeof current
 const calls = Number(process.env.BENCH_CALLS ?? 100_000)
-const haldir = createHaldir()
-const session = await haldir.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
+const baselinePath = process.env.HALDIR_BASELINE
 
-const search = async (query: string) => ({ query, hits: 3 })
-const governed = withHaldir(search, { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001 })
-const governedNoArgs = withHaldir(search, { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001, details: false })
+async function governedCall(core: Core, label: string) {
+  const haldir = core.createHaldir()
+  const session = await haldir.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
+  const search = async (query: string) => ({ query, hits: 3 })
+  // `tool` names the entry in both the old and the new vocabulary (`auditName` is its new name).
+  const governed = core.withHaldir(search, { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001 } as never)
+  return { label, haldir, session, search, governed }
+}
 
-const bare = await measure('bare async call', () => search('haldir'), { calls })
-const full = await measure('withHaldir (args audited)', () => governed('haldir'), { calls })
-const lean = await measure('withHaldir (details: false)', () => governedNoArgs('haldir'), { calls })
-const payment = await measure('authorizePayment', () => haldir.authorizePayment(session.id, 0.001), { calls })
-const check = await measure('checkPermission', () => haldir.checkPermission(session.id, 'search'), { calls })
+const mine = await governedCall(current, 'this commit')
+const bare = await measure('bare async call', () => mine.search('haldir'), { calls })
 
-report('core: memory backend, sequential', bare, [full, lean, payment, check])
-const verified = await haldir.verifyAuditTrail(session.id)
-console.log(`\naudit entries written: ${verified.count}, chain ok: ${verified.ok}`)
+if (baselinePath) {
+  const baseline = (await import(`${baselinePath}/packages/core/dist/index.js`)) as Core
+  const theirs = await governedCall(baseline, 'baseline')
+  const [now, before] = await interleaved([
+    { name: 'withHaldir, this commit', run: () => measure('withHaldir, this commit', () => mine.governed('haldir'), { calls }) },
+    { name: `withHaldir, baseline (${baselinePath})`, run: () => measure('withHaldir, baseline', () => theirs.governed('haldir'), { calls }) },
+  ])
+  report('core: governed call, this commit vs baseline (interleaved rounds, medians)', before as never, [now as never])
+} else {
+  const { haldir, session } = mine
+  const governedNoArgs = current.withHaldir(mine.search, { haldir, sessionId: session.id, scope: 'search', auditName: 'search', cost: 0.001, recordInput: false })
+  const full = await measure('withHaldir (args audited)', () => mine.governed('haldir'), { calls })
+  const lean = await measure('withHaldir (recordInput: false)', () => governedNoArgs('haldir'), { calls })
+  const payment = await measure('authorizePayment', () => haldir.authorizePayment(session.id, 0.001), { calls })
+  const check = await measure('checkPermission', () => haldir.checkPermission(session.id, 'search'), { calls })
+  report('core: memory backend, sequential', bare, [full, lean, payment, check])
+  const verified = await haldir.verifyAuditTrail(session.id)
+  console.log(`\naudit entries written: ${verified.count}, chain ok: ${verified.ok}`)
+}

@@ -86,3 +86,32 @@ export function report(title: string, baseline: Measurement, rows: readonly Meas
     )
   }
 }
+
+/**
+ * Runs each variant's `measure` in turn, `rounds` times (A B A B …, so drift in the machine hits
+ * all alike), and reports each variant's median p50, p99 and mean across the rounds.
+ */
+export async function interleaved(
+  variants: readonly { name: string; run: () => Promise<Measurement> }[],
+  rounds = Number(process.env.BENCH_ROUNDS ?? 5),
+): Promise<Measurement[]> {
+  const samples = new Map<string, Measurement[]>(variants.map((variant) => [variant.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const variant of variants) samples.get(variant.name)?.push(await variant.run())
+  }
+  return variants.map((variant) => {
+    const all = samples.get(variant.name) ?? []
+    const median = (pick: (measurement: Measurement) => number) => {
+      const sorted = all.map(pick).sort((a, b) => a - b)
+      return sorted[Math.floor(sorted.length / 2)] ?? 0
+    }
+    return {
+      name: variant.name,
+      calls: all.reduce((sum, measurement) => sum + measurement.calls, 0),
+      p50Us: median((measurement) => measurement.p50Us),
+      p99Us: median((measurement) => measurement.p99Us),
+      meanUs: median((measurement) => measurement.meanUs),
+      callsPerSecond: median((measurement) => measurement.callsPerSecond),
+    }
+  })
+}

@@ -31,8 +31,8 @@ const scripted = new MockLanguageModelV4({
 })
 
 const result = await generateText({
-  model: meterModel(scripted, { haldir, sessionId: session.id, price: { inputPerMTok: 3, outputPerMTok: 15 }, maxCost: 0.01, name: 'scripted-model' }),
-  tools: withHaldir(tools, { haldir, sessionId: session.id, scopes, cost: { queryDb: 0.002 } }),
+  model: meterModel(scripted, { haldir, sessionId: session.id, price: { inputPerMTok: 3, outputPerMTok: 15 }, maxCost: 0.01, auditName: 'scripted-model' }),
+  tools: withHaldir(tools, { haldir, sessionId: session.id, scopes, costs: { queryDb: 0.002 } }),
   toolApproval: haldirToolApproval({ haldir, sessionId: session.id, scopes }),
   stopWhen: stepCountIs(5),
   prompt: 'How many orders are there? Then clean up the orders table.',

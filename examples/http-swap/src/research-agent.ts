@@ -10,11 +10,11 @@ export async function researchAgent(haldir: Haldir): Promise<string[]> {
     haldir,
     sessionId: session.id,
     scope: 'browse',
-    tool: 'web_search',
+    auditName: 'web_search',
     cost: 0.03,
     onDenied: 'message',
   })
-  const email = withHaldir(async (to: string) => `sent to ${to}`, { haldir, sessionId: session.id, scope: 'send_email', tool: 'send_email', onDenied: 'message' })
+  const email = withHaldir(async (to: string) => `sent to ${to}`, { haldir, sessionId: session.id, scope: 'send_email', auditName: 'send_email', onDenied: 'message' })
 
   const log = [await search('agent governance'), await email('boss@example.com')]
   for (const topic of ['budgets', 'audit trails', 'scopes']) log.push(await search(topic)) // the fourth search exceeds $0.10

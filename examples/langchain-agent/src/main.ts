@@ -29,7 +29,7 @@ const agent = createAgent({
       sessionId: session.id,
       scopes: { search: 'browse', send_email: 'send_email' },
       costs: { search: 0.01 },
-      meter: { price: { inputPerMTok: 3, outputPerMTok: 15 }, maxCost: 0.02, model: 'scripted-model' },
+      meter: { price: { inputPerMTok: 3, outputPerMTok: 15 }, maxCost: 0.02, auditName: 'scripted-model' },
     }),
   ],
 })

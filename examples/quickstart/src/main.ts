@@ -9,8 +9,8 @@ const researcher = await haldir.createSession({ agentId: 'researcher', scopes: [
 const analyst = await haldir.createSession({ agentId: 'analyst', scopes: ['read', 'db:write'], parentId: crew.id })
 
 const webSearch = async (query: string) => [`${query}: result 1`, `${query}: result 2`]
-const search = withHaldir(webSearch, { haldir, sessionId: researcher.id, scope: 'browse', tool: 'web_search', cost: 0.05, onDenied: 'message' })
-const analystSearch = withHaldir(webSearch, { haldir, sessionId: analyst.id, scope: 'browse', tool: 'web_search', cost: 0.05, onDenied: 'message' })
+const search = withHaldir(webSearch, { haldir, sessionId: researcher.id, scope: 'browse', auditName: 'web_search', cost: 0.05, onDenied: 'message' })
+const analystSearch = withHaldir(webSearch, { haldir, sessionId: analyst.id, scope: 'browse', auditName: 'web_search', cost: 0.05, onDenied: 'message' })
 
 console.log(await search('agent governance'))
 console.log(await analystSearch('not my job'))

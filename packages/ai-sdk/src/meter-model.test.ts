@@ -13,15 +13,15 @@ describe('meterModel', () => {
   it('charges each model call exactly by its token usage, with the tools on the same budget', async () => {
     const session = await haldir.createSession({ agentId: 'metered', scopes: ['*'], spendLimit: 1 })
     const inner = scriptedModel([{ toolCalls: [{ name: 'search', input: { query: 'x' } }] }, { text: 'done' }], usage(1000, 500))
-    const model = meterModel(inner, { haldir, sessionId: session.id, price, maxCost: 0.05, name: 'claude' })
+    const model = meterModel(inner, { haldir, sessionId: session.id, price, maxCost: 0.05, auditName: 'claude' })
     const search = tool({ description: 'search', inputSchema: z.object({ query: z.string() }), execute: async () => 'hits' })
     await generateText({ model, tools: withHaldir({ search }, { haldir, sessionId: session.id, cost: 0.01 }), stopWhen: stepCountIs(3), prompt: 'q' })
     // 2 calls × (1000 × $3 + 500 × $15) / 1M = 2 × $0.0105
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.031, reservedUsd: 0, byTool: { claude: 0.021, search: 0.01 } })
     const entries = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.tool === 'claude')
     expect(entries.map((entry) => [entry.action, entry.costUsd, entry.details])).toEqual([
-      ['model.generate', 0.0105, { inputTokens: 1000, outputTokens: 500 }],
-      ['model.generate', 0.0105, { inputTokens: 1000, outputTokens: 500 }],
+      ['model.call', 0.0105, { kind: 'generate', inputTokens: 1000, outputTokens: 500 }],
+      ['model.call', 0.0105, { kind: 'generate', inputTokens: 1000, outputTokens: 500 }],
     ])
   })
 
@@ -50,7 +50,7 @@ describe('meterModel', () => {
     await result.consumeStream()
     // (2000 × $3 + 1000 × $15) / 1M
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.021, reservedUsd: 0 })
-    expect((await haldir.getAuditTrail({ sessionId: session.id })).entries.at(-1)).toMatchObject({ action: 'model.stream', costUsd: 0.021 })
+    expect((await haldir.getAuditTrail({ sessionId: session.id })).entries.at(-1)).toMatchObject({ action: 'model.call', costUsd: 0.021, details: { kind: 'stream' } })
   })
 
   it('releases the hold when the provider fails', async () => {

@@ -1,4 +1,4 @@
-import { type Haldir, type Hold, settleModelUsage, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
+import { type Haldir, type Hold, MODEL_CALL_ACTION, settleModelUsage, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
 import { type LanguageModel, type LanguageModelMiddleware, wrapLanguageModel } from 'ai'
 
 export interface MeterModelOptions {
@@ -9,7 +9,9 @@ export interface MeterModelOptions {
   price: TokenPrice
   /** Reserved before each call; a call the budget cannot hold is refused before it is made. */
   maxCost: number
-  /** Name in the audit trail and `byTool`. @default the model's id */
+  /** Name of the model in the audit trail and `byTool`. @default the model's id */
+  auditName?: string
+  /** @deprecated Use `auditName`; this alias goes in the next minor release. */
   name?: string
 }
 
@@ -33,19 +35,19 @@ export function haldirModelMiddleware(options: MeterModelOptions): LanguageModel
 
   /** Reserves (a refusal throws the typed error), then calls the provider; a failed call releases the hold. */
   async function reserved<T>(modelId: string, kind: 'generate' | 'stream', call: () => PromiseLike<T>): Promise<{ hold: Hold; result: T }> {
-    const decision = await haldir.gate({ sessionId: sessionOf(), tool: options.name ?? modelId, action: `model.${kind}`, maxCostUsd: maxCost })
+    const decision = await haldir.gate({ sessionId: sessionOf(), tool: options.auditName ?? options.name ?? modelId, action: MODEL_CALL_ACTION, maxCostUsd: maxCost, details: { kind } })
     if (!decision.allowed) throw decision.error
     const { hold } = decision
     try {
       return { hold, result: await call() }
     } catch (error) {
-      await hold.release({ error, action: `model.${kind}` })
+      await hold.release({ error, action: MODEL_CALL_ACTION })
       throw error
     }
   }
 
   async function settle(hold: Hold, usage: UsageV4 | undefined, kind: 'generate' | 'stream'): Promise<void> {
-    await settleModelUsage(hold, { usage: usage && { inputTokens: usage.inputTokens?.total, outputTokens: usage.outputTokens?.total }, price, maxCost, action: `model.${kind}` })
+    await settleModelUsage(hold, { usage: usage && { inputTokens: usage.inputTokens?.total, outputTokens: usage.outputTokens?.total }, price, maxCost, kind })
   }
 
   return {
@@ -61,7 +63,7 @@ export function haldirModelMiddleware(options: MeterModelOptions): LanguageModel
       const close = async (usage: UsageV4 | undefined, error?: unknown) => {
         if (closed) return
         closed = true
-        if (error !== undefined) await hold.release({ error, action: 'model.stream' })
+        if (error !== undefined) await hold.release({ error, action: MODEL_CALL_ACTION })
         else await settle(hold, usage, 'stream')
       }
       const stream = result.stream.pipeThrough(

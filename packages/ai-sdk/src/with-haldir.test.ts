@@ -57,7 +57,7 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
     expect(governed.search.inputSchema).toBe(tools.search.inputSchema)
     expect(governed.search.description).toBe('Search the web')
     expect(governed.search.execute).not.toBe(tools.search.execute)
-    const single = withHaldir(tools.search, { haldir, sessionId: session.id, name: 'search' })
+    const single = withHaldir(tools.search, { haldir, sessionId: session.id, auditName: 'search' })
     expectTypeOf(single).toEqualTypeOf(tools.search)
   })
 
@@ -71,7 +71,7 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
     ])
     const result = await generateText({
       model,
-      tools: withHaldir(tools, { haldir, sessionId: session.id, scopes: { search: 'browse', send_email: 'send_email' }, cost: { search: 0.01 } }),
+      tools: withHaldir(tools, { haldir, sessionId: session.id, scopes: { search: 'browse', send_email: 'send_email' }, costs: { search: 0.01 } }),
       stopWhen: stepCountIs(5),
       prompt: 'research',
     })
@@ -92,12 +92,12 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
     expect(trail.entries.find((entry) => entry.tool === 'search')?.details).toMatchObject({ args: { query: 'haldir' }, toolCallId: 's1' })
   })
 
-  it("reports refusals as the tool's result with onDenied: 'result'", async () => {
+  it("reports refusals as the tool's result with onDenied: 'message'", async () => {
     const session = await newSession(['read'])
     const { tools } = toolkit()
     const result = await generateText({
       model: scriptedModel([{ toolCalls: [{ name: 'send_email', input: { to: 'x' } }] }, { text: 'ok' }]),
-      tools: withHaldir(tools, { haldir, sessionId: session.id, onDenied: 'result' }),
+      tools: withHaldir(tools, { haldir, sessionId: session.id, onDenied: 'message' }),
       stopWhen: stepCountIs(3),
       prompt: 'mail',
     })
@@ -147,7 +147,7 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
     })
     const result = await generateText({
       model: scriptedModel([{ toolCalls: [{ name: 'report', input: { pages: 3 } }] }, { text: 'done' }]),
-      tools: withHaldir({ report }, { haldir, sessionId: session.id, maxCost: 0.5, cost: { report: (_input, output) => (output as { page: number }).page * 0.02 } }),
+      tools: withHaldir({ report }, { haldir, sessionId: session.id, maxCost: 0.5, costs: { report: (_input, output) => (output as { page: number }).page * 0.02 } }),
       stopWhen: stepCountIs(3),
       prompt: 'report',
     })
@@ -158,6 +158,7 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
   it('works with streamText and ToolLoopAgent', async () => {
     const session = await newSession(['*'], 1)
     const { runs, tools } = toolkit()
+    // `cost` as a map: the deprecated spelling of `costs`, kept for one release.
     const governed = withHaldir(tools, { haldir, sessionId: session.id, cost: { search: 0.01 } })
     const agent = new ToolLoopAgent({ model: scriptedModel([{ toolCalls: [{ name: 'search', input: { query: 'agent' } }] }, { text: 'agent done' }]), tools: governed })
     const agentResult = await agent.generate({ prompt: 'go' })
@@ -194,5 +195,32 @@ describe('haldirToolApproval', () => {
     const denied = await haldir.getAuditTrail({ sessionId: session.id, outcome: 'denied' })
     expect(denied.entries).toHaveLength(1)
     expect(denied.entries[0]).toMatchObject({ tool: 'send_email', scope: 'send_email', flagged: true, details: { args: { to: 'b' } } })
+  })
+})
+
+describe('the shared vocabulary, and its deprecated aliases', () => {
+  const call = { toolCallId: 'c1', messages: [] } as never
+
+  it('records the input, maps it, or leaves it out (recordInput), and names the entry (auditName)', async () => {
+    const session = await newSession(['*'])
+    const { tools } = toolkit()
+    const mapped = withHaldir(tools.search, { haldir, sessionId: session.id, auditName: 'web', recordInput: (input) => ({ q: (input as { query: string }).query.length }) })
+    await mapped.execute?.({ query: 'haldir' }, call)
+    const silent = withHaldir(tools.search, { haldir, sessionId: session.id, auditName: 'web', recordInput: false })
+    await silent.execute?.({ query: 'secret plans' }, call)
+    const [first, second] = (await haldir.getAuditTrail({ sessionId: session.id })).entries.slice(-2)
+    expect(first).toMatchObject({ tool: 'web', details: { q: 6, toolCallId: 'c1' } })
+    expect(second?.details).toEqual({ toolCallId: 'c1', durationMs: expect.any(Number) })
+  })
+
+  it("keeps 'result', 'error' and `name` working as 'message', 'throw' and `auditName`", async () => {
+    const session = await newSession(['read'])
+    const { tools, runs } = toolkit()
+    const asResult = withHaldir(tools.send_email, { haldir, sessionId: session.id, name: 'mail', onDenied: 'result' })
+    expect(await asResult.execute?.({ to: 'x' }, call)).toMatch(/^BLOCKED: scope 'mail' not granted/)
+    const asError = withHaldir(tools.send_email, { haldir, sessionId: session.id, name: 'mail', onDenied: 'error' })
+    await expect(Promise.resolve(asError.execute?.({ to: 'x' }, call))).rejects.toBeInstanceOf(PermissionDeniedError)
+    expect(runs).toEqual([])
+    expect(() => withHaldir(tools.search, { haldir, sessionId: session.id, onDenied: 'ignore' as never })).toThrow(/onDenied/)
   })
 })

@@ -1,40 +1,47 @@
-import { createGovernor, deniedMessage, type Governor, type Haldir, ValidationError } from '@haldir/core'
+import { createGovernor, deniedMessage, type Governor, type Haldir, resolveToolPolicy, type ToolCost as CoreToolCost, type ToolPolicyOptions, ValidationError } from '@haldir/core'
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai'
 
 /** A cost in USD: fixed, or from the tool's input and output (then `maxCost` is reserved first). */
-export type ToolCost = number | ((input: unknown, output: unknown) => number)
+export type ToolCost = CoreToolCost<unknown, unknown>
+
+/**
+ * - `'throw'` (default): the tool call fails with the typed `HaldirError`; the AI SDK turns it
+ *   into a `tool-error` the model reads, and the loop goes on.
+ * - `'message'`: the tool's result is `BLOCKED: <reason>`.
+ * - `'error'` and `'result'` are the deprecated names of the two.
+ */
+export type AiSdkOnDenied = 'throw' | 'message' | 'error' | 'result'
 
 interface SharedOptions {
   haldir: Haldir
   /** The session charged; a function picks one per call (from the tool's `context`, say). */
   sessionId: string | ((options: ToolExecutionOptions<unknown>) => string)
-  /** Reserved before a tool whose cost is a function. @default 1 */
-  maxCost?: number
-  /**
-   * `'error'`: the tool call fails with the typed `HaldirError` (the model gets a `tool-error`
-   * with the reason and the loop goes on); `'result'`: the tool's output is `BLOCKED: …`.
-   * @default 'error'
-   */
-  onDenied?: 'error' | 'result'
-  /** Record the tool input in the audit entry. @default true */
-  recordInput?: boolean
+  /** @default 'throw' */
+  onDenied?: AiSdkOnDenied
+  /** Record the tool input in the audit entry, or map it to details yourself. @default true */
+  recordInput?: boolean | ((input: unknown) => Record<string, unknown>)
 }
 
 export interface HaldirToolOptions extends SharedOptions {
   /** Name in the audit trail and `byTool`. @default 'tool' */
+  auditName?: string
+  /** @deprecated Use `auditName`; this alias goes in the next minor release. */
   name?: string
-  /** The scope the session needs; `null` for liveness and budget only. @default the name */
+  /** The scope the session needs; `null` for liveness and budget only. @default the audit name */
   scope?: string | null
   cost?: ToolCost
+  /** Reserved before a tool whose cost is a function. @default 1 */
+  maxCost?: number
 }
 
-export interface HaldirToolSetOptions<TOOLS extends ToolSet> extends SharedOptions {
-  /** Scope per tool; a tool not listed needs the scope named after it (`scope` for all of them). */
+export interface HaldirToolSetOptions<TOOLS extends ToolSet> extends SharedOptions, Omit<ToolPolicyOptions<unknown, unknown>, 'scopes' | 'costs' | 'maxCosts' | 'cost'> {
+  /** Scope per tool; a tool not listed needs `scope`, or else the scope named after it. */
   scopes?: { [name in keyof TOOLS]?: string | null }
-  /** One scope for every tool not in `scopes`. */
-  scope?: string | null
-  /** One cost for all tools, or one per tool. @default 0 */
+  /** USD per call, per tool; a tool not listed costs `cost`. */
+  costs?: { [name in keyof TOOLS]?: ToolCost }
+  /** One cost for every tool not in `costs` (a map here is the deprecated form of `costs`). @default 0 */
   cost?: ToolCost | { [name in keyof TOOLS]?: ToolCost }
+  maxCosts?: { [name in keyof TOOLS]?: number }
 }
 
 interface Call {
@@ -61,16 +68,23 @@ export function withHaldir(toolOrSet: Tool | ToolSet, options: HaldirToolOptions
   }
   if (isTool(toolOrSet)) {
     const single = options as HaldirToolOptions
-    const name = single.name ?? 'tool'
-    return governTool(toolOrSet, name, single.scope === undefined ? name : single.scope, single.cost, single)
+    const name = single.auditName ?? single.name ?? 'tool'
+    return governTool(toolOrSet, name, resolveToolPolicy(name, single), single)
   }
   const set = options as HaldirToolSetOptions<ToolSet>
+  // `cost` as a map is the old spelling of `costs`.
+  const costMap = typeof set.cost === 'object' && set.cost !== null ? set.cost : undefined
+  const policyOptions: ToolPolicyOptions<unknown, unknown> = {
+    ...set,
+    cost: costMap ? undefined : (set.cost as ToolCost | undefined),
+    costs: { ...costMap, ...set.costs } as Record<string, ToolCost>,
+    scopes: set.scopes as Record<string, string | null>,
+    maxCosts: set.maxCosts as Record<string, number>,
+  }
   const governed: ToolSet = {}
   for (const [name, tool] of Object.entries(toolOrSet)) {
     if (!isTool(tool)) throw new ValidationError({ issues: [{ path: `tools.${name}`, message: 'is not an AI SDK tool' }] })
-    const scope = set.scopes && name in set.scopes ? (set.scopes[name] ?? null) : set.scope === undefined ? name : set.scope
-    const cost = typeof set.cost === 'object' && set.cost !== null ? set.cost[name] : set.cost
-    governed[name] = governTool(tool, name, scope, cost, set)
+    governed[name] = governTool(tool, name, resolveToolPolicy(name, policyOptions), set)
   }
   return governed
 }
@@ -84,19 +98,23 @@ function isToolLike(value: unknown): boolean {
   return typeof value === 'object' && value !== null && ('inputSchema' in value || 'execute' in value)
 }
 
-function governTool<T extends Tool>(tool: T, name: string, scope: string | null, cost: ToolCost | undefined, options: SharedOptions): T {
+function governTool<T extends Tool>(tool: T, name: string, policy: ReturnType<typeof resolveToolPolicy<unknown, unknown>>, options: SharedOptions): T {
   const execute = (tool as { execute?: (input: unknown, options: ToolExecutionOptions<unknown>) => unknown }).execute
   if (typeof execute !== 'function') return tool
   const pickSession = options.sessionId
+  const { cost, scope, maxCost } = policy
+  const record = options.recordInput ?? true
+  const onDenied = options.onDenied ?? 'throw'
+  if (!['throw', 'message', 'error', 'result'].includes(onDenied)) throw new ValidationError({ issues: [{ path: 'onDenied', message: "must be 'throw' or 'message'" }] })
   const govern: Governor<Call, unknown> = createGovernor<Call, unknown>({
     haldir: options.haldir,
-    tool: name,
+    auditName: name,
     scope,
     sessionId: typeof pickSession === 'function' ? (call) => pickSession(call.options) : pickSession,
     cost: typeof cost === 'function' ? (call, output) => cost(call.input, output) : cost,
-    ...(typeof cost === 'function' ? { maxCost: options.maxCost ?? 1 } : {}),
-    details: (call) => ({ ...(options.recordInput === false ? {} : { args: call.input }), toolCallId: call.options.toolCallId }),
-    onDenied: options.onDenied === 'result' ? (decision) => deniedMessage(decision) : 'throw',
+    ...(maxCost === undefined ? {} : { maxCost }),
+    recordInput: (call) => ({ ...(record === true ? { args: call.input } : record === false ? {} : record(call.input)), toolCallId: call.options.toolCallId }),
+    onDenied: onDenied === 'message' || onDenied === 'result' ? (decision) => deniedMessage(decision) : 'throw',
   })
   const streaming = execute.constructor?.name === 'AsyncGeneratorFunction'
   const governedExecute = streaming

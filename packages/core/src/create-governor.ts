@@ -22,7 +22,9 @@ export interface GovernOptions<Input, Result> {
   /** The scope the session must hold; omitted: liveness and budget only. */
   scope?: string | null
   /** Name in the audit trail and in `byTool`. */
-  tool: string
+  auditName?: string
+  /** @deprecated Use `auditName`; this alias goes in the next minor release. */
+  tool?: string
   /** USD per call, or computed from the input and result once known (then `maxCost` is reserved first). @default 0 */
   cost?: number | ((input: Input, result: Result) => number)
   /** Reserved before the call when `cost` is a function; the actual cost is settled after. */
@@ -30,6 +32,8 @@ export interface GovernOptions<Input, Result> {
   /** `'throw'` the typed error, return a short `BLOCKED: …` message, or map the refusal yourself. @default 'throw' */
   onDenied?: OnDenied<Input>
   /** Record the input in the audit entry (`{ args }`), or map it to details yourself. @default true */
+  recordInput?: boolean | ((input: Input) => Record<string, unknown>)
+  /** @deprecated Use `recordInput`; this alias goes in the next minor release. */
   details?: boolean | ((input: Input) => Record<string, unknown>)
   /** A key per call: a retry with the same key is charged once. */
   idempotencyKey?: (input: Input) => string | undefined
@@ -61,7 +65,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   if (typeof haldir !== 'object' || haldir === null || typeof haldir.gate !== 'function') {
     throw new ValidationError({ issues: [{ path: 'haldir', message: 'must be a Haldir client from createHaldir()' }] })
   }
-  const tool = parseInput(nameSchema, options.tool, 'tool')
+  const tool = parseInput(nameSchema, options.auditName ?? options.tool, 'auditName')
   const scope = options.scope === undefined || options.scope === null ? null : parseInput(scopeSchema, options.scope, 'scope')
   const onDenied = options.onDenied ?? 'throw'
   if (onDenied !== 'throw' && onDenied !== 'message' && typeof onDenied !== 'function') {
@@ -80,7 +84,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     if (options.maxCost !== undefined) usdToMicros(options.maxCost, 'maxCost')
   }
   const pickSession = options.sessionId
-  const describe = options.details ?? true
+  const describe = options.recordInput ?? options.details ?? true
 
   async function enter(input: Input): Promise<{ hold: Hold } | { denied: unknown }> {
     const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)

@@ -1,15 +1,14 @@
-import type { AuditEntry } from './audit/audit-entry.ts'
-import { redactDetails } from './audit/redact-details.ts'
-import type { AuthorizeRequest, HaldirBackend, SessionRecord } from './backend.ts'
+import type { AuthorizeRequest, HaldirBackend } from './backend/haldir-backend.ts'
+import { createClientContext, DEFAULT_REDACT } from './client/client-context.ts'
+import { createHold } from './client/create-hold.ts'
+import { toSession, toSpend } from './client/to-session.ts'
 import { ValidationError } from './errors/validation-error.ts'
-import { errorMessage } from './internal/error-message.ts'
 import { memoryBackend } from './memory/memory-backend.ts'
 import { microsToUsd, usdToMicros } from './money/usd-to-micros.ts'
 import { denialToError } from './policy/denial-to-error.ts'
 import {
   auditQuerySchema,
   createSessionOptionsSchema,
-  idSchema,
   logActionSchema,
   nameSchema,
   parseInput,
@@ -18,7 +17,8 @@ import {
   scopeSchema,
   storeSecretOptionsSchema,
 } from './schemas.ts'
-import type { GateDecision, Haldir, Hold, ReleaseOptions, Session, SettleOptions } from './types.ts'
+import type { AuditEntry } from './audit/audit-entry.ts'
+import type { GateDecision, Haldir } from './types.ts'
 
 export interface HaldirOptions {
   /** Where state lives. @default memoryBackend() */
@@ -29,10 +29,6 @@ export interface HaldirOptions {
   redact?: readonly string[]
 }
 
-const DEFAULT_REDACT = ['password', 'secret', 'token', 'apikey', 'api_key', 'authorization']
-// Shorter values would blank out ordinary words in the trail.
-const MIN_TRACKED_SECRET_LENGTH = 4
-
 /**
  * Creates a Haldir client over a backend (in memory by default).
  *
@@ -42,80 +38,26 @@ const MIN_TRACKED_SECRET_LENGTH = 4
  * await haldir.authorizePayment(session.id, 0.01, { description: 'search' })
  */
 export function createHaldir(options: HaldirOptions = {}): Haldir {
-  const backend = options.backend ?? memoryBackend()
-  const tenant = parseInput(idSchema, options.tenant ?? 'default', 'tenant')
-  const redactKeys = new Set((options.redact ?? DEFAULT_REDACT).map((key) => key.toLowerCase()))
-  const secretValues = new Set<string>()
-  const redactOptions = { keys: redactKeys, secretValues }
+  const client = createClientContext({ backend: options.backend ?? memoryBackend(), tenant: options.tenant ?? 'default', redact: options.redact ?? DEFAULT_REDACT })
+  const { backend, tenant, id, name, scope } = client
 
-  const id = (value: unknown, path: string): string => parseInput(idSchema, value, path)
-
-  function cleanDetails(details: Record<string, unknown> | undefined): Record<string, unknown> {
-    if (details === undefined) return {}
-    if (typeof details !== 'object' || details === null || Array.isArray(details)) {
-      throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
-    }
-    return redactDetails(details, redactOptions)
+  /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
+  async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
+    const result = await backend.authorize(request)
+    if (!result.allowed) return { allowed: false, error: denialToError(result, request.sessionId), reason: result.reason, entry: result.entry }
+    return { allowed: true, hold: createHold(client, request.sessionId, result.holdId as string, request.amountMicros) }
   }
 
-  function rememberSecret(value: string): void {
-    if (value.length >= MIN_TRACKED_SECRET_LENGTH) secretValues.add(value)
-  }
-
-  function makeHold(sessionId: string, holdId: string, amountMicros: number): Hold {
-    return {
-      id: holdId,
-      sessionId,
-      amountUsd: microsToUsd(amountMicros),
-      async settle(actualUsd: number, settleOptions: SettleOptions = {}) {
-        const amount = usdToMicros(actualUsd, 'actualUsd')
-        const { entry } = await backend.settle({
-          tenant,
-          sessionId,
-          holdId,
-          amountMicros: amount,
-          outcome: 'ok',
-          action: settleOptions.action ?? 'execute',
-          flagged: settleOptions.flagged ?? false,
-          reason: settleOptions.reason ?? null,
-          details: cleanDetails(settleOptions.details),
-        })
-        return entry
-      },
-      async release(releaseOptions: ReleaseOptions = {}) {
-        const failed = releaseOptions.error !== undefined
-        const { entry } = await backend.settle({
-          tenant,
-          sessionId,
-          holdId,
-          amountMicros: 0,
-          outcome: failed ? 'error' : 'ok',
-          action: releaseOptions.action ?? (failed ? 'execute' : 'release'),
-          flagged: failed,
-          reason: releaseOptions.reason ?? (failed ? errorMessage(releaseOptions.error) : null),
-          details: cleanDetails(releaseOptions.details),
-        })
-        return entry
-      },
-    }
-  }
-
-  // Not async: one promise fewer per gate call, which is measurable inside framework async contexts.
-  function authorize(request: Omit<AuthorizeRequest, 'tenant'>) {
-    return backend.authorize({ tenant, ...request })
-  }
-
-  const haldir: Haldir = {
+  return {
     backend,
 
     async createSession(input) {
       const parsed = parseInput(createSessionOptionsSchema, input)
-      const limitMicros = parsed.spendLimit === undefined || parsed.spendLimit === null ? null : usdToMicros(parsed.spendLimit, 'spendLimit')
       const record = await backend.createSession({
         tenant,
         agentId: parsed.agentId,
         scopes: parsed.scopes,
-        limitMicros,
+        limitMicros: parsed.spendLimit === undefined || parsed.spendLimit === null ? null : usdToMicros(parsed.spendLimit, 'spendLimit'),
         ttlMs: Math.max(1, Math.round(parsed.ttl * 1000)),
         parentId: parsed.parentId ?? null,
         metadata: parsed.metadata,
@@ -127,16 +69,17 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       return toSession(await backend.getSession({ tenant, sessionId: id(sessionId, 'sessionId') }))
     },
 
-    async checkPermission(sessionId, scope, checkOptions = {}) {
-      const result = await authorize({
-        sessionId: id(sessionId, 'sessionId'),
+    async checkPermission(sessionId, requestedScope, checkOptions = {}) {
+      const result = await backend.authorize({
+        tenant,
         mode: 'check',
-        scope: parseInput(scopeSchema, scope, 'scope'),
-        tool: checkOptions.tool === undefined ? 'haldir' : parseInput(nameSchema, checkOptions.tool, 'options.tool'),
-        action: 'check_permission',
+        sessionId: id(sessionId, 'sessionId'),
         amountMicros: 0,
+        scope: scope(requestedScope, 'scope'),
+        tool: checkOptions.tool === undefined ? 'haldir' : name(checkOptions.tool, 'options.tool'),
+        action: 'check_permission',
         idempotencyKey: null,
-        details: cleanDetails(checkOptions.details),
+        details: client.cleanDetails(checkOptions.details),
       })
       return result.allowed ? { allowed: true } : { allowed: false, code: result.code, reason: result.reason }
     },
@@ -145,16 +88,16 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const checkedId = id(sessionId, 'sessionId')
       const amountMicros = usdToMicros(amountUsd, 'amountUsd')
       const parsed = parseInput(paymentOptionsSchema, paymentOptions, 'options')
-      const details = cleanDetails(parsed.description === undefined ? parsed.details : { ...parsed.details, description: parsed.description })
-      const result = await authorize({
-        sessionId: checkedId,
+      const result = await backend.authorize({
+        tenant,
         mode: 'charge',
+        sessionId: checkedId,
+        amountMicros,
         scope: parsed.scope ?? null,
         tool: parsed.tool,
         action: 'payment',
-        amountMicros,
         idempotencyKey: parsed.idempotencyKey ?? null,
-        details,
+        details: client.cleanDetails(parsed.description === undefined ? parsed.details : { ...parsed.details, description: parsed.description }),
       })
       if (!result.allowed) throw denialToError(result, checkedId)
       return { sessionId: checkedId, amountUsd: microsToUsd(amountMicros), entry: result.entry as AuditEntry }
@@ -164,42 +107,40 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const checkedId = id(sessionId, 'sessionId')
       const amountMicros = usdToMicros(amountUsd, 'amountUsd')
       const parsed = parseInput(reserveOptionsSchema, reserveOptions, 'options')
-      const result = await authorize({
-        sessionId: checkedId,
+      const decision = await holdOrRefuse({
+        tenant,
         mode: 'reserve',
+        sessionId: checkedId,
+        amountMicros,
         scope: parsed.scope ?? null,
         tool: parsed.tool,
         action: 'reserve',
-        amountMicros,
         idempotencyKey: parsed.idempotencyKey ?? null,
-        details: cleanDetails(parsed.details),
+        details: client.cleanDetails(parsed.details),
       })
-      if (!result.allowed) throw denialToError(result, checkedId)
-      return makeHold(checkedId, result.holdId as string, amountMicros)
+      if (!decision.allowed) throw decision.error
+      return decision.hold
     },
 
-    async gate(gateOptions): Promise<GateDecision> {
+    async gate(gateOptions) {
       const sessionId = id(gateOptions.sessionId, 'sessionId')
-      const scope = gateOptions.scope === undefined || gateOptions.scope === null ? null : parseInput(scopeSchema, gateOptions.scope, 'scope')
       const amountMicros = gateOptions.maxCostUsd === undefined ? 0 : usdToMicros(gateOptions.maxCostUsd, 'maxCostUsd')
-      const result = await authorize({
-        sessionId,
+      return holdOrRefuse({
+        tenant,
         mode: 'reserve',
-        scope,
-        tool: parseInput(nameSchema, gateOptions.tool, 'tool'),
-        action: gateOptions.action ?? 'execute',
+        sessionId,
         amountMicros,
+        scope: gateOptions.scope === undefined || gateOptions.scope === null ? null : scope(gateOptions.scope, 'scope'),
+        tool: name(gateOptions.tool, 'tool'),
+        action: gateOptions.action ?? 'execute',
         idempotencyKey: gateOptions.idempotencyKey === undefined ? null : id(gateOptions.idempotencyKey, 'idempotencyKey'),
-        details: cleanDetails(gateOptions.details),
+        details: client.cleanDetails(gateOptions.details),
       })
-      if (!result.allowed) return { allowed: false, error: denialToError(result, sessionId), reason: result.reason, entry: result.entry }
-      return { allowed: true, hold: makeHold(sessionId, result.holdId as string, amountMicros) }
     },
 
     async logAction(sessionId, input) {
       const checkedId = id(sessionId, 'sessionId')
       const parsed = parseInput(logActionSchema, input, 'input')
-      const costMicros = parsed.costUsd === undefined ? 0 : usdToMicros(parsed.costUsd, 'costUsd')
       return backend.appendAudit({
         tenant,
         sessionId: checkedId,
@@ -209,22 +150,13 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         outcome: parsed.outcome,
         flagged: parsed.flagged ?? parsed.outcome !== 'ok',
         reason: parsed.reason ?? null,
-        costMicros,
-        details: cleanDetails(parsed.details),
+        costMicros: parsed.costUsd === undefined ? 0 : usdToMicros(parsed.costUsd, 'costUsd'),
+        details: client.cleanDetails(parsed.details),
       })
     },
 
     async getSpend(sessionId) {
-      const spend = await backend.getSpend({ tenant, sessionId: id(sessionId, 'sessionId') })
-      const byTool: Record<string, number> = {}
-      for (const [tool, micros] of Object.entries(spend.byTool)) byTool[tool] = microsToUsd(micros)
-      return {
-        totalUsd: microsToUsd(spend.spentMicros),
-        limitUsd: spend.limitMicros === null ? null : microsToUsd(spend.limitMicros),
-        remainingUsd: spend.limitMicros === null ? null : microsToUsd(Math.max(0, spend.limitMicros - spend.spentMicros - spend.reservedMicros)),
-        reservedUsd: microsToUsd(spend.reservedMicros),
-        byTool,
-      }
+      return toSpend(await backend.getSpend({ tenant, sessionId: id(sessionId, 'sessionId') }))
     },
 
     async getAuditTrail(query) {
@@ -253,7 +185,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const checkedName = parseInput(nameSchema, name, 'name')
       if (typeof value !== 'string') throw new ValidationError({ issues: [{ path: 'value', message: 'must be a string' }] })
       const parsed = parseInput(storeSecretOptionsSchema, secretOptions, 'options')
-      rememberSecret(value)
+      client.rememberSecret(value)
       await backend.putSecret({ tenant, name: checkedName, value, scopeRequired: parsed.scopeRequired ?? null })
     },
 
@@ -263,27 +195,12 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         throw new ValidationError({ issues: [{ path: 'options.sessionId', message: 'a sessionId is required to read a secret' }] })
       }
       const value = await backend.readSecret({ tenant, name: checkedName, sessionId: id(secretOptions.sessionId, 'options.sessionId') })
-      rememberSecret(value)
+      client.rememberSecret(value)
       return value
     },
 
     async close() {
       await backend.close?.()
     },
-  }
-  return haldir
-}
-
-function toSession(record: SessionRecord): Session {
-  return {
-    id: record.id,
-    agentId: record.agentId,
-    scopes: [...record.scopes],
-    spendLimit: record.limitMicros === null ? null : microsToUsd(record.limitMicros),
-    createdAt: new Date(record.createdAt).toISOString(),
-    expiresAt: new Date(record.expiresAt).toISOString(),
-    parentId: record.parentId,
-    revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),
-    metadata: record.metadata,
   }
 }

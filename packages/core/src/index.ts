@@ -1,9 +1,17 @@
+// The user API of @haldir/core. Backend and adapter authors: `@haldir/core/backend`.
 export { createHaldir, type HaldirOptions } from './create-haldir.ts'
 export { withHaldir, type WithHaldirOptions } from './with-haldir.ts'
 export { createGovernor, type DeniedDecision, deniedMessage, type GovernOptions, type Governor, type OnDenied } from './create-governor.ts'
-export { tokenCost, type TokenPrice, type TokenUsage } from './money/token-cost.ts'
-export { settleModelUsage } from './settle-model-usage.ts'
 export { memoryBackend, type MemoryBackendOptions } from './memory/memory-backend.ts'
+export { httpBackend, type HttpBackendOptions } from './http/http-backend.ts'
+export { tokenCost, type TokenPrice, type TokenUsage } from './money/token-cost.ts'
+export { MICROS_PER_USD, microsToUsd, usdToMicros } from './money/usd-to-micros.ts'
+export { settleModelUsage, MODEL_CALL_ACTION } from './settle-model-usage.ts'
+export { DEFAULT_MAX_COST, resolveToolPolicy, type ToolCost, type ToolPolicy, type ToolPolicyOptions } from './adapter/resolve-tool-policy.ts'
+export { formatAuditEntry } from './audit/format-audit-entry.ts'
+export type { AuditEntry, AuditOutcome } from './audit/audit-entry.ts'
+export type { AuditVerification } from './audit/verify-audit-chain.ts'
+export type { DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
 export type {
   AuditTrail,
   AuditTrailQuery,
@@ -24,36 +32,4 @@ export type {
   Spend,
   StoreSecretOptions,
 } from './types.ts'
-export {
-  BACKEND_CONTRACT_VERSION,
-  type AppendAuditRequest,
-  type AuditPage,
-  type AuditQuery,
-  type AuthorizeMode,
-  type AuthorizeRequest,
-  type AuthorizeResult,
-  type CreateSessionRequest,
-  type DenialCode,
-  type HaldirBackend,
-  type ListSessionsRequest,
-  type PutSecretRequest,
-  type ReadSecretRequest,
-  type RevokeRequest,
-  type RevokeResult,
-  type SessionRecord,
-  type SessionRequest,
-  type SettleRequest,
-  type SettleResult,
-  type SpendRecord,
-  type TenantRequest,
-} from './backend.ts'
 export * from './errors/index.ts'
-export * from './policy/index.ts'
-export * from './audit/index.ts'
-export { createVaultCipher, parseKey, type SealedSecret, type VaultCipher } from './vault/vault-cipher.ts'
-export { MICROS_PER_USD, microsToUsd, usdToMicros } from './money/usd-to-micros.ts'
-export { resolveKeys, type KeyInput, type ResolvedKeys } from './internal/resolve-keys.ts'
-export { newId } from './internal/new-id.ts'
-export { errorMessage } from './internal/error-message.ts'
-export * from './schemas.ts'
-export * from './http/index.ts'

@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditOutcome } from './audit/audit-entry.ts'
 import type { AuditVerification } from './audit/verify-audit-chain.ts'
-import type { DenialCode, HaldirBackend } from './backend.ts'
+import type { DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
 import type { HaldirPermissionError } from './errors/haldir-permission-error.ts'
 
 /** A governed agent's session, with money in USD and times in ISO 8601. */

@@ -3,9 +3,9 @@ import { createGovernor, type GovernOptions } from './create-governor.ts'
 // `never[]` parameters accept every function type while keeping its own signature.
 type AnyFunction = (...args: never[]) => unknown
 
-export type WithHaldirOptions<F extends AnyFunction> = Omit<GovernOptions<Parameters<F>, Awaited<ReturnType<F>>>, 'tool' | 'onDenied'> & {
-  /** @default the function's name, or 'tool' */
-  tool?: string
+export type WithHaldirOptions<F extends AnyFunction> = Omit<GovernOptions<Parameters<F>, Awaited<ReturnType<F>>>, 'auditName' | 'onDenied'> & {
+  /** Name in the audit trail and in `byTool`. @default the function's name, or 'tool' */
+  auditName?: string
   /** `'throw'` the typed error, or resolve to a short `BLOCKED: …` message for the model. @default 'throw' */
   onDenied?: 'throw' | 'message'
 }
@@ -29,7 +29,7 @@ export function withHaldir<F extends AnyFunction>(
   options: WithHaldirOptions<F> & { onDenied?: 'throw' },
 ): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
 export function withHaldir<F extends AnyFunction>(fn: F, options: WithHaldirOptions<F>): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>> | string> {
-  const govern = createGovernor<Parameters<F>, Awaited<ReturnType<F>>>({ ...options, tool: options.tool ?? (fn.name || 'tool') })
+  const govern = createGovernor<Parameters<F>, Awaited<ReturnType<F>>>({ ...options, auditName: options.auditName ?? options.tool ?? (fn.name || 'tool') })
   const governed = (...args: Parameters<F>) => govern(args, () => fn(...args) as Awaited<ReturnType<F>>)
   Object.defineProperty(governed, 'name', { value: fn.name })
   return governed

@@ -1,4 +1,5 @@
-import { parseInput, scopeSchema, type TokenPrice } from '@haldir/core'
+import type { TokenPrice } from '@haldir/core'
+import { parseInput, scopeSchema } from '@haldir/core/backend'
 import type { LanguageModel } from 'ai'
 import { z } from 'zod'
 import { type CrewTools, toToolSet } from './to-ai-tool.ts'

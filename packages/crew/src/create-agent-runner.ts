@@ -31,9 +31,9 @@ export function createAgentRunner(options: {
   onStep: (refusals: unknown[]) => Promise<void>
 }): AgentRunner {
   const { haldir, agent, sessionId } = options
-  const tools = withHaldir(agent.tools, { haldir, sessionId, ...(agent.toolScopes ? { scopes: agent.toolScopes } : {}), cost: agent.toolCosts ?? 0 })
+  const tools = withHaldir(agent.tools, { haldir, sessionId, ...(agent.toolScopes ? { scopes: agent.toolScopes } : {}), ...(agent.toolCosts ? { costs: agent.toolCosts } : {}) })
   const model = options.price
-    ? meterModel(options.model, { haldir, sessionId, price: options.price, maxCost: options.maxCostPerCall, name: modelName(options.model) })
+    ? meterModel(options.model, { haldir, sessionId, price: options.price, maxCost: options.maxCostPerCall, auditName: modelName(options.model) })
     : options.model
   const system = `You are ${agent.role}. ${agent.backstory ?? ''}\nYour personal goal is: ${agent.goal}`.trim()
   const context = { haldir, sessionId, role: agent.role, getSecret: (name: string) => haldir.getSecret(name, { sessionId }) }

@@ -1,11 +1,17 @@
-import { createHaldir, errorMessage, type Haldir, parseInput, type Spend, type TokenPrice, ValidationError } from '@haldir/core'
-import { type LanguageModel, tool } from 'ai'
+import { createHaldir, type Haldir, type Spend, type TokenPrice, ValidationError } from '@haldir/core'
+import { errorMessage, parseInput } from '@haldir/core/backend'
+import type { LanguageModel } from 'ai'
 import { z } from 'zod'
 import type { CrewAgent } from './agent.ts'
-import { type BudgetEvent, createBudgetWatch } from './budget-watch.ts'
+import { type BudgetEvent, type BudgetWatch, createBudgetWatch } from './budget-watch.ts'
+import { collectAudit } from './collect-audit.ts'
+import { type AgentRunner, isCrewLimitRefusal } from './create-agent-runner.ts'
+import { createManager } from './create-manager.ts'
 import { type AgentAudit, formatCrewReport } from './format-crew-report.ts'
-import { type AgentRunner, createAgentRunner, isCrewLimitRefusal } from './create-agent-runner.ts'
+import { openCrewSessions } from './open-crew-sessions.ts'
 import type { CrewTask, TaskOutput } from './task.ts'
+import { fillInputs, taskPrompt } from './task-prompt.ts'
+import { createUsageTotal } from './usage-total.ts'
 
 export interface CrewOptions {
   agents: CrewAgent[]
@@ -50,6 +56,14 @@ export interface CrewOutput {
   report(): string
 }
 
+/** A crew, CrewAI-style: its agents, its tasks, and `kickoff()` to run them governed. */
+export interface Crew {
+  kickoff(options?: { inputs?: Record<string, string | number> }): Promise<CrewOutput>
+  readonly agents: readonly CrewAgent[]
+  readonly tasks: readonly CrewTask[]
+  readonly process: 'sequential' | 'hierarchical'
+}
+
 const crewSchema = z.object({
   process: z.enum(['sequential', 'hierarchical']).default('sequential'),
   budget: z.number().positive().optional(),
@@ -71,7 +85,7 @@ const crewSchema = z.object({
  * const result = await crew.kickoff({ inputs: { topic: 'AI governance' } })
  * result.report()
  */
-export function Crew(options: CrewOptions) {
+export function Crew(options: CrewOptions): Crew {
   const parsed = parseInput(crewSchema, options, 'crew')
   if (!Array.isArray(options.agents) || options.agents.length === 0) throw new ValidationError({ issues: [{ path: 'crew.agents', message: 'needs at least one agent' }] })
   if (!Array.isArray(options.tasks) || options.tasks.length === 0) throw new ValidationError({ issues: [{ path: 'crew.tasks', message: 'needs at least one task' }] })
@@ -93,108 +107,73 @@ export function Crew(options: CrewOptions) {
     const haldir = options.haldir ?? createHaldir()
     const inputs = kickoffOptions.inputs ?? {}
     const hierarchical = parsed.process === 'hierarchical'
-    const crewScopes = [...new Set([...options.agents.flatMap((agent) => agent.scopes), ...(hierarchical ? ['delegate'] : [])])]
-    const crewSession = await haldir.createSession({ agentId: parsed.name, scopes: crewScopes, spendLimit: options.budget ?? null, ttl: parsed.ttl, metadata: { kind: 'crew' } })
-    const watch = createBudgetWatch({ haldir, crewSessionId: crewSession.id, thresholds: parsed.budgetThresholds, onBudget: options.onBudget })
+    const usage = createUsageTotal()
+    let crewSessionId: string | undefined
+    let watch: BudgetWatch | undefined
     const onStep = async (refusals: unknown[]) => {
-      if (refusals.some((error) => isCrewLimitRefusal(error, crewSession.id))) await watch.exhaust()
+      if (!watch) return
+      if (refusals.some((error) => isCrewLimitRefusal(error, crewSessionId as string))) await watch.exhaust()
       else await watch.check()
     }
-
-    const agentSessions: Record<string, string> = {}
-    const runners = new Map<CrewAgent, AgentRunner>()
-    let managerSession: string | null = null
     try {
-      for (const agent of options.agents) {
-        const session = await haldir.createSession({ agentId: agent.role, scopes: agent.scopes, spendLimit: agent.budget ?? null, parentId: crewSession.id, ttl: parsed.ttl })
-        agentSessions[agent.role] = session.id
-        runners.set(
-          agent,
-          createAgentRunner({
-            haldir,
-            agent,
-            sessionId: session.id,
-            model: (agent.model ?? options.model) as LanguageModel,
-            price: agent.price ?? options.price,
-            maxCostPerCall: parsed.maxCostPerModelCall,
-            onStep,
-          }),
-        )
-      }
-      const delegated: string[] = []
-      const tokenUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
-      const addUsage = (usage: TaskOutput['usage']) => {
-        tokenUsage.inputTokens += usage.inputTokens
-        tokenUsage.outputTokens += usage.outputTokens
-        tokenUsage.totalTokens += usage.totalTokens
-      }
-      const delegateTool = tool({
-        description: `Delegate a task to one coworker and get their answer. Coworkers: ${options.agents.map((agent) => agent.role).join(', ')}.`,
-        inputSchema: z.object({ coworker: z.string().describe('the role of the coworker'), task: z.string(), context: z.string().optional() }),
-        execute: async ({ coworker, task, context }) => {
-          const agent = options.agents.find((candidate) => candidate.role.toLowerCase() === coworker.trim().toLowerCase())
-          if (!agent) return `No coworker named '${coworker}'. Choose one of: ${options.agents.map((each) => each.role).join(', ')}.`
-          delegated.push(agent.role)
-          const result = await (runners.get(agent) as AgentRunner).run(context ? `${task}\n\nThis is the context you're working with:\n${context}` : task)
-          addUsage(result.usage)
-          return result.text
+      const opened = await openCrewSessions({
+        haldir,
+        name: parsed.name,
+        agents: options.agents,
+        extraScopes: hierarchical ? ['delegate'] : [],
+        budget: options.budget,
+        ttl: parsed.ttl,
+        model: options.model,
+        price: options.price,
+        maxCostPerModelCall: parsed.maxCostPerModelCall,
+        onStep,
+        onCrewSession: (id) => {
+          crewSessionId = id
+          watch = createBudgetWatch({ haldir, crewSessionId: id, thresholds: parsed.budgetThresholds, onBudget: options.onBudget })
         },
       })
-
-      let manager: AgentRunner | null = null
-      if (hierarchical) {
-        const managerAgent: CrewAgent = {
-          kind: 'haldir.crew.agent',
-          role: 'manager',
-          goal: 'Get every task done to its expected output by delegating to the right coworker and checking the result.',
-          backstory: `You manage a crew of: ${options.agents.map((agent) => `${agent.role} (${agent.goal})`).join('; ')}.`,
-          scopes: ['delegate'],
-          maxIter: 10,
-          tools: { delegate_work: delegateTool },
-          toolScopes: { delegate_work: 'delegate' },
-        }
-        const session = await haldir.createSession({ agentId: 'manager', scopes: ['delegate'], parentId: crewSession.id, ttl: parsed.ttl })
-        managerSession = session.id
-        manager = createAgentRunner({
-          haldir,
-          agent: managerAgent,
-          sessionId: session.id,
-          model: (options.managerModel ?? options.model) as LanguageModel,
-          price: options.price,
-          maxCostPerCall: parsed.maxCostPerModelCall,
-          onStep,
-        })
-      }
+      const budgetWatch = watch as BudgetWatch
+      const manager = hierarchical
+        ? await createManager({
+            haldir,
+            crewSessionId: opened.crewSessionId,
+            agents: options.agents,
+            runners: opened.runners,
+            model: (options.managerModel ?? options.model) as LanguageModel,
+            price: options.price,
+            maxCostPerModelCall: parsed.maxCostPerModelCall,
+            ttl: parsed.ttl,
+            onStep,
+            onUsage: usage.add,
+          })
+        : null
       const outputs = new Map<CrewTask, TaskOutput>()
       const tasksOutput: TaskOutput[] = []
       let stopped: CrewOutput['stopped'] = null
 
       for (const [index, task] of options.tasks.entries()) {
-        const description = fill(task.description, inputs)
-        if (stopped || watch.exhausted) {
+        const description = fillInputs(task.description, inputs)
+        if (stopped || budgetWatch.exhausted) {
           stopped ??= { reason: 'budget_exhausted', message: `Crew budget of $${options.budget} is spent; stopped before task ${index + 1} of ${options.tasks.length}.`, beforeTask: index }
-          const skipped: TaskOutput = { description, agent: task.agent?.role ?? 'manager', raw: `SKIPPED: ${stopped.message}`, status: 'skipped', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } }
-          tasksOutput.push(skipped)
+          tasksOutput.push({ description, agent: task.agent?.role ?? 'manager', raw: `SKIPPED: ${stopped.message}`, status: 'skipped', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } })
           continue
         }
-        const contextTasks = task.context ?? (index > 0 && !hierarchical ? [options.tasks[index - 1] as CrewTask] : [])
-        const context = contextTasks.flatMap((each) => {
-          const output = outputs.get(each)
-          return output && output.status === 'completed' ? [output.raw] : []
+        const prompt = taskPrompt({
+          description,
+          expectedOutput: fillInputs(task.expectedOutput, inputs),
+          contextTasks: task.context ?? (index > 0 && !hierarchical ? [options.tasks[index - 1] as CrewTask] : []),
+          outputs,
         })
-        const prompt =
-          `${description}\n\nThis is the expected criteria for your final answer: ${fill(task.expectedOutput, inputs)}` +
-          (context.length ? `\n\nThis is the context you're working with:\n${context.join('\n\n')}` : '')
-        const agentRole = hierarchical ? 'manager' : (task.agent as CrewAgent).role
+        const agentRole = manager ? 'manager' : (task.agent as CrewAgent).role
         await options.onTaskStart?.({ task, index, agent: agentRole })
-        delegated.length = 0
-        const runner = hierarchical ? (manager as AgentRunner) : (runners.get(task.agent as CrewAgent) as AgentRunner)
+        manager?.reset()
+        const runner = manager ? manager.runner : (opened.runners.get(task.agent as CrewAgent) as AgentRunner)
         const result = await runner.run(prompt)
-        addUsage(result.usage)
-        await watch.check()
+        usage.add(result.usage)
+        await budgetWatch.check()
         const output: TaskOutput = {
           description,
-          agent: hierarchical ? (delegated.at(-1) ?? 'manager') : agentRole,
+          agent: manager ? (manager.delegated.at(-1) ?? 'manager') : agentRole,
           raw: result.text,
           status: result.blocked ? 'blocked' : 'completed',
           usage: result.usage,
@@ -205,23 +184,22 @@ export function Crew(options: CrewOptions) {
         await options.onTaskEnd?.({ task, index, output })
       }
 
-      await haldir.revokeSession(crewSession.id, { reason: stopped ? 'crew stopped: budget exhausted' : 'crew finished' })
-      const audit: AgentAudit[] = []
-      const members = [...options.agents.map((agent) => [agent.role, agentSessions[agent.role] as string] as const), ...(managerSession ? [['manager', managerSession] as const] : [])]
-      for (const [role, sessionId] of members) {
-        const [trail, spend, verified] = await Promise.all([haldir.getAuditTrail({ sessionId, limit: 10_000 }), haldir.getSpend(sessionId), haldir.verifyAuditTrail(sessionId)])
-        audit.push({ role, sessionId, spend, entries: trail.entries, verified: verified.ok })
-      }
-      const spend = await haldir.getSpend(crewSession.id)
+      await haldir.revokeSession(opened.crewSessionId, { reason: stopped ? 'crew stopped: budget exhausted' : 'crew finished' })
+      const members = [
+        ...options.agents.map((agent) => [agent.role, opened.agentSessions[agent.role] as string] as const),
+        ...(manager ? [['manager', manager.sessionId] as const] : []),
+      ]
+      const audit = await collectAudit(haldir, members)
+      const spend = await haldir.getSpend(opened.crewSessionId)
       const completed = tasksOutput.filter((output) => output.status === 'completed')
       const text = formatCrewReport({ crewSpend: spend, agents: audit, tasks: { completed: completed.length, total: tasksOutput.length }, stoppedReason: stopped?.message ?? null })
       return {
         raw: completed.at(-1)?.raw ?? '',
         tasksOutput,
-        tokenUsage,
+        tokenUsage: usage.totals,
         stopped,
         spend,
-        sessions: { crew: crewSession.id, agents: agentSessions, manager: managerSession },
+        sessions: { crew: opened.crewSessionId, agents: opened.agentSessions, manager: manager?.sessionId ?? null },
         audit,
         report() {
           console.log(text)
@@ -230,14 +208,10 @@ export function Crew(options: CrewOptions) {
       }
     } catch (error) {
       // Never leave live sessions behind a failed kickoff.
-      await haldir.revokeSession(crewSession.id, { reason: `crew failed: ${errorMessage(error)}` }).catch(() => {})
+      if (crewSessionId !== undefined) await haldir.revokeSession(crewSessionId, { reason: `crew failed: ${errorMessage(error)}` }).catch(() => {})
       throw error
     }
   }
 
   return { kickoff, agents: options.agents, tasks: options.tasks, process: parsed.process }
-}
-
-function fill(template: string, inputs: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (match, key: string) => (key in inputs ? String(inputs[key]) : match))
 }

@@ -1,4 +1,5 @@
-import type { AuditEntry, Spend } from '@haldir/core'
+import { type AuditEntry, formatAuditEntry, type Spend } from '@haldir/core'
+import { formatUsd } from '@haldir/core/backend'
 
 export interface AgentAudit {
   role: string
@@ -8,13 +9,8 @@ export interface AgentAudit {
   verified: boolean
 }
 
-const money = (usd: number) => `$${usd.toFixed(4)}`
-
-/** One line per audited action: `timestamp | tool | OK/BLOCKED/ERROR | $cost` (session bookkeeping left out). */
-export function formatEntry(entry: AuditEntry): string {
-  const status = entry.outcome === 'ok' ? 'OK' : entry.outcome === 'denied' ? 'BLOCKED' : 'ERROR'
-  return `${entry.timestamp} | ${entry.tool} | ${status} | ${money(entry.costUsd)}${entry.outcome === 'ok' ? '' : ` | ${entry.reason ?? ''}`}`
-}
+/** @deprecated Use `formatAuditEntry` from `@haldir/core`; this alias goes in the next minor release. */
+export const formatEntry: (entry: AuditEntry) => string = formatAuditEntry
 
 /** The per-agent audit report: actions, spend, one line per entry, and whether every chain verified. */
 export function formatCrewReport(options: { crewSpend: Spend; agents: readonly AgentAudit[]; tasks: { completed: number; total: number }; stoppedReason: string | null }): string {
@@ -22,7 +18,7 @@ export function formatCrewReport(options: { crewSpend: Spend; agents: readonly A
   const lines: string[] = ['=== Haldir crew report ===']
   const limit = crewSpend.limitUsd
   lines.push(
-    `Crew spend: ${money(crewSpend.totalUsd)}${limit === null ? '' : ` of $${limit.toFixed(2)} (${((100 * crewSpend.totalUsd) / (limit || 1)).toFixed(1)}%)`}` +
+    `Crew spend: ${formatUsd(crewSpend.totalUsd)}${limit === null ? '' : ` of ${formatUsd(limit)} (${((100 * crewSpend.totalUsd) / (limit || 1)).toFixed(1)}%)`}` +
       ` | tasks: ${options.tasks.completed}/${options.tasks.total} completed`,
   )
   if (options.stoppedReason) lines.push(`Stopped: ${options.stoppedReason}`)
@@ -32,9 +28,9 @@ export function formatCrewReport(options: { crewSpend: Spend; agents: readonly A
     lines.push('')
     lines.push(`Agent: ${agent.role} (${agent.sessionId})`)
     lines.push(
-      `  actions: ${actions.length} (${blocked} blocked) | spend: ${money(agent.spend.totalUsd)}${agent.spend.limitUsd === null ? '' : ` of $${agent.spend.limitUsd.toFixed(2)}`} | audit chain: ${agent.verified ? 'verified' : 'BROKEN'}`,
+      `  actions: ${actions.length} (${blocked} blocked) | spend: ${formatUsd(agent.spend.totalUsd)}${agent.spend.limitUsd === null ? '' : ` of ${formatUsd(agent.spend.limitUsd)}`} | audit chain: ${agent.verified ? 'verified' : 'BROKEN'}`,
     )
-    for (const entry of actions) lines.push(`  ${formatEntry(entry)}`)
+    for (const entry of actions) lines.push(`  ${formatAuditEntry(entry)}`)
   }
   lines.push('')
   lines.push(options.agents.every((agent) => agent.verified) ? 'All audit chains verified.' : 'AUDIT CHAIN BROKEN for at least one agent.')

@@ -118,15 +118,15 @@ describe('haldirMiddleware with createAgent', () => {
     const agent = createAgent({
       model,
       tools: all,
-      middleware: [haldirMiddleware({ haldir, sessionId: session.id, scopes: { search: null }, costs: { search: 0.01 }, meter: { price: { inputPerMTok: 3, outputPerMTok: 15 }, maxCost: 0.05, model: 'claude' } })],
+      middleware: [haldirMiddleware({ haldir, sessionId: session.id, scopes: { search: null }, costs: { search: 0.01 }, meter: { price: { inputPerMTok: 3, outputPerMTok: 15 }, maxCost: 0.05, auditName: 'claude' } })],
     })
     await agent.invoke({ messages: [{ role: 'user', content: 'q' }] })
     // 2 model calls × (1000 × $3 + 500 × $15) / 1M = 2 × $0.0105, plus one $0.01 search.
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.031, reservedUsd: 0, byTool: { claude: 0.021, search: 0.01 } })
     const modelEntries = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.tool === 'claude')
     expect(modelEntries.map((entry) => [entry.costUsd, entry.details])).toEqual([
-      [0.0105, { inputTokens: 1000, outputTokens: 500 }],
-      [0.0105, { inputTokens: 1000, outputTokens: 500 }],
+      [0.0105, { kind: 'generate', inputTokens: 1000, outputTokens: 500 }],
+      [0.0105, { kind: 'generate', inputTokens: 1000, outputTokens: 500 }],
     ])
   })
 
@@ -138,7 +138,7 @@ describe('haldirMiddleware with createAgent', () => {
     const result = await agent.invoke({ messages: [{ role: 'user', content: 'q' }] })
     expect(model.callCount).toBe(0)
     expect(result.messages.at(-1)?.content).toMatch(/^BLOCKED: budget exceeded/)
-    expect((await haldir.getAuditTrail({ sessionId: session.id, outcome: 'denied' })).entries[0]).toMatchObject({ tool: 'model', action: 'model_call' })
+    expect((await haldir.getAuditTrail({ sessionId: session.id, outcome: 'denied' })).entries[0]).toMatchObject({ tool: 'model', action: 'model.call' })
   })
 
   it('resolves the session per run from the runtime context', async () => {

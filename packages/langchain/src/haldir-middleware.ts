@@ -1,4 +1,5 @@
-import { createGovernor, deniedMessage, errorMessage, type Haldir, settleModelUsage, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
+import { createGovernor, deniedMessage, type Haldir, MODEL_CALL_ACTION, resolveToolPolicy, settleModelUsage, tokenCost, type TokenPrice, type ToolPolicyOptions, ValidationError } from '@haldir/core'
+import { errorMessage } from '@haldir/core/backend'
 import { AIMessage, ToolMessage } from '@langchain/core/messages'
 import { createMiddleware } from 'langchain'
 import { blockedToolMessage } from './blocked-tool-message.ts'
@@ -9,27 +10,27 @@ export interface SessionSource {
   state: unknown
 }
 
-export interface HaldirMiddlewareOptions {
+export interface HaldirMiddlewareOptions extends ToolPolicyOptions<Record<string, unknown>, ToolMessage | unknown> {
   haldir: Haldir
   /** One session for every run of this agent. */
   sessionId?: string
   /** Or a session per run, from `runtime.context` or `runtime.configurable`. */
   resolveSession?: (source: SessionSource) => string
   /**
-   * The scope each tool needs, by tool name; `null` for liveness and budget only. A tool not
-   * listed needs the scope named after itself (so nothing is allowed by omission).
+   * `'message'`: a refused call never reaches the tool and the model gets an error `ToolMessage`
+   * with the reason. `'throw'`: the typed `HaldirError` ends the run. @default 'message'
    */
-  scopes?: Record<string, string | null>
-  /** USD per call by tool name, or from the call's args and the tool's `ToolMessage`. @default 0 */
-  costs?: Record<string, number | ((args: Record<string, unknown>, result: ToolMessage | unknown) => number)>
-  /** Reserved before a tool whose cost is a function runs. @default 1 */
-  maxCosts?: Record<string, number>
+  onDenied?: 'message' | 'throw'
+  /** Record each call's arguments in the audit entry, or map them to details yourself. @default true */
+  recordInput?: boolean | ((args: Record<string, unknown>) => Record<string, unknown>)
   /** Meter model calls against the same budget by their token usage. */
   meter?: {
     price: TokenPrice
     /** Reserved before each model call; the call is refused if the budget cannot hold it. */
     maxCost: number
-    /** Audit name of the model. @default 'model' */
+    /** Name of the model in the audit trail and `byTool`. @default 'model' */
+    auditName?: string
+    /** @deprecated Use `auditName`; this alias goes in the next minor release. */
     model?: string
   }
 }
@@ -57,21 +58,26 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
     throw new ValidationError({ issues: [{ path: 'sessionId', message: 'give a sessionId or a resolveSession function' }] })
   }
   const sessionOf = (source: SessionSource): string => options.resolveSession?.(source) ?? (options.sessionId as string)
+  const record = options.recordInput ?? true
+  const onDenied = options.onDenied ?? 'message'
+  if (onDenied !== 'message' && onDenied !== 'throw') throw new ValidationError({ issues: [{ path: 'onDenied', message: "must be 'message' or 'throw'" }] })
   const governors = new Map<string, ReturnType<typeof createGovernor<ToolCallInput, ToolMessage | unknown>>>()
   const governorFor = (toolName: string) => {
     let governor = governors.get(toolName)
     if (!governor) {
-      const cost = options.costs?.[toolName]
-      const scope = options.scopes && toolName in options.scopes ? options.scopes[toolName] : toolName
+      const { scope, cost, maxCost } = resolveToolPolicy(toolName, options)
       governor = createGovernor<ToolCallInput, ToolMessage | unknown>({
         haldir,
-        tool: toolName,
-        scope: scope ?? null,
+        auditName: toolName,
+        scope,
         sessionId: (call) => call.sessionId,
         cost: typeof cost === 'function' ? (call, result) => cost(call.args, result) : cost,
-        ...(typeof cost === 'function' ? { maxCost: options.maxCosts?.[toolName] ?? 1 } : {}),
-        details: (call) => ({ args: call.args, toolCallId: call.toolCallId }),
-        onDenied: (decision, call) => blockedToolMessage({ content: deniedMessage(decision), toolCallId: call.toolCallId, toolName: call.toolName, code: decision.error.code }),
+        ...(maxCost === undefined ? {} : { maxCost }),
+        recordInput: (call) => ({ ...(record === true ? { args: call.args } : record === false ? {} : record(call.args)), toolCallId: call.toolCallId }),
+        onDenied:
+          onDenied === 'throw'
+            ? 'throw'
+            : (decision, call) => blockedToolMessage({ content: deniedMessage(decision), toolCallId: call.toolCallId, toolName: call.toolName, code: decision.error.code }),
       })
       governors.set(toolName, governor)
     }
@@ -81,6 +87,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
   const meter = options.meter
   // Refuse a malformed price now, not at the first model call.
   if (meter) tokenCost({}, meter.price)
+  const modelName = meter?.auditName ?? meter?.model ?? 'model'
 
   return createMiddleware({
     name: 'HaldirMiddleware',
@@ -114,7 +121,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
       ? {
           wrapModelCall: async (request, handler) => {
             const sessionId = sessionOf({ runtime: request.runtime as SessionSource['runtime'], state: request.state })
-            const decision = await haldir.gate({ sessionId, tool: meter.model ?? 'model', action: 'model_call', maxCostUsd: meter.maxCost })
+            const decision = await haldir.gate({ sessionId, tool: modelName, action: MODEL_CALL_ACTION, maxCostUsd: meter.maxCost, details: { kind: 'generate' } })
             if (!decision.allowed) {
               // Ending the run with the reason (no tool calls) stops the loop before any spend.
               return new AIMessage({ content: deniedMessage(decision), response_metadata: { haldir: { blocked: true, code: decision.error.code } } })
@@ -123,7 +130,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
             try {
               response = await handler(request)
             } catch (error) {
-              await decision.hold.release({ error })
+              await decision.hold.release({ error, action: MODEL_CALL_ACTION })
               throw error
             }
             const usage = response.usage_metadata
@@ -131,7 +138,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
               usage: usage && { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens },
               price: meter.price,
               maxCost: meter.maxCost,
-              action: 'model_call',
+              kind: 'generate',
             })
             return response
           },

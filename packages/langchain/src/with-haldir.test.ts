@@ -120,3 +120,22 @@ describe('withHaldir (LangChain tool)', () => {
     expect(flakyEntry).toMatchObject({ outcome: 'error', reason: 'upstream timeout', costUsd: 0 })
   })
 })
+
+describe('the shared vocabulary, and its deprecated aliases', () => {
+  it('records the input, maps it, or leaves it out (recordInput; recordArgs is its old name)', async () => {
+    const session = await newSession(['search'])
+    const { search } = searchTool()
+    await withHaldir(search, { haldir, sessionId: session.id, recordInput: (input) => ({ length: (input as { query: string }).query.length }) }).invoke({ query: 'abc' })
+    await withHaldir(search, { haldir, sessionId: session.id, recordInput: false }).invoke({ query: 'hidden' })
+    await withHaldir(search, { haldir, sessionId: session.id, recordArgs: false }).invoke({ query: 'hidden too' })
+    const details = (await haldir.getAuditTrail({ sessionId: session.id })).entries.slice(-3).map((entry) => entry.details)
+    expect(details.map(({ durationMs: _, ...rest }) => rest)).toEqual([{ length: 3 }, {}, {}])
+  })
+
+  it("throws the typed error with onDenied: 'throw'", async () => {
+    const session = await newSession(['read'])
+    const { search, runs } = searchTool()
+    await expect(withHaldir(search, { haldir, sessionId: session.id, onDenied: 'throw' }).invoke({ query: 'x' })).rejects.toBeInstanceOf(PermissionDeniedError)
+    expect(runs).toEqual([])
+  })
+})

@@ -1,4 +1,4 @@
-import { createGovernor, deniedMessage, type Haldir, ValidationError } from '@haldir/core'
+import { createGovernor, deniedMessage, type Haldir, resolveToolPolicy, type ToolCost, ValidationError } from '@haldir/core'
 import type { CallbackManagerForToolRun } from '@langchain/core/callbacks/manager'
 import type { StructuredToolInterface } from '@langchain/core/tools'
 import type { ToolRunnableConfig } from '@langchain/core/tools'
@@ -11,17 +11,20 @@ export interface HaldirToolOptions {
   /** The scope the session must hold; `null` for liveness and budget only. @default the tool's name */
   scope?: string | null
   /** USD per call, or from the parsed input and the result (then `maxCost` is reserved first). @default 0 */
-  cost?: number | ((input: unknown, result: unknown) => number)
+  cost?: ToolCost<unknown, unknown>
+  /** Reserved before a tool whose cost is a function. @default 1 */
   maxCost?: number
   /**
-   * A refusal becomes an error `ToolMessage` (called with a tool call) or a `BLOCKED: …` string
-   * (called with plain arguments): the agent loop goes on and the model sees why. `'throw'`
-   * throws the typed `HaldirError` instead. @default 'message'
+   * `'message'`: a refusal becomes an error `ToolMessage` (called with a tool call) or a
+   * `BLOCKED: …` string (called with plain arguments), so the agent loop goes on and the model
+   * sees why. `'throw'`: the typed `HaldirError` is thrown. @default 'message'
    */
   onDenied?: 'message' | 'throw'
   /** Name in the audit trail and `byTool`. @default the tool's name */
   auditName?: string
-  /** Record the parsed arguments in the audit entry. @default true */
+  /** Record the parsed input in the audit entry, or map it to details yourself. @default true */
+  recordInput?: boolean | ((input: unknown) => Record<string, unknown>)
+  /** @deprecated Use `recordInput`; this alias goes in the next minor release. */
   recordArgs?: boolean
 }
 
@@ -52,16 +55,21 @@ export function withHaldir<T extends StructuredToolInterface>(tool: T, options: 
   }
   const onDenied = options.onDenied ?? 'message'
   const pickSession = options.sessionId
-  const userCost = options.cost
+  const policy = resolveToolPolicy(original.name, options)
+  const userCost = policy.cost
+  const record = options.recordInput ?? options.recordArgs ?? true
   const pair = original.responseFormat === 'content_and_artifact'
   const govern = createGovernor<GovernedCall, unknown>({
     haldir: options.haldir,
-    tool: options.auditName ?? original.name,
-    scope: options.scope === undefined ? original.name : options.scope,
+    auditName: options.auditName ?? original.name,
+    scope: policy.scope,
     sessionId: typeof pickSession === 'function' ? (call) => pickSession(call.input, call.config) : pickSession,
     cost: typeof userCost === 'function' ? (call, result) => userCost(call.input, result) : userCost,
-    ...(options.maxCost === undefined ? {} : { maxCost: options.maxCost }),
-    details: (call) => ({ ...(options.recordArgs === false ? {} : { args: call.input }), ...(call.config.toolCall?.id ? { toolCallId: call.config.toolCall.id } : {}) }),
+    ...(policy.maxCost === undefined ? {} : { maxCost: policy.maxCost }),
+    recordInput: (call) => ({
+      ...(record === true ? { args: call.input } : record === false ? {} : record(call.input)),
+      ...(call.config.toolCall?.id ? { toolCallId: call.config.toolCall.id } : {}),
+    }),
     onDenied:
       onDenied === 'throw'
         ? 'throw'

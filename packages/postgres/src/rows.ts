@@ -1,4 +1,4 @@
-import type { AuditEntry, SessionRecord } from '@haldir/core'
+import { type AuditEntry, type HoldRecord, microsToUsd, type SessionRecord, type SessionState } from '@haldir/core/backend'
 
 /** A `sessions` row as pg returns it (bigint columns arrive as strings). */
 export interface SessionRow {
@@ -14,7 +14,7 @@ export interface SessionRow {
   parent_id: string | null
   ancestors: string[]
   revoked_at_ms: string | null
-  /** Absent from the gate's lock query, which does not need it. */
+  /** Absent from the lock queries, which do not need it. */
   metadata?: Record<string, unknown>
   by_tool?: Record<string, number>
   audit_seq: string
@@ -39,6 +39,19 @@ export interface AuditRow {
   hash: string
 }
 
+export interface HoldRow {
+  id: string
+  tenant: string
+  session_id: string
+  amount_micros: string
+  tool: string
+  scope: string | null
+  details: Record<string, unknown>
+  created_at_ms: string
+  settled_entry_id: string | null
+  charged_micros: string | null
+}
+
 const num = (value: string | number): number => (typeof value === 'number' ? value : Number(value))
 
 export function toSessionRecord(row: SessionRow): SessionRecord {
@@ -56,7 +69,31 @@ export function toSessionRecord(row: SessionRow): SessionRecord {
   }
 }
 
-/** Money is stored as micro-dollars; `micros / 1e6` gives back exactly the number that was hashed. */
+export function toSessionState(row: SessionRow): SessionState {
+  return {
+    record: toSessionRecord(row),
+    ancestors: row.ancestors,
+    spentMicros: num(row.spent_micros),
+    reservedMicros: num(row.reserved_micros),
+    head: { seq: num(row.audit_seq), hash: row.audit_head },
+  }
+}
+
+export function toHoldRecord(row: HoldRow): HoldRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    sessionId: row.session_id,
+    amountMicros: num(row.amount_micros),
+    tool: row.tool,
+    scope: row.scope,
+    details: row.details,
+    createdAt: num(row.created_at_ms),
+    closed: row.settled_entry_id === null ? null : { entryId: row.settled_entry_id, chargedMicros: num(row.charged_micros ?? 0) },
+  }
+}
+
+/** Money is stored as micro-dollars; `microsToUsd` gives back exactly the number that was hashed. */
 export function toAuditEntry(row: AuditRow): AuditEntry {
   return {
     id: row.id,
@@ -70,7 +107,7 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
     outcome: row.outcome,
     flagged: row.flagged,
     reason: row.reason,
-    costUsd: num(row.cost_micros) / 1_000_000,
+    costUsd: microsToUsd(num(row.cost_micros)),
     details: row.details,
     prevHash: row.prev_hash,
     hash: row.hash,
@@ -78,3 +115,5 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
 }
 
 export const AUDIT_COLUMNS = 'id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, prev_hash, hash'
+/** What a decision needs of each locked session; metadata and per-tool totals stay in the table. */
+export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, audit_seq, audit_head'

@@ -45,8 +45,8 @@ describe('haldir CLI', () => {
 
     const audit = run(['audit', '--session', session.id, '--url', url as string, '--key', key])
     expect(await audit.exited).toBe(0)
-    expect(audit.output()).toMatch(/\| search \| OK \| \$0\.250000/)
-    expect(audit.output()).toMatch(/\| haldir \| BLOCKED \| \$0\.000000 \| scope 'send_email' not granted/)
+    expect(audit.output()).toMatch(/\| search \| OK \| \$0\.25$/m)
+    expect(audit.output()).toMatch(/\| haldir \| BLOCKED \| \$0\.00 \| scope 'send_email' not granted/)
     expect(audit.output()).toContain('3 entries, 1 blocked')
 
     const verify = run(['verify', '--session', session.id, '--url', url as string], { HALDIR_API_KEY: key })

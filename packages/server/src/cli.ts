@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { type AuditEntry, createHaldir, type Haldir, HaldirError, httpBackend } from '@haldir/core'
+import { type AuditEntry, createHaldir, formatAuditEntry, type Haldir, HaldirError, httpBackend, microsToUsd, usdToMicros } from '@haldir/core'
 import { apiKeyStore, createApiKey, hashApiKey, parseApiKeys } from './api-keys.ts'
 import { backendFromUrl } from './backend-from-url.ts'
 import { serveHaldir } from './serve-haldir.ts'
@@ -102,9 +102,9 @@ async function audit(haldir: Haldir, values: { session?: string; agent?: string;
   if (values.json) {
     console.log(JSON.stringify(entries, null, 2))
   } else {
-    for (const entry of entries) console.log(formatEntry(entry))
+    for (const entry of entries) console.log(formatAuditEntry(entry))
     const blocked = entries.filter((entry) => entry.outcome === 'denied').length
-    const spent = entries.reduce((sum, entry) => sum + Math.round(entry.costUsd * 1e6), 0) / 1e6
+    const spent = microsToUsd(entries.reduce((sum, entry) => sum + usdToMicros(entry.costUsd, 'costUsd'), 0))
     console.log(`${entries.length} entries, ${blocked} blocked, $${spent.toFixed(6)} recorded`)
   }
   await haldir.close()
@@ -121,11 +121,6 @@ async function verify(haldir: Haldir, values: { session?: string }): Promise<num
   }
   console.log(`BROKEN at entry ${result.brokenAt} (${result.reason}): ${result.message}`)
   return 2
-}
-
-function formatEntry(entry: AuditEntry): string {
-  const status = entry.outcome === 'ok' ? 'OK' : entry.outcome === 'denied' ? 'BLOCKED' : 'ERROR'
-  return `${entry.timestamp} | ${entry.tool} | ${status} | $${entry.costUsd.toFixed(6)}${entry.reason ? ` | ${entry.reason}` : ''}`
 }
 
 main(process.argv.slice(2)).then(

@@ -1,4 +1,4 @@
-import { backendRequestSchemas, BackendError, type HaldirBackend, httpRoutes, parseInput, ValidationError } from '@haldir/core'
+import { BackendError, decodeQuery, type HaldirBackend, type HttpOperation, type HttpRoute, httpRoutes, parseInput, ValidationError } from '@haldir/core/backend'
 import { type Context, Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -74,76 +74,18 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<Env> {
     }
     return json as Record<string, unknown>
   }
-  const route = (name: keyof typeof httpRoutes) => httpRoutes[name].path
-  const tenantOf = (c: Context<Env>) => c.get('tenant')
-  const schemas = backendRequestSchemas
 
-  app.post(route('createSession'), async (c) => {
-    const request = parseInput(schemas.createSession, await body(c))
-    return c.json(await backend.createSession({ tenant: tenantOf(c), ...request }), 201)
-  })
-  app.get(route('listSessions'), async (c) => {
-    if (!backend.listSessions) throw new BackendError({ message: `The ${backend.name} backend cannot list sessions`, status: 501 })
-    const request = parseInput(schemas.listSessions, { limit: numberParam(c.req.query('limit')) ?? 100 })
-    return c.json(await backend.listSessions({ tenant: tenantOf(c), ...request }))
-  })
-  app.get(route('getSession'), async (c) => {
-    const request = parseInput(schemas.session, { sessionId: c.req.param('sessionId') })
-    return c.json(await backend.getSession({ tenant: tenantOf(c), ...request }))
-  })
-  app.post(route('authorize'), async (c) => {
-    const request = parseInput(schemas.authorize, { ...(await body(c)), sessionId: c.req.param('sessionId') })
-    return c.json(await backend.authorize({ tenant: tenantOf(c), ...request }))
-  })
-  app.post(route('settle'), async (c) => {
-    const request = parseInput(schemas.settle, { ...(await body(c)), sessionId: c.req.param('sessionId'), holdId: c.req.param('holdId') })
-    return c.json(await backend.settle({ tenant: tenantOf(c), ...request }))
-  })
-  app.post(route('appendAudit'), async (c) => {
-    const request = parseInput(schemas.appendAudit, { ...(await body(c)), sessionId: c.req.param('sessionId') })
-    return c.json(await backend.appendAudit({ tenant: tenantOf(c), ...request }), 201)
-  })
-  app.get(route('getSpend'), async (c) => {
-    const request = parseInput(schemas.session, { sessionId: c.req.param('sessionId') })
-    return c.json(await backend.getSpend({ tenant: tenantOf(c), ...request }))
-  })
-  app.get(route('verifyAudit'), async (c) => {
-    const request = parseInput(schemas.session, { sessionId: c.req.param('sessionId') })
-    return c.json(await backend.verifyAudit({ tenant: tenantOf(c), ...request }))
-  })
-  app.post(route('revokeSession'), async (c) => {
-    const request = parseInput(schemas.revokeSession, { reason: null, ...(await body(c)), sessionId: c.req.param('sessionId') })
-    return c.json(await backend.revokeSession({ tenant: tenantOf(c), ...request }))
-  })
-  app.get(route('queryAudit'), async (c) => {
-    const query = c.req.query()
-    const request = parseInput(schemas.queryAudit, {
-      sessionId: query.sessionId ?? null,
-      agentId: query.agentId ?? null,
-      outcome: query.outcome ?? null,
-      flagged: query.flagged === undefined ? null : query.flagged === 'true' ? true : query.flagged === 'false' ? false : query.flagged,
-      limit: numberParam(query.limit) ?? 1000,
-      offset: numberParam(query.offset) ?? 0,
+  // One handler per route of the shared table: the client builds its requests from the same table.
+  for (const [operation, route] of Object.entries(httpRoutes) as [HttpOperation, HttpRoute][]) {
+    app.on(route.method, route.path, async (c) => {
+      const method = backend[operation] as ((request: Record<string, unknown>) => Promise<unknown>) | undefined
+      if (!method) throw new BackendError({ message: `The ${backend.name} backend does not support ${operation}`, status: 501 })
+      const input = route.input.in === 'body' ? await body(c) : decodeQuery(route.input.fields, c.req.query())
+      const params = Object.fromEntries(route.params.map((name) => [name, c.req.param(name)]))
+      const request = parseInput(route.schema, { ...route.defaults, ...input, ...params }) as Record<string, unknown>
+      const answer = await method.call(backend, { ...request, tenant: c.get('tenant') })
+      return c.json(route.answer === 'value' ? { value: answer } : route.answer === 'ok' ? { ok: true } : answer, route.status)
     })
-    if (request.sessionId === null && request.agentId === null) {
-      throw new ValidationError({ issues: [{ path: 'query', message: 'give a sessionId or an agentId' }] })
-    }
-    return c.json(await backend.queryAudit({ tenant: tenantOf(c), ...request }))
-  })
-  app.put(route('putSecret'), async (c) => {
-    const request = parseInput(schemas.putSecret, { scopeRequired: null, ...(await body(c)), name: c.req.param('name') })
-    await backend.putSecret({ tenant: tenantOf(c), ...request })
-    return c.json({ ok: true })
-  })
-  app.post(route('readSecret'), async (c) => {
-    const request = parseInput(schemas.readSecret, { ...(await body(c)), name: c.req.param('name') })
-    return c.json({ value: await backend.readSecret({ tenant: tenantOf(c), ...request }) })
-  })
+  }
   return app
-}
-
-function numberParam(value: string | undefined): number | string | undefined {
-  if (value === undefined) return undefined
-  const number = Number(value)
-  return value.trim() !== '' && Number.isFinite(number) ? number : value
 }

@@ -1,5 +1,5 @@
 import { httpBackend, memoryBackend } from '@haldir/core'
-import { memoryAuditTamper, testBackend } from '@haldir/core/testing'
+import { memoryAuditTamper, testBackend, testClock } from '@haldir/core/testing'
 import { apiKeyStore, createApiKey } from './api-keys.ts'
 import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
 
@@ -8,8 +8,10 @@ let running: RunningHaldirServer | undefined
 // The whole conformance suite, through httpBackend, against a real server on loopback.
 testBackend({
   name: 'http → server (memory)',
+  hooks: ['tamper', 'otherTenant', 'clock'],
   async setup() {
-    const state = memoryBackend()
+    const clock = testClock()
+    const state = memoryBackend({ now: clock.now })
     const keyA = createApiKey()
     const keyB = createApiKey()
     running = await serveHaldir({ backend: state, apiKeys: apiKeyStore([{ tenant: 'a', key: keyA }, { tenant: 'b', key: keyB }]), port: 0 })
@@ -17,6 +19,7 @@ testBackend({
       backend: httpBackend({ url: running.url, apiKey: keyA }),
       otherTenant: httpBackend({ url: running.url, apiKey: keyB }),
       tamper: memoryAuditTamper(state),
+      clock,
     }
   },
   teardown: () => running?.close(),

@@ -1,4 +1,4 @@
-import type { AppendAuditRequest, AuthorizeRequest, SessionRecord, SettleRequest } from '../backend.ts'
+import type { AppendAuditRequest, AuthorizeRequest, SessionRecord, SettleRequest } from '../backend/haldir-backend.ts'
 import { microsToUsd } from '../money/usd-to-micros.ts'
 import type { AuthorizationDecision } from '../policy/decide-authorization.ts'
 import type { AuditEntryInput } from './audit-entry.ts'

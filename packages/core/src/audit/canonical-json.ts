@@ -1,9 +1,12 @@
+import { jsonString } from './json-string.ts'
+
 /**
  * JSON with object keys sorted at every depth, so the same entry always hashes the same no
  * matter which backend (or JSON column type) stored it. `undefined` members are dropped, as
  * `JSON.stringify` does.
  */
 export function canonicalJson(value: unknown): string {
+  if (typeof value === 'string') return jsonString(value)
   if (value === null || typeof value !== 'object') {
     const text = JSON.stringify(value)
     return text === undefined ? 'null' : text
@@ -19,7 +22,7 @@ export function canonicalJson(value: unknown): string {
   for (const key of keys) {
     const member = record[key]
     if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`
+    out += `${first ? '' : ','}${jsonString(key)}:${canonicalJson(member)}`
     first = false
   }
   return `${out}}`

@@ -1,6 +1,7 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import type { AuditEntry, AuditEntryInput, AuditHead } from './audit-entry.ts'
 import { canonicalJson } from './canonical-json.ts'
+import { jsonString } from './json-string.ts'
 
 // HMAC over a raw key re-imports it on every call (~11 µs); a KeyObject made once costs ~2 µs a call.
 const keyObjects = new WeakMap<Uint8Array, KeyObject>()
@@ -21,11 +22,12 @@ export function hashAuditEntry(auditKey: Uint8Array, entry: Omit<AuditEntry, 'ha
  * same bytes, without sorting keys on the hot path (a test holds the two equal).
  */
 export function canonicalEntryBody(entry: Omit<AuditEntry, 'hash'>): string {
-  const text = JSON.stringify
+  const text = jsonString
+  const orNull = (value: string | null) => (value === null ? 'null' : jsonString(value))
   return (
-    `{"action":${text(entry.action)},"agentId":${text(entry.agentId)},"costUsd":${text(entry.costUsd)},"details":${canonicalJson(entry.details)}` +
+    `{"action":${text(entry.action)},"agentId":${text(entry.agentId)},"costUsd":${JSON.stringify(entry.costUsd)},"details":${canonicalJson(entry.details)}` +
     `,"flagged":${entry.flagged},"id":${text(entry.id)},"outcome":${text(entry.outcome)},"prevHash":${text(entry.prevHash)}` +
-    `,"reason":${text(entry.reason)},"scope":${text(entry.scope)},"seq":${text(entry.seq)},"sessionId":${text(entry.sessionId)}` +
+    `,"reason":${orNull(entry.reason)},"scope":${orNull(entry.scope)},"seq":${JSON.stringify(entry.seq)},"sessionId":${text(entry.sessionId)}` +
     `,"timestamp":${text(entry.timestamp)},"tool":${text(entry.tool)}}`
   )
 }

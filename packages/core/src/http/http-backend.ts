@@ -1,11 +1,9 @@
-import type { AuditEntry } from '../audit/audit-entry.ts'
-import type { AuditVerification } from '../audit/verify-audit-chain.ts'
-import type { AuditPage, AuthorizeResult, HaldirBackend, RevokeResult, SessionRecord, SettleResult, SpendRecord } from '../backend.ts'
+import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-backend.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { errorFromJson } from '../errors/error-from-json.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import { errorMessage } from '../internal/error-message.ts'
-import { httpRoutes, type HttpOperation } from './http-routes.ts'
+import { type HttpOperation, httpRoutes } from './http-routes.ts'
 import { fetchTransport, nodeTransport } from './http-transport.ts'
 
 export interface HttpBackendOptions {
@@ -25,7 +23,8 @@ export interface HttpBackendOptions {
  * A backend that forwards every operation to a Haldir server (`@haldir/server`), which runs a
  * stateful backend. No dependencies beyond `fetch`. A governed call costs two round trips
  * (authorize, settle). Requests are retried only where a repeat cannot double-charge or
- * double-audit: reads, `authorize` with an idempotency key, and `settle` (idempotent per hold).
+ * double-audit (the route table says which): reads, `authorize` with an idempotency key, and
+ * `settle` (idempotent per hold).
  *
  * @example
  * const haldir = createHaldir({ backend: httpBackend({ url: 'http://127.0.0.1:8787', apiKey: process.env.HALDIR_API_KEY }) })
@@ -45,18 +44,26 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
   const origin = base.href.replace(/\/$/, '')
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json' }
 
-  async function call<T>(operation: HttpOperation, request: { params?: Record<string, string>; query?: Record<string, string | number | boolean | null>; body?: unknown; retry?: boolean }): Promise<T> {
+  async function call(operation: HttpOperation, request: Record<string, unknown>): Promise<unknown> {
     const route = httpRoutes[operation]
-    let path: string = route.path
-    for (const [name, value] of Object.entries(request.params ?? {})) path = path.replace(`:${name}`, encodeURIComponent(value))
-    let url = origin + path
-    if (request.query) {
-      const search = new URLSearchParams()
-      for (const [name, value] of Object.entries(request.query)) if (value !== null) search.set(name, String(value))
-      url += `?${search}`
+    // The tenant is the API key's, decided by the server; it never travels.
+    const { tenant: _tenant, ...members } = request
+    let path = route.path
+    for (const name of route.params) {
+      path = path.replace(`:${name}`, encodeURIComponent(String(members[name])))
+      delete members[name]
     }
-    const safe = request.retry ?? route.method === 'GET'
-    const body = request.body === undefined ? undefined : JSON.stringify(request.body)
+    let url = origin + path
+    let body: string | undefined
+    if (route.input.in === 'body') {
+      body = JSON.stringify(members)
+    } else {
+      const search = new URLSearchParams()
+      for (const [name, value] of Object.entries(members)) if (value !== null && value !== undefined) search.set(name, String(value))
+      if (search.size > 0) url += `?${search}`
+    }
+    const what = `${route.method} ${path}`
+    const safe = route.retry === 'always' || (route.retry === 'with-idempotency-key' && members.idempotencyKey !== null && members.idempotencyKey !== undefined)
     for (let attempt = 0; ; attempt++) {
       let response: { status: number; text: string }
       try {
@@ -66,40 +73,28 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
           await backoff(attempt)
           continue
         }
-        throw new BackendError({ message: `Haldir server at ${origin} unreachable (${route.method} ${path}): ${errorMessage(error)}`, cause: error })
+        throw new BackendError({ message: `Haldir server at ${origin} unreachable (${what}): ${errorMessage(error)}`, cause: error })
       }
-      if (response.status >= 200 && response.status < 300) return parseBody<T>(response, `${route.method} ${path}`)
+      if (response.status >= 200 && response.status < 300) {
+        const json = parseBody(response, what)
+        return route.answer === 'value' ? (json as { value: unknown }).value : route.answer === 'ok' ? undefined : json
+      }
       if (safe && attempt < retries && (response.status === 502 || response.status === 503 || response.status === 504)) {
         await backoff(attempt)
         continue
       }
-      throw toError(response, `${route.method} ${path}`)
+      throw toError(response, what)
     }
   }
 
-  return {
-    name: 'http',
-    createSession: ({ tenant: _tenant, ...body }) => call<SessionRecord>('createSession', { body }),
-    getSession: ({ sessionId }) => call<SessionRecord>('getSession', { params: { sessionId } }),
-    authorize: ({ tenant: _tenant, sessionId, ...body }) =>
-      call<AuthorizeResult>('authorize', { params: { sessionId }, body, retry: body.idempotencyKey !== null }),
-    settle: ({ tenant: _tenant, sessionId, holdId, ...body }) => call<SettleResult>('settle', { params: { sessionId, holdId }, body, retry: true }),
-    appendAudit: ({ tenant: _tenant, sessionId, ...body }) => call<AuditEntry>('appendAudit', { params: { sessionId }, body }),
-    getSpend: ({ sessionId }) => call<SpendRecord>('getSpend', { params: { sessionId } }),
-    queryAudit: ({ tenant: _tenant, ...query }) => call<AuditPage>('queryAudit', { query }),
-    verifyAudit: ({ sessionId }) => call<AuditVerification>('verifyAudit', { params: { sessionId } }),
-    revokeSession: ({ sessionId, reason }) => call<RevokeResult>('revokeSession', { params: { sessionId }, body: { reason }, retry: true }),
-    putSecret: async ({ name, value, scopeRequired }) => {
-      await call<{ ok: true }>('putSecret', { params: { name }, body: { value, scopeRequired }, retry: true })
-    },
-    readSecret: async ({ name, sessionId }) => (await call<{ value: string }>('readSecret', { params: { name }, body: { sessionId } })).value,
-    listSessions: ({ limit }) => call<SessionRecord[]>('listSessions', { query: { limit } }),
-  }
+  const backend: Record<string, unknown> = { contractVersion: BACKEND_CONTRACT_VERSION, name: 'http' }
+  for (const operation of Object.keys(httpRoutes) as HttpOperation[]) backend[operation] = (request: Record<string, unknown>) => call(operation, request)
+  return backend as unknown as HaldirBackend
 }
 
-function parseBody<T>(response: { status: number; text: string }, what: string): T {
+function parseBody(response: { status: number; text: string }, what: string): unknown {
   try {
-    return JSON.parse(response.text) as T
+    return JSON.parse(response.text) as unknown
   } catch (error) {
     throw new BackendError({ message: `Haldir server sent invalid JSON to ${what}`, status: response.status, cause: error })
   }

@@ -1,21 +1,133 @@
+import type { HaldirBackend } from '../backend/haldir-backend.ts'
+import { backendRequestSchemas } from '../schemas.ts'
+
+/** How a query-string value is read back into the request (the query carries only strings). */
+export type QueryField = 'string' | 'number' | 'boolean'
+
+export interface HttpRoute {
+  method: 'GET' | 'POST' | 'PUT'
+  path: string
+  /** Members of the request carried in the path. */
+  params: readonly string[]
+  /** Where the other members travel: a JSON body, or the query string (typed by this map). */
+  input: { in: 'body' } | { in: 'query'; fields: Readonly<Record<string, QueryField>> }
+  /** Fills members a client may leave out, before validation. */
+  defaults?: Readonly<Record<string, unknown>>
+  /** The request schema (without the tenant, which the API key decides). */
+  schema: (typeof backendRequestSchemas)[keyof typeof backendRequestSchemas]
+  status: 200 | 201
+  /** How the backend's answer travels: as is, as `{ value }`, or as `{ ok: true }` for no answer. */
+  answer: 'json' | 'value' | 'ok'
+  /**
+   * When the client may repeat the request after a failure without risking a second effect:
+   * reads and closing a hold are safe always; the gate only with an idempotency key.
+   */
+  retry: 'always' | 'never' | 'with-idempotency-key'
+}
+
+/** Every operation of the backend contract that travels over HTTP. */
+export type HttpOperation = Exclude<keyof HaldirBackend, 'contractVersion' | 'name' | 'close'>
+
+const body = { in: 'body' } as const
+// A GET whose only members are in the path.
+const none = { in: 'query', fields: {} } as const
+
 /**
  * The wire API shared by `httpBackend` and `@haldir/server`: one route per backend operation,
- * JSON in and out, money in integer micro-dollars. Kept in one place so client and server
- * cannot drift.
+ * JSON in and out, money in integer micro-dollars. The client builds requests from it and the
+ * server registers its handlers from it, so the two cannot drift.
  */
-export const httpRoutes = {
-  createSession: { method: 'POST', path: '/v1/sessions' },
-  listSessions: { method: 'GET', path: '/v1/sessions' },
-  getSession: { method: 'GET', path: '/v1/sessions/:sessionId' },
-  authorize: { method: 'POST', path: '/v1/sessions/:sessionId/authorize' },
-  settle: { method: 'POST', path: '/v1/sessions/:sessionId/holds/:holdId/settle' },
-  appendAudit: { method: 'POST', path: '/v1/sessions/:sessionId/audit' },
-  getSpend: { method: 'GET', path: '/v1/sessions/:sessionId/spend' },
-  verifyAudit: { method: 'GET', path: '/v1/sessions/:sessionId/audit/verify' },
-  revokeSession: { method: 'POST', path: '/v1/sessions/:sessionId/revoke' },
-  queryAudit: { method: 'GET', path: '/v1/audit' },
-  putSecret: { method: 'PUT', path: '/v1/secrets/:name' },
-  readSecret: { method: 'POST', path: '/v1/secrets/:name/read' },
-} as const
+export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = {
+  createSession: { method: 'POST', path: '/v1/sessions', params: [], input: body, schema: backendRequestSchemas.createSession, status: 201, answer: 'json', retry: 'never' },
+  listSessions: {
+    method: 'GET',
+    path: '/v1/sessions',
+    params: [],
+    input: { in: 'query', fields: { limit: 'number' } },
+    defaults: { limit: 100 },
+    schema: backendRequestSchemas.listSessions,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  getSession: { method: 'GET', path: '/v1/sessions/:sessionId', params: ['sessionId'], input: none, schema: backendRequestSchemas.session, status: 200, answer: 'json', retry: 'always' },
+  authorize: {
+    method: 'POST',
+    path: '/v1/sessions/:sessionId/authorize',
+    params: ['sessionId'],
+    input: body,
+    schema: backendRequestSchemas.authorize,
+    status: 200,
+    answer: 'json',
+    retry: 'with-idempotency-key',
+  },
+  settle: {
+    method: 'POST',
+    path: '/v1/sessions/:sessionId/holds/:holdId/settle',
+    params: ['sessionId', 'holdId'],
+    input: body,
+    schema: backendRequestSchemas.settle,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  appendAudit: { method: 'POST', path: '/v1/sessions/:sessionId/audit', params: ['sessionId'], input: body, schema: backendRequestSchemas.appendAudit, status: 201, answer: 'json', retry: 'never' },
+  getSpend: { method: 'GET', path: '/v1/sessions/:sessionId/spend', params: ['sessionId'], input: none, schema: backendRequestSchemas.session, status: 200, answer: 'json', retry: 'always' },
+  verifyAudit: {
+    method: 'GET',
+    path: '/v1/sessions/:sessionId/audit/verify',
+    params: ['sessionId'],
+    input: none,
+    schema: backendRequestSchemas.session,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  revokeSession: {
+    method: 'POST',
+    path: '/v1/sessions/:sessionId/revoke',
+    params: ['sessionId'],
+    input: body,
+    defaults: { reason: null },
+    schema: backendRequestSchemas.revokeSession,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  queryAudit: {
+    method: 'GET',
+    path: '/v1/audit',
+    params: [],
+    input: { in: 'query', fields: { sessionId: 'string', agentId: 'string', outcome: 'string', flagged: 'boolean', limit: 'number', offset: 'number' } },
+    defaults: { sessionId: null, agentId: null, outcome: null, flagged: null, limit: 1000, offset: 0 },
+    schema: backendRequestSchemas.queryAudit,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  putSecret: {
+    method: 'PUT',
+    path: '/v1/secrets/:name',
+    params: ['name'],
+    input: body,
+    defaults: { scopeRequired: null },
+    schema: backendRequestSchemas.putSecret,
+    status: 200,
+    answer: 'ok',
+    retry: 'always',
+  },
+  readSecret: { method: 'POST', path: '/v1/secrets/:name/read', params: ['name'], input: body, schema: backendRequestSchemas.readSecret, status: 200, answer: 'value', retry: 'never' },
+}
 
-export type HttpOperation = keyof typeof httpRoutes
+/** Reads query-string values back into typed request members; an unreadable value is kept as text for the schema to refuse. */
+export function decodeQuery(fields: Readonly<Record<string, QueryField>>, query: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, type] of Object.entries(fields)) {
+    const text = query[name]
+    if (text === undefined) continue
+    if (type === 'number') out[name] = text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text
+    else if (type === 'boolean') out[name] = text === 'true' ? true : text === 'false' ? false : text
+    else out[name] = text
+  }
+  return out
+}

@@ -1,6 +1,10 @@
-import { randomUUID } from 'node:crypto'
+/** The kinds of ids Haldir mints; the prefix makes each readable in logs. */
+export type IdPrefix = 'ses' | 'hold' | 'aud'
 
-/** Prefixed random ids (`ses_…`, `hold_…`, `aud_…`): readable in logs, unguessable across tenants. */
-export function newId(prefix: 'ses' | 'hold' | 'aud'): string {
-  return `${prefix}_${randomUUID()}`
+/**
+ * Prefixed random ids (`ses_…`, `hold_…`, `aud_…`): readable in logs, unguessable across tenants.
+ * Web Crypto's `randomUUID`, so the same code runs on Node, Bun, Deno and edge runtimes.
+ */
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${crypto.randomUUID()}`
 }

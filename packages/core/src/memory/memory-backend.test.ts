@@ -1,9 +1,11 @@
 import { memoryBackend } from '../index.ts'
-import { memoryAuditTamper, testBackend } from '../testing/index.ts'
+import { memoryAuditTamper, testBackend, testClock } from '../testing/index.ts'
 
-const backend = memoryBackend()
+const clock = testClock()
+const backend = memoryBackend({ now: clock.now })
 
 testBackend({
   name: 'memory',
-  setup: () => ({ backend, otherTenant: backend, tamper: memoryAuditTamper(backend) }),
+  hooks: ['tamper', 'otherTenant', 'clock'],
+  setup: () => ({ backend, otherTenant: backend, tamper: memoryAuditTamper(backend), clock }),
 })

@@ -1,7 +1,8 @@
-/** What a backend knows of one session's money when it decides a charge. */
+import { microsToUsd } from '../money/usd-to-micros.ts'
+
+/** What the budget check reads of one session of a chain: its limit and its money. */
 export interface BudgetLevel {
-  sessionId: string
-  limitMicros: number | null
+  record: { id: string; limitMicros: number | null }
   spentMicros: number
   reservedMicros: number
 }
@@ -18,26 +19,28 @@ export interface BudgetFailure {
 
 /**
  * Whether `amountMicros` more fits under the limit of the session and every ancestor
- * (`levels[0]` is the session). Settled spend plus open reservations must stay within each limit;
- * the first level that would overflow refuses the whole amount.
+ * (`levels[0]` is the session; a loaded session chain is such a list). Settled spend plus open
+ * reservations must stay within each limit; the first level that would overflow refuses the
+ * whole amount.
  */
 export function checkBudget(levels: readonly BudgetLevel[], amountMicros: number): BudgetFailure | null {
   for (const level of levels) {
-    if (level.limitMicros === null) continue
-    if (level.spentMicros + level.reservedMicros + amountMicros > level.limitMicros) {
+    const { id, limitMicros } = level.record
+    if (limitMicros === null) continue
+    if (level.spentMicros + level.reservedMicros + amountMicros > limitMicros) {
       const own = level === levels[0]
       return {
         code: 'budget_exceeded',
-        limitingSessionId: level.sessionId,
-        limitMicros: level.limitMicros,
+        limitingSessionId: id,
+        limitMicros,
         spentMicros: level.spentMicros,
         reservedMicros: level.reservedMicros,
         requestedMicros: amountMicros,
         reason:
-          `budget exceeded: $${amountMicros / 1e6} requested, $${level.spentMicros / 1e6} spent` +
-          (level.reservedMicros ? ` and $${level.reservedMicros / 1e6} reserved` : '') +
-          ` of $${level.limitMicros / 1e6}` +
-          (own ? '' : ` (limit of ancestor ${level.sessionId})`),
+          `budget exceeded: $${microsToUsd(amountMicros)} requested, $${microsToUsd(level.spentMicros)} spent` +
+          (level.reservedMicros ? ` and $${microsToUsd(level.reservedMicros)} reserved` : '') +
+          ` of $${microsToUsd(limitMicros)}` +
+          (own ? '' : ` (limit of ancestor ${id})`),
       }
     }
   }

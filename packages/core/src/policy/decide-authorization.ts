@@ -1,4 +1,4 @@
-import type { AuthorizeMode, DenialCode, SessionRecord } from '../backend.ts'
+import type { AuthorizeMode, DenialCode, SessionRecord } from '../backend/haldir-backend.ts'
 import { microsToUsd } from '../money/usd-to-micros.ts'
 import { type BudgetLevel, checkBudget } from './check-budget.ts'
 import { checkLiveness } from './check-liveness.ts'
@@ -11,20 +11,18 @@ export type AuthorizationDecision =
 /**
  * The gate's whole policy in one pure function, in the order a reviewer expects to read a
  * refusal: liveness (session and ancestors), then scope, then budget (session and ancestors).
- * A backend gathers `chain` and `levels` under its lock, calls this, and applies the result.
+ * A plan calls this with the chain its store loaded under lock.
  */
 export function decideAuthorization(options: {
-  /** The session, then its ancestors. */
-  chain: readonly SessionRecord[]
-  /** Money of the same sessions, in the same order; may be omitted in `check` mode. */
-  levels: readonly BudgetLevel[]
+  /** The session, then its ancestors: each with its record and its money (the loaded chain). */
+  chain: readonly (BudgetLevel & { record: SessionRecord })[]
   mode: AuthorizeMode
   scope: string | null
   amountMicros: number
   now: number
 }): AuthorizationDecision {
-  const { chain, levels, mode, scope, amountMicros, now } = options
-  const session = chain[0]
+  const { chain, mode, scope, amountMicros, now } = options
+  const session = chain[0]?.record
   if (!session) throw new Error('decideAuthorization needs the session chain')
   const dead = checkLiveness(chain, now)
   if (dead?.code === 'session_revoked') {
@@ -42,7 +40,7 @@ export function decideAuthorization(options: {
     }
   }
   if (mode === 'check') return { allowed: true }
-  const over = checkBudget(levels, amountMicros)
+  const over = checkBudget(chain, amountMicros)
   if (over) {
     return {
       allowed: false,

@@ -1,4 +1,4 @@
-import type { DenialCode } from '../backend.ts'
+import type { DenialCode } from '../backend/haldir-backend.ts'
 import { BudgetExceededError } from '../errors/budget-exceeded-error.ts'
 import type { HaldirPermissionError } from '../errors/haldir-permission-error.ts'
 import { PermissionDeniedError } from '../errors/permission-denied-error.ts'

@@ -1,4 +1,4 @@
-import type { SessionRecord } from '../backend.ts'
+import type { SessionRecord } from '../backend/haldir-backend.ts'
 import { PermissionDeniedError } from '../errors/permission-denied-error.ts'
 import { SessionExpiredError } from '../errors/session-expired-error.ts'
 import { SessionRevokedError } from '../errors/session-revoked-error.ts'
@@ -11,13 +11,13 @@ import { scopeCovers } from './scope-covers.ts'
  * Returns the child's effective expiry.
  */
 export function planChildSession(options: {
-  parentChain: readonly SessionRecord[]
+  parentChain: readonly { record: SessionRecord }[]
   scopes: readonly string[]
   expiresAt: number
   now: number
 }): { expiresAt: number } {
   const { parentChain, scopes, expiresAt, now } = options
-  const parent = parentChain[0]
+  const parent = parentChain[0]?.record
   if (!parent) throw new Error('planChildSession needs the parent chain')
   const dead = checkLiveness(parentChain, now)
   if (dead?.code === 'session_revoked') {

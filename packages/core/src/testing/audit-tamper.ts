@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../audit/audit-entry.ts'
-import type { HaldirBackend } from '../backend.ts'
-import { memoryInternals, type MemoryInternals } from '../memory/memory-backend.ts'
+import type { HaldirBackend } from '../backend/haldir-backend.ts'
+import { memoryInternals, type MemoryInternals } from '../memory/memory-store.ts'
 
 /**
  * Direct access to a backend's stored entries, bypassing its API, as an attacker with write

@@ -1,2 +1,2 @@
 export { memoryAuditTamper, type AuditTamper } from './audit-tamper.ts'
-export { testBackend, type BackendUnderTest, type TestBackendOptions } from './test-backend.ts'
+export { type BackendUnderTest, type ConformanceHook, testBackend, testClock, type TestBackendOptions, type TestClock } from './test-backend.ts'

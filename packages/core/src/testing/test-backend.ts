@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { HaldirBackend } from '../backend.ts'
+import type { HaldirBackend } from '../backend/haldir-backend.ts'
 import { createHaldir } from '../create-haldir.ts'
 import { BudgetExceededError } from '../errors/budget-exceeded-error.ts'
 import { HaldirPermissionError } from '../errors/haldir-permission-error.ts'
@@ -13,17 +13,50 @@ import type { Haldir } from '../types.ts'
 import { withHaldir } from '../with-haldir.ts'
 import type { AuditTamper } from './audit-tamper.ts'
 
+/**
+ * Optional abilities of a backend under test. A case that needs one the backend does not declare
+ * is **skipped**, with the reason in its name, never reported as passed.
+ *
+ * - `tamper`: direct write access to stored entries, as an attacker with database access has
+ *   (the tamper-evidence cases).
+ * - `otherTenant`: a second handle on the same store acting for another tenant (isolation).
+ * - `clock`: the backend reads time from `clock.now()`, which the suite moves (expiry cases run
+ *   without sleeping).
+ */
+export type ConformanceHook = 'tamper' | 'otherTenant' | 'clock'
+
+/** A clock the suite moves: give `clock.now` to the backend as its `now` option. */
+export interface TestClock {
+  now(): number
+  advance(ms: number): void
+}
+
+/** A {@link TestClock} starting at the real time. */
+export function testClock(start = Date.now()): TestClock {
+  let current = start
+  return {
+    now: () => current,
+    advance(ms) {
+      current += ms
+    },
+  }
+}
+
 export interface BackendUnderTest {
   backend: HaldirBackend
-  /** A second handle on the same store that acts for another tenant (for the isolation tests). */
+  /** A second handle on the same store that acts for another tenant (hook `otherTenant`). */
   otherTenant?: HaldirBackend
-  /** Direct write access to stored entries (for the tamper tests). */
+  /** Direct write access to stored entries (hook `tamper`). */
   tamper?: AuditTamper
+  /** The clock the backend reads (hook `clock`). */
+  clock?: TestClock
 }
 
 export interface TestBackendOptions {
   /** Shown in the test names. */
   name: string
+  /** The optional hooks `setup` provides; cases needing any other are skipped. @default [] */
+  hooks?: readonly ConformanceHook[]
   /** Builds the backend once for the suite (start a server, connect a pool …). */
   setup: () => Promise<BackendUnderTest> | BackendUnderTest
   /** Closes what `setup` opened. */
@@ -55,11 +88,17 @@ export function testBackend(options: TestBackendOptions): void {
     return
   }
   const concurrency = options.concurrency ?? 1000
+  const hooks = new Set(options.hooks ?? [])
+  /** `it`, or `it.skip` with the missing hook named, for a case that needs `hook`. */
+  const needs = (hook: ConformanceHook) => (title: string, fn: () => Promise<void>) =>
+    hooks.has(hook) ? it(title, fn) : it.skip(`${title} — skipped: no '${hook}' hook declared`, fn)
   describe(title, () => {
     let subject: BackendUnderTest
     let haldir: Haldir
     beforeAll(async () => {
       subject = await options.setup()
+      const given: Record<ConformanceHook, unknown> = { tamper: subject.tamper, otherTenant: subject.otherTenant, clock: subject.clock }
+      for (const hook of hooks) if (!given[hook]) throw new Error(`testBackend '${options.name}' declares the '${hook}' hook but setup() did not provide it`)
       haldir = createHaldir({ backend: subject.backend, tenant: `t_${randomUUID()}` })
     })
     afterAll(async () => {
@@ -215,7 +254,9 @@ export function testBackend(options: TestBackendOptions): void {
       it('refuses everything after the TTL, and audits each refusal', async () => {
         const s = await session({ ttl: 0.3 })
         await haldir.storeSecret(`ttl-${s.id}`, 'value-1234', { scopeRequired: 'read' })
-        await sleep(450)
+        // With a clock hook time moves at once; without one the case waits for real time.
+        if (subject.clock) subject.clock.advance(450)
+        else await sleep(450)
         expect(await haldir.checkPermission(s.id, 'read')).toMatchObject({ allowed: false, code: 'session_expired' })
         await expect(haldir.authorizePayment(s.id, 0.1)).rejects.toBeInstanceOf(SessionExpiredError)
         await expect(haldir.reserve(s.id, 0.1)).rejects.toBeInstanceOf(SessionExpiredError)
@@ -328,38 +369,36 @@ export function testBackend(options: TestBackendOptions): void {
         return s.id
       }
 
-      it('detects an edited entry', async () => {
-        if (!subject.tamper) return expect.soft(subject.tamper, 'no tamper hooks given for this backend').toBeUndefined()
+      const withTamper = needs('tamper')
+      const tamper = () => subject.tamper as AuditTamper
+
+      withTamper('detects an edited entry', async () => {
         const id = await tampered()
-        await subject.tamper.edit(id, 3, { costUsd: 0 })
+        await tamper().edit(id, 3, { costUsd: 0 })
         expect(await haldir.verifyAuditTrail(id)).toMatchObject({ ok: false, brokenAt: 3, reason: 'hash_mismatch' })
       })
 
-      it('detects a deleted entry', async () => {
-        if (!subject.tamper) return
+      withTamper('detects a deleted entry', async () => {
         const id = await tampered()
-        await subject.tamper.remove(id, 2)
+        await tamper().remove(id, 2)
         expect(await haldir.verifyAuditTrail(id)).toMatchObject({ ok: false, brokenAt: 2 })
       })
 
-      it('detects a deleted last entry', async () => {
-        if (!subject.tamper) return
+      withTamper('detects a deleted last entry', async () => {
         const id = await tampered()
-        await subject.tamper.remove(id, 5)
+        await tamper().remove(id, 5)
         expect(await haldir.verifyAuditTrail(id)).toMatchObject({ ok: false, brokenAt: 5, reason: 'truncated' })
       })
 
-      it('detects reordered entries', async () => {
-        if (!subject.tamper) return
+      withTamper('detects reordered entries', async () => {
         const id = await tampered()
-        await subject.tamper.swap(id, 2, 4)
+        await tamper().swap(id, 2, 4)
         expect(await haldir.verifyAuditTrail(id)).toMatchObject({ ok: false, brokenAt: 2 })
       })
 
-      it('detects an entry whose hash was recomputed without the key', async () => {
-        if (!subject.tamper) return
+      withTamper('detects an entry whose hash was recomputed without the key', async () => {
         const id = await tampered()
-        await subject.tamper.edit(id, 3, { costUsd: 0, hash: 'f'.repeat(64) })
+        await tamper().edit(id, 3, { costUsd: 0, hash: 'f'.repeat(64) })
         expect(await haldir.verifyAuditTrail(id)).toMatchObject({ ok: false, brokenAt: 3 })
       })
     })
@@ -445,9 +484,8 @@ export function testBackend(options: TestBackendOptions): void {
     })
 
     describe('tenancy', () => {
-      it("cannot see or touch another tenant's sessions, secrets or audit", async () => {
-        if (!subject.otherTenant) return
-        const other = createHaldir({ backend: subject.otherTenant, tenant: `o_${randomUUID()}` })
+      needs('otherTenant')("cannot see or touch another tenant's sessions, secrets or audit", async () => {
+        const other = createHaldir({ backend: subject.otherTenant as HaldirBackend, tenant: `o_${randomUUID()}` })
         const mine = await session()
         const name = `tenant_secret_${randomUUID().slice(0, 8)}`
         await haldir.storeSecret(name, 'only-mine-123')
@@ -467,14 +505,19 @@ export function testBackend(options: TestBackendOptions): void {
     describe('withHaldir gate', () => {
       it('runs an allowed call, charges its cost and audits it', async () => {
         const s = await session()
-        let runs = 0
-        const search = withHaldir(async (query: string) => `results for ${query}`, { haldir, sessionId: s.id, scope: 'browse', tool: 'search', cost: 0.01 })
+        const queries: string[] = []
+        const search = withHaldir(
+          async (query: string) => {
+            queries.push(query)
+            return `results for ${query}`
+          },
+          { haldir, sessionId: s.id, scope: 'browse', auditName: 'search', cost: 0.01 },
+        )
         expect(await search('haldir')).toBe('results for haldir')
-        runs++
         const trail = await haldir.getAuditTrail({ sessionId: s.id })
         expect(trail.entries.at(-1)).toMatchObject({ tool: 'search', scope: 'browse', outcome: 'ok', costUsd: 0.01, details: { args: ['haldir'] } })
         expect(await haldir.getSpend(s.id)).toMatchObject({ totalUsd: 0.01, reservedUsd: 0, byTool: { search: 0.01 } })
-        expect(runs).toBe(1)
+        expect(queries).toEqual(['haldir'])
       })
 
       it('does not run a denied call, audits it flagged, and throws or reports it', async () => {
@@ -484,9 +527,9 @@ export function testBackend(options: TestBackendOptions): void {
           runs++
           return `sent to ${to}`
         }
-        const throwing = withHaldir(send, { haldir, sessionId: s.id, scope: 'send_email', tool: 'email' })
+        const throwing = withHaldir(send, { haldir, sessionId: s.id, scope: 'send_email', auditName: 'email' })
         await expect(throwing('a@b.c')).rejects.toBeInstanceOf(PermissionDeniedError)
-        const messaging = withHaldir(send, { haldir, sessionId: s.id, scope: 'send_email', tool: 'email', onDenied: 'message' })
+        const messaging = withHaldir(send, { haldir, sessionId: s.id, scope: 'send_email', auditName: 'email', onDenied: 'message' })
         expect(await messaging('a@b.c')).toMatch(/^BLOCKED: scope 'send_email' not granted/)
         expect(runs).toBe(0)
         const flagged = await haldir.getAuditTrail({ sessionId: s.id, flagged: true })
@@ -496,7 +539,7 @@ export function testBackend(options: TestBackendOptions): void {
 
       it('stops paid calls when the budget runs out', async () => {
         const s = await session({ spendLimit: 0.05 })
-        const paid = withHaldir(async () => 'ok', { haldir, sessionId: s.id, tool: 'paid', cost: 0.02, onDenied: 'message' })
+        const paid = withHaldir(async () => 'ok', { haldir, sessionId: s.id, auditName: 'paid', cost: 0.02, onDenied: 'message' })
         const results = [await paid(), await paid(), await paid()]
         expect(results.slice(0, 2)).toEqual(['ok', 'ok'])
         expect(results[2]).toMatch(/^BLOCKED: budget exceeded/)
@@ -509,7 +552,7 @@ export function testBackend(options: TestBackendOptions): void {
           async () => {
             throw new Error('upstream 500')
           },
-          { haldir, sessionId: s.id, tool: 'flaky', cost: 1 },
+          { haldir, sessionId: s.id, auditName: 'flaky', cost: 1 },
         )
         await expect(failing()).rejects.toThrow('upstream 500')
         expect(await haldir.getSpend(s.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
@@ -522,14 +565,14 @@ export function testBackend(options: TestBackendOptions): void {
         const llm = withHaldir(async (prompt: string) => ({ text: prompt.toUpperCase(), tokens: prompt.length * 1000 }), {
           haldir,
           sessionId: s.id,
-          tool: 'llm',
+          auditName: 'llm',
           maxCost: 0.5,
           cost: (_args, result) => result.tokens * 0.000001,
         })
         const result = await llm('hello')
         expect(result.tokens).toBe(5000)
         expect(await haldir.getSpend(s.id)).toMatchObject({ totalUsd: 0.005, reservedUsd: 0 })
-        const over = withHaldir(async () => 'x', { haldir, sessionId: s.id, tool: 'llm', maxCost: 0.1, cost: () => 0.9 })
+        const over = withHaldir(async () => 'x', { haldir, sessionId: s.id, auditName: 'llm', maxCost: 0.1, cost: () => 0.9 })
         await over()
         const last = (await haldir.getAuditTrail({ sessionId: s.id })).entries.at(-1)
         expect(last).toMatchObject({ costUsd: 0.1, flagged: true })
@@ -537,9 +580,9 @@ export function testBackend(options: TestBackendOptions): void {
       })
 
       it('validates its options when created', () => {
-        expect(() => withHaldir(async () => 1, { haldir, sessionId: 's', tool: 't', cost: -1 })).toThrow(ValidationError)
-        expect(() => withHaldir(async () => 1, { haldir, sessionId: 's', tool: 't', cost: () => 1 })).toThrow(ValidationError)
-        expect(() => withHaldir(async () => 1, { haldir, sessionId: 's', tool: 't', scope: '' })).toThrow(ValidationError)
+        expect(() => withHaldir(async () => 1, { haldir, sessionId: 's', auditName: 't', cost: -1 })).toThrow(ValidationError)
+        expect(() => withHaldir(async () => 1, { haldir, sessionId: 's', auditName: 't', cost: () => 1 })).toThrow(ValidationError)
+        expect(() => withHaldir(async () => 1, { haldir, sessionId: 's', auditName: 't', scope: '' })).toThrow(ValidationError)
         expect(() => withHaldir(async () => 1, { haldir: {} as Haldir, sessionId: 's', tool: 't' })).toThrow(ValidationError)
       })
     })

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '@haldir/core'
+import { type AuditEntry, usdToMicros } from '@haldir/core/backend'
 import type { AuditTamper } from '@haldir/core/testing'
 import type pg from 'pg'
 
@@ -31,7 +31,7 @@ export function sqlAuditTamper(pool: pg.Pool, schema: string): AuditTamper {
         for (const [key, value] of Object.entries(patch)) {
           const column = columns[key as keyof AuditEntry]
           if (!column) throw new Error(`no column mapped for ${key}`)
-          await client.query(`update ${table} set ${column} = $3 where session_id = $1 and seq = $2`, [sessionId, seq, key === 'costUsd' ? Math.round((value as number) * 1e6) : value])
+          await client.query(`update ${table} set ${column} = $3 where session_id = $1 and seq = $2`, [sessionId, seq, key === 'costUsd' ? usdToMicros(value, 'costUsd') : value])
         }
       }),
     remove: (sessionId, seq) => unguarded(async (client) => void (await client.query(`delete from ${table} where session_id = $1 and seq = $2`, [sessionId, seq]))),

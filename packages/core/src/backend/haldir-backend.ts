@@ -1,12 +1,12 @@
 /**
- * The backend contract, version 1.
+ * The backend contract, version 2.
  *
  * A backend performs each governance operation **atomically** and holds the state (sessions,
- * counters, holds, the audit chain, sealed secrets). It does not invent policy: scope matching,
- * liveness, budget arithmetic, attenuation and hashing are the pure functions exported from
- * `@haldir/core` (`scopesAllow`, `checkLiveness`, `checkBudget`, `planChildSession`,
- * `sealAuditEntry`, `verifyAuditChain`, `createVaultCipher`), which every backend calls inside
- * its atomic section. Money is integer micro-dollars throughout; times are epoch milliseconds.
+ * counters, holds, the audit chain, sealed secrets). It does not decide policy: a stateful
+ * backend is core's engine (`createStatefulBackend` in `@haldir/core/backend`) over a
+ * `StateStore` that only loads locked state and applies the changes core's plans return; a
+ * remote backend (`httpBackend`) forwards each operation to a server that runs one. Money is
+ * integer micro-dollars throughout; times are epoch milliseconds.
  *
  * Every request carries a `tenant`: a backend keeps tenants apart (a session, secret or entry of
  * one tenant is `NotFoundError` to another). Validation of requests happens before they reach a
@@ -14,10 +14,11 @@
  *
  * Prove a backend with the conformance suite: `testBackend()` from `@haldir/core/testing`.
  */
-import type { AuditEntry, AuditOutcome } from './audit/audit-entry.ts'
-import type { AuditVerification } from './audit/verify-audit-chain.ts'
+import type { AuditEntry, AuditOutcome } from '../audit/audit-entry.ts'
+import type { AuditVerification } from '../audit/verify-audit-chain.ts'
 
-export const BACKEND_CONTRACT_VERSION = 1
+/** The contract version this `@haldir/core` speaks; `createHaldir` refuses a backend of another. */
+export const BACKEND_CONTRACT_VERSION = 2
 
 export interface SessionRecord {
   id: string
@@ -166,6 +167,8 @@ export interface ListSessionsRequest extends TenantRequest {
 }
 
 export interface HaldirBackend {
+  /** Which contract the backend implements: {@link BACKEND_CONTRACT_VERSION}. */
+  readonly contractVersion: typeof BACKEND_CONTRACT_VERSION
   /** For messages and the dashboard: `memory`, `http`, `postgres`. */
   readonly name: string
   /** Creates a root or child session (attenuation via `planChildSession`). */

@@ -1,0 +1,40 @@
+// The backend-author kit (`@haldir/core/backend`): the contract, core's engine and its plans, the
+// audit builders and seal, the vault cipher, the request schemas and the HTTP route table.
+export {
+  BACKEND_CONTRACT_VERSION,
+  type AppendAuditRequest,
+  type AuditPage,
+  type AuditQuery,
+  type AuthorizeMode,
+  type AuthorizeRequest,
+  type AuthorizeResult,
+  type CreateSessionRequest,
+  type DenialCode,
+  type HaldirBackend,
+  type ListSessionsRequest,
+  type PutSecretRequest,
+  type ReadSecretRequest,
+  type RevokeRequest,
+  type RevokeResult,
+  type SessionRecord,
+  type SessionRequest,
+  type SettleRequest,
+  type SettleResult,
+  type SpendRecord,
+  type TenantRequest,
+} from './haldir-backend.ts'
+export { createStatefulBackend, type StatefulBackendOptions } from '../engine/create-stateful-backend.ts'
+export type { Changes, CounterChange, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+export { Draft, type Sealer } from '../engine/draft.ts'
+export * from '../engine/plans/index.ts'
+export * from '../policy/index.ts'
+export * from '../audit/index.ts'
+export { createVaultCipher, parseKey, type SealedSecret, type VaultCipher } from '../vault/vault-cipher.ts'
+export { resolveKeys, type KeyInput, type ResolvedKeys } from '../internal/resolve-keys.ts'
+export { type IdPrefix, newId } from '../internal/new-id.ts'
+export { errorMessage } from '../internal/error-message.ts'
+export * from '../schemas.ts'
+export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, type QueryField } from '../http/http-routes.ts'
+export { fetchTransport, type HttpTransport, nodeTransport } from '../http/http-transport.ts'
+export * from '../errors/index.ts'
+export { MICROS_PER_USD, microsToUsd, usdToMicros } from '../money/usd-to-micros.ts'

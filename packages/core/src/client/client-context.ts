@@ -1,0 +1,67 @@
+import { redactDetails } from '../audit/redact-details.ts'
+import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-backend.ts'
+import { ValidationError } from '../errors/validation-error.ts'
+import { idSchema, nameSchema, parseInput, scopeSchema } from '../schemas.ts'
+import { rememberValid } from './valid-strings.ts'
+
+/** What every method of a Haldir client shares: the backend, the tenant and the redaction rules. */
+export interface ClientContext {
+  backend: HaldirBackend
+  tenant: string
+  /** Validates an id-like argument (`sessionId`, `idempotencyKey`) and names it in the error. */
+  id(value: unknown, path: string): string
+  /** Validates a name (a tool, an action, a secret). */
+  name(value: unknown, path: string): string
+  /** Validates a scope (`read`, `db:*`). */
+  scope(value: unknown, path: string): string
+  /** Normalises details to plain JSON with redacted keys and known secret values masked. */
+  cleanDetails(details: Record<string, unknown> | undefined): Record<string, unknown>
+  /** Masks this value wherever it appears in later details (a secret this client has seen). */
+  rememberSecret(value: string): void
+}
+
+export const DEFAULT_REDACT = ['password', 'secret', 'token', 'apikey', 'api_key', 'authorization']
+// Shorter values would blank out ordinary words in the trail.
+const MIN_TRACKED_SECRET_LENGTH = 4
+
+export function createClientContext(options: { backend: HaldirBackend; tenant: string; redact: readonly string[] }): ClientContext {
+  const { backend } = options
+  checkBackend(backend)
+  const redactOptions = { keys: new Set(options.redact.map((key) => key.toLowerCase())), secretValues: new Set<string>() }
+  return {
+    backend,
+    tenant: parseInput(idSchema, options.tenant, 'tenant'),
+    id: rememberValid(idSchema),
+    name: rememberValid(nameSchema),
+    scope: rememberValid(scopeSchema),
+    cleanDetails(details) {
+      if (details === undefined) return {}
+      if (typeof details !== 'object' || details === null || Array.isArray(details)) {
+        throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
+      }
+      return redactDetails(details, redactOptions)
+    },
+    rememberSecret(value) {
+      if (value.length >= MIN_TRACKED_SECRET_LENGTH) redactOptions.secretValues.add(value)
+    },
+  }
+}
+
+/** A backend of another contract version would misread requests: refuse it with the fix. */
+function checkBackend(backend: unknown): asserts backend is HaldirBackend {
+  if (typeof backend !== 'object' || backend === null || typeof (backend as HaldirBackend).authorize !== 'function') {
+    const got = typeof backend === 'string' ? `the string '${backend}'` : typeof backend
+    throw new ValidationError({
+      issues: [{ path: 'backend', message: `must be a backend object such as memoryBackend(), httpBackend({ url }) or postgresBackend({ … }); got ${got}` }],
+    })
+  }
+  const version = (backend as { contractVersion?: unknown }).contractVersion
+  if (version !== BACKEND_CONTRACT_VERSION) {
+    throw new ValidationError({
+      message:
+        `Backend '${String((backend as HaldirBackend).name)}' implements backend contract ${version === undefined ? '1 (no contractVersion)' : String(version)}, ` +
+        `but this @haldir/core speaks contract ${BACKEND_CONTRACT_VERSION}: install matching versions of @haldir/core and the backend package`,
+      issues: [{ path: 'backend.contractVersion', message: `expected ${BACKEND_CONTRACT_VERSION}, got ${String(version)}` }],
+    })
+  }
+}

@@ -1,0 +1,45 @@
+import type { AuditEntry } from '../audit/audit-entry.ts'
+import type { SettleRequest } from '../backend/haldir-backend.ts'
+import { errorMessage } from '../internal/error-message.ts'
+import { microsToUsd, usdToMicros } from '../money/usd-to-micros.ts'
+import type { Hold } from '../types.ts'
+import type { ClientContext } from './client-context.ts'
+
+/** The client's handle on a hold: settle and release are one backend call, differing only in what they charge and record. */
+export function createHold(client: ClientContext, sessionId: string, holdId: string, amountMicros: number): Hold {
+  // One request literal per path (no spread of shared fields): this runs on every governed call.
+  async function close(request: SettleRequest): Promise<AuditEntry> {
+    return (await client.backend.settle(request)).entry
+  }
+  return {
+    id: holdId,
+    sessionId,
+    amountUsd: microsToUsd(amountMicros),
+    settle: (actualUsd, options = {}) =>
+      close({
+        tenant: client.tenant,
+        sessionId,
+        holdId,
+        amountMicros: usdToMicros(actualUsd, 'actualUsd'),
+        outcome: 'ok',
+        action: options.action ?? 'execute',
+        flagged: options.flagged ?? false,
+        reason: options.reason ?? null,
+        details: client.cleanDetails(options.details),
+      }),
+    release(options = {}) {
+      const failed = options.error !== undefined
+      return close({
+        tenant: client.tenant,
+        sessionId,
+        holdId,
+        amountMicros: 0,
+        outcome: failed ? 'error' : 'ok',
+        action: options.action ?? (failed ? 'execute' : 'release'),
+        flagged: failed,
+        reason: options.reason ?? (failed ? errorMessage(options.error) : null),
+        details: client.cleanDetails(options.details),
+      })
+    },
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { createHaldir } from './create-haldir.ts'
+import { ValidationError } from './errors/validation-error.ts'
+import { memoryBackend } from './memory/memory-backend.ts'
+
+describe('createHaldir checks its backend', () => {
+  it('refuses something that is not a backend, naming the option', () => {
+    const error = (() => {
+      try {
+        createHaldir({ backend: 'memory' as never })
+      } catch (caught) {
+        return caught
+      }
+    })()
+    expect(ValidationError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ issues: [{ path: 'backend', message: expect.stringContaining("the string 'memory'") }] })
+  })
+
+  it('refuses a backend of another contract version, saying which', () => {
+    const current = memoryBackend()
+    const legacy = { ...current, contractVersion: undefined }
+    expect(() => createHaldir({ backend: legacy as never })).toThrow(/implements backend contract 1 \(no contractVersion\), but this @haldir\/core speaks contract 2/)
+    expect(() => createHaldir({ backend: { ...current, contractVersion: 3 } as never })).toThrow(ValidationError)
+    expect(() => createHaldir({ backend: current })).not.toThrow()
+  })
+})

@@ -1,0 +1,7 @@
+export { planAuthorize } from './plan-authorize.ts'
+export { planAppendAudit } from './plan-append-audit.ts'
+export { planCreateSession } from './plan-create-session.ts'
+export { planRevoke } from './plan-revoke.ts'
+export { planSecretRead } from './plan-secret-read.ts'
+export { planSettle } from './plan-settle.ts'
+export { requireSession } from './require-session.ts'

@@ -1,0 +1,150 @@
+/**
+ * What a stateful backend implements: state access and atomic apply, nothing else.
+ *
+ * Core's engine (`createStatefulBackend`) drives every operation the same way: it asks the store
+ * to load and lock the state the operation needs (a session chain, a hold, an idempotency record,
+ * a secret), calls a pure plan on it, and hands the plan's {@link Changes} back to the store to
+ * apply in the same atomic step. A store never branches on policy: it does not know what a
+ * budget, a scope or a revocation means, only how to read and write them. Like a kysely
+ * `Dialect`: the store supplies the connection and the atomicity, core supplies the decisions.
+ */
+import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
+import type { AuditPage, AuditQuery, AuthorizeResult, SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
+import type { SealedSecret } from '../vault/vault-cipher.ts'
+
+/** A session as the engine decides over it: the record, its money and the end of its audit chain. */
+export interface SessionState {
+  record: SessionRecord
+  /** Ancestor ids, parent first, root last (fixed at creation). */
+  ancestors: readonly string[]
+  /** Settled charges of the session and all its descendants. */
+  spentMicros: number
+  /** Open reservations of the session and all its descendants. */
+  reservedMicros: number
+  /** What the session's next entry links to. */
+  head: AuditHead
+}
+
+/** Money reserved by the gate until it is settled or released. */
+export interface HoldRecord {
+  id: string
+  tenant: string
+  sessionId: string
+  amountMicros: number
+  tool: string
+  scope: string | null
+  /** The gate's details, merged into the entry that closes the hold. */
+  details: Record<string, unknown>
+  createdAt: number
+  /** Set once the hold is closed: the entry that closed it and what it charged. */
+  closed: { entryId: string; chargedMicros: number } | null
+}
+
+/** What an idempotency key remembers: the first answer to the request made under it. */
+export interface IdempotencyRecord {
+  tenant: string
+  sessionId: string
+  key: string
+  result: AuthorizeResult
+  createdAt: number
+}
+
+/** A secret at rest, with the scope a session needs to open it. */
+export interface StoredSecret {
+  name: string
+  sealed: SealedSecret
+  scopeRequired: string | null
+}
+
+/**
+ * What an atomic operation needs loaded and locked. Every member is optional; a store loads
+ * exactly what is asked, locks it for the rest of the operation, and reports what is missing as
+ * absent (an empty chain, a `null` hold), never as an error: whether absence is an error is policy.
+ */
+export interface LoadRequest {
+  tenant: string
+  /** The session whose state is loaded, as `sessions` says. */
+  sessionId?: string
+  /** `sessionId` and its ancestors (`chain`), it alone (`self`), or it and every descendant (`subtree`). */
+  sessions?: 'chain' | 'self' | 'subtree'
+  holdId?: string
+  /** Looked up for `sessionId`. */
+  idempotencyKey?: string
+  secretName?: string
+}
+
+export interface LoadedState {
+  /**
+   * `chain`: the session first, then its parent, up to the root. `self`: the session alone.
+   * `subtree`: the session first, then its descendants (parents before children). Empty when
+   * the session does not exist in the tenant.
+   */
+  sessions: SessionState[]
+  hold: HoldRecord | null
+  /** The entry that closed `hold`, when it is closed (a repeated settle answers with it). */
+  closingEntry: AuditEntry | null
+  idempotency: IdempotencyRecord | null
+  secret: StoredSecret | null
+}
+
+/** A change of a session's counters: deltas in micro-dollars. */
+export interface CounterChange {
+  sessionId: string
+  spentMicros: number
+  reservedMicros: number
+  /** Where `spentMicros` is added in `byTool`; `null` when nothing is charged. */
+  tool: string | null
+}
+
+/**
+ * Everything an operation writes, as the engine's plans decided it. A store applies all of it in
+ * one atomic step (or none of it), in any order that keeps its own constraints satisfied.
+ */
+export interface Changes {
+  /** Every change of an operation belongs to this tenant. */
+  readonly tenant: string
+  readonly createdSessions: readonly SessionState[]
+  readonly counters: readonly CounterChange[]
+  readonly revocations: readonly { sessionId: string; revokedAt: number }[]
+  readonly openedHolds: readonly HoldRecord[]
+  readonly closedHolds: readonly { holdId: string; entryId: string; chargedMicros: number }[]
+  /**
+   * Sealed entries, in append order. Each extends its session's chain: after applying, a
+   * session's head is its last entry here (`seq`, `hash`).
+   */
+  readonly entries: readonly AuditEntry[]
+  readonly idempotency: IdempotencyRecord | null
+}
+
+/** What `decide` returns: the changes to apply, then the value to resolve with or the error to reject with. */
+export interface Decision<T> {
+  changes: Changes
+  value?: T
+  /** Set for a refusal that is recorded (its changes applied) and then reported. */
+  error?: Error
+}
+
+export interface StateStore {
+  /** For messages: `memory`, `postgres`. */
+  readonly name: string
+  /**
+   * Loads and locks what `load` names, calls `decide` with it, applies the changes it returns,
+   * then resolves with its `value` or, when it carries one, rejects with its `error`; all
+   * atomically. If `decide` throws, nothing is applied and the error propagates. `decide` is
+   * synchronous and pure: a store may call it again if it retries a transaction.
+   */
+  transact<T>(load: LoadRequest, decide: (state: LoadedState) => Decision<T>): Promise<T>
+  /** The session, unlocked; `null` if the tenant has none by that id. */
+  readSession(tenant: string, sessionId: string): Promise<SessionRecord | null>
+  readSpend(tenant: string, sessionId: string): Promise<SpendRecord | null>
+  /** A session's entries in stored order, and its recorded head; `null` if the tenant has no such session. */
+  readTrail(tenant: string, sessionId: string): Promise<{ entries: AuditEntry[]; head: AuditHead } | null>
+  /** A page of the tenant's entries in stored order, filtered. */
+  queryAudit(query: AuditQuery): Promise<AuditPage>
+  /** Stores or replaces a sealed secret. */
+  putSecret(tenant: string, secret: StoredSecret, updatedAt: number): Promise<void>
+  /** The newest sessions of a tenant. */
+  listSessions(tenant: string, limit: number): Promise<SessionRecord[]>
+  /** Releases connections and timers. */
+  close(): Promise<void>
+}
