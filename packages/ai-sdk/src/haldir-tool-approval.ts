@@ -1,4 +1,5 @@
 import { type Haldir, ValidationError } from '@haldir/core'
+import { checkOptionKeys } from '@haldir/core/backend'
 import type { ModelMessage, ToolSet, TypedToolCall } from 'ai'
 
 export interface HaldirToolApprovalOptions<TOOLS extends ToolSet> {
@@ -21,6 +22,7 @@ type ApprovalStatus = undefined | { type: 'denied'; reason: string }
  * await generateText({ model, tools, toolApproval: haldirToolApproval({ haldir, sessionId, scopes: { send_email: 'send_email' } }), prompt })
  */
 export function haldirToolApproval<TOOLS extends ToolSet>(options: HaldirToolApprovalOptions<TOOLS>) {
+  checkOptionKeys(options, ['haldir', 'sessionId', 'scopes'])
   const { haldir } = options
   if (options.sessionId === undefined) throw new ValidationError({ issues: [{ path: 'sessionId', message: 'is required' }] })
   return async ({ toolCall, runtimeContext }: { toolCall: TypedToolCall<TOOLS>; runtimeContext: unknown; tools: TOOLS | undefined; messages: ModelMessage[] }): Promise<ApprovalStatus> => {

@@ -1,4 +1,5 @@
 import { type Haldir, type Hold, MODEL_CALL_ACTION, settleModelUsage, tokenCost, type TokenPrice, ValidationError } from '@haldir/core'
+import { checkOptionKeys } from '@haldir/core/backend'
 import { type LanguageModel, type LanguageModelMiddleware, wrapLanguageModel } from 'ai'
 
 export interface MeterModelOptions {
@@ -26,7 +27,10 @@ interface UsageV4 {
  * provider is called), then settle by the reported token usage, rounded up to the
  * micro-dollar. A stream settles on its `finish` part; one that errors releases the hold.
  */
+const METER_OPTIONS = ['haldir', 'sessionId', 'price', 'maxCost', 'auditName', 'name'] as const
+
 export function haldirModelMiddleware(options: MeterModelOptions): LanguageModelMiddleware {
+  checkOptionKeys(options, METER_OPTIONS)
   const { haldir, price, maxCost } = options
   // Refuse a malformed price now, not at the first model call.
   tokenCost({}, price)

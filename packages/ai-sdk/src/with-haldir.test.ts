@@ -224,3 +224,15 @@ describe('the shared vocabulary, and its deprecated aliases', () => {
     expect(() => withHaldir(tools.search, { haldir, sessionId: session.id, onDenied: 'ignore' as never })).toThrow(/onDenied/)
   })
 })
+
+describe('typos never pass silently', () => {
+  it('refuses unknown options of withHaldir, meterModel and haldirToolApproval, suggesting the right name', async () => {
+    const session = await newSession(['*'])
+    const { tools } = toolkit()
+    expect(() => withHaldir(tools, { haldir, sessionId: session.id, cost: 0, scope: 'x', scoeps: {} } as never)).toThrow(/did you mean 'scopes'/)
+    expect(() => withHaldir(tools.search, { haldir, sessionId: session.id, auditname: 'x' } as never)).toThrow(/did you mean 'auditName'/)
+    const { meterModel } = await import('./meter-model.ts')
+    expect(() => meterModel(scriptedModel([]), { haldir, sessionId: session.id, price: { inputPerMTok: 1, outputPerMTok: 1 }, maxCost: 1, priec: 2 } as never)).toThrow(/unknown option 'priec'/)
+    expect(() => haldirToolApproval({ haldir, sessionId: session.id, scope: 'x' } as never)).toThrow(/did you mean 'scopes'/)
+  })
+})

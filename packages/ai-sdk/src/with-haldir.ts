@@ -1,4 +1,5 @@
 import { createGovernor, deniedMessage, type Governor, type Haldir, resolveToolPolicy, type ToolCost as CoreToolCost, type ToolPolicyOptions, ValidationError } from '@haldir/core'
+import { checkOptionKeys } from '@haldir/core/backend'
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai'
 
 /** A cost in USD: fixed, or from the tool's input and output (then `maxCost` is reserved first). */
@@ -20,7 +21,13 @@ interface SharedOptions {
   onDenied?: AiSdkOnDenied
   /** Record the tool input in the audit entry, or map it to details yourself. @default true */
   recordInput?: boolean | ((input: unknown) => Record<string, unknown>)
+  /** Seconds a call's hold stays open before its lease ends. @default 900 */
+  holdTtl?: number
 }
+
+const SHARED_OPTIONS = ['haldir', 'sessionId', 'onDenied', 'recordInput', 'holdTtl'] as const
+const TOOL_OPTIONS = [...SHARED_OPTIONS, 'auditName', 'name', 'scope', 'cost', 'maxCost'] as const
+const TOOL_SET_OPTIONS = [...SHARED_OPTIONS, 'scope', 'scopes', 'cost', 'costs', 'maxCost', 'maxCosts'] as const
 
 export interface HaldirToolOptions extends SharedOptions {
   /** Name in the audit trail and `byTool`. @default 'tool' */
@@ -67,10 +74,12 @@ export function withHaldir(toolOrSet: Tool | ToolSet, options: HaldirToolOptions
     throw new ValidationError({ issues: [{ path: 'tool', message: 'must be an AI SDK tool or a tool set' }] })
   }
   if (isTool(toolOrSet)) {
+    checkOptionKeys(options, TOOL_OPTIONS)
     const single = options as HaldirToolOptions
     const name = single.auditName ?? single.name ?? 'tool'
     return governTool(toolOrSet, name, resolveToolPolicy(name, single), single)
   }
+  checkOptionKeys(options, TOOL_SET_OPTIONS)
   const set = options as HaldirToolSetOptions<ToolSet>
   // `cost` as a map is the old spelling of `costs`.
   const costMap = typeof set.cost === 'object' && set.cost !== null ? set.cost : undefined
@@ -113,6 +122,7 @@ function governTool<T extends Tool>(tool: T, name: string, policy: ReturnType<ty
     sessionId: typeof pickSession === 'function' ? (call) => pickSession(call.options) : pickSession,
     cost: typeof cost === 'function' ? (call, output) => cost(call.input, output) : cost,
     ...(maxCost === undefined ? {} : { maxCost }),
+    ...(options.holdTtl === undefined ? {} : { holdTtl: options.holdTtl }),
     recordInput: (call) => ({ ...(record === true ? { args: call.input } : record === false ? {} : record(call.input)), toolCallId: call.options.toolCallId }),
     onDenied: onDenied === 'message' || onDenied === 'result' ? (decision) => deniedMessage(decision) : 'throw',
   })

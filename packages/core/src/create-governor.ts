@@ -2,7 +2,8 @@ import { HaldirError } from './errors/haldir-error.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { errorMessage } from './internal/error-message.ts'
 import { usdToMicros } from './money/usd-to-micros.ts'
-import { parseInput, scopeSchema, nameSchema } from './schemas.ts'
+import { checkOptionKeys } from './internal/check-option-keys.ts'
+import { holdTtlSchema, nameSchema, parseInput, scopeSchema } from './schemas.ts'
 import type { GateDecision, Haldir, Hold } from './types.ts'
 
 /** A refusal of the gate, as the governed call sees it. */
@@ -35,9 +36,17 @@ export interface GovernOptions<Input, Result> {
   recordInput?: boolean | ((input: Input) => Record<string, unknown>)
   /** @deprecated Use `recordInput`; this alias goes in the next minor release. */
   details?: boolean | ((input: Input) => Record<string, unknown>)
-  /** A key per call: a retry with the same key is charged once. */
+  /**
+   * A key per call: one key, one execution. A retry with the same key is charged once; while the
+   * first call with a key runs, another call with it in this process waits for its outcome
+   * instead of running; once it has run, the gate refuses the key (`IdempotencyError`).
+   */
   idempotencyKey?: (input: Input) => string | undefined
+  /** Seconds a call's hold stays open before its lease ends and it is released. @default 900 */
+  holdTtl?: number
 }
+
+const GOVERN_OPTIONS = ['haldir', 'sessionId', 'scope', 'auditName', 'tool', 'cost', 'maxCost', 'onDenied', 'recordInput', 'details', 'idempotencyKey', 'holdTtl'] as const
 
 /** The refusal a governed call reports to the model (`onDenied: 'message'`). */
 export function deniedMessage(decision: DeniedDecision): string {
@@ -61,6 +70,7 @@ export interface Governor<Input, Result> {
  * write the entry. A throw releases the hold and is audited as an error, then rethrown.
  */
 export function createGovernor<Input, Result>(options: GovernOptions<Input, Result>): Governor<Input, Result> {
+  checkOptionKeys(options, GOVERN_OPTIONS)
   const { haldir, cost } = options
   if (typeof haldir !== 'object' || haldir === null || typeof haldir.gate !== 'function') {
     throw new ValidationError({ issues: [{ path: 'haldir', message: 'must be a Haldir client from createHaldir()' }] })
@@ -85,6 +95,9 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   }
   const pickSession = options.sessionId
   const describe = options.recordInput ?? options.details ?? true
+  const holdTtl = options.holdTtl === undefined ? undefined : parseInput(holdTtlSchema, options.holdTtl, 'holdTtl')
+  // Calls in flight by session and idempotency key: a second call with the key joins the first.
+  const inFlight = new Map<string, Promise<Result | string>>()
 
   async function enter(input: Input): Promise<{ hold: Hold } | { denied: unknown }> {
     const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
@@ -93,7 +106,8 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       scope,
       tool,
       maxCostUsd: reserveUsd,
-      idempotencyKey: options.idempotencyKey?.(input),
+      ...(idempotencyKeyOf(input) === undefined ? {} : { idempotencyKey: idempotencyKeyOf(input) as string }),
+      ...(holdTtl === undefined ? {} : { holdTtl }),
       details,
     })
     if (decision.allowed) return { hold: decision.hold }
@@ -123,7 +137,20 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     await hold.settle(actual, { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) })
   }
 
-  const governed = async function governed(input: Input, run: () => Result | Promise<Result>) {
+  const idempotencyKeyOf = (input: Input) => options.idempotencyKey?.(input)
+
+  const governed = function governed(input: Input, run: () => Result | Promise<Result>): Promise<Result | string> {
+    const key = idempotencyKeyOf(input)
+    if (key === undefined) return once(input, run)
+    const slot = `${typeof pickSession === 'function' ? pickSession(input) : pickSession}\u0000${key}`
+    const running = inFlight.get(slot)
+    if (running) return running
+    const call = once(input, run).finally(() => inFlight.delete(slot))
+    inFlight.set(slot, call)
+    return call
+  } as Governor<Input, Result>
+
+  async function once(input: Input, run: () => Result | Promise<Result>): Promise<Result | string> {
     const entered = await enter(input)
     if (!('hold' in entered)) return entered.denied as Result
     const started = performance.now()
@@ -136,7 +163,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     }
     await settle(entered.hold, input, result, started)
     return result
-  } as Governor<Input, Result>
+  }
 
   governed.stream = async function* governedStream(input, run) {
     const entered = await enter(input)

@@ -11,14 +11,23 @@ import {
   createSessionOptionsSchema,
   logActionSchema,
   nameSchema,
+  checkPermissionOptionsSchema,
+  gateOptionsSchema,
+  listHoldsOptionsSchema,
   parseInput,
   paymentOptionsSchema,
   reserveOptionsSchema,
-  scopeSchema,
+  revokeOptionsSchema,
+  secretValueSchema,
   storeSecretOptionsSchema,
 } from './schemas.ts'
 import type { AuditEntry } from './audit/audit-entry.ts'
+import { checkOptionKeys } from './internal/check-option-keys.ts'
 import type { GateDecision, Haldir } from './types.ts'
+
+const HALDIR_OPTIONS = ['backend', 'tenant', 'redact'] as const
+// Seconds at the API, milliseconds in the contract.
+const holdTtlMs = (seconds: number | undefined): number | null => (seconds === undefined ? null : Math.max(1, Math.round(seconds * 1000)))
 
 export interface HaldirOptions {
   /** Where state lives. @default memoryBackend() */
@@ -38,6 +47,7 @@ export interface HaldirOptions {
  * await haldir.authorizePayment(session.id, 0.01, { description: 'search' })
  */
 export function createHaldir(options: HaldirOptions = {}): Haldir {
+  checkOptionKeys(options, HALDIR_OPTIONS)
   const client = createClientContext({ backend: options.backend ?? memoryBackend(), tenant: options.tenant ?? 'default', redact: options.redact ?? DEFAULT_REDACT })
   const { backend, tenant, id, name, scope } = client
 
@@ -70,6 +80,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     },
 
     async checkPermission(sessionId, requestedScope, checkOptions = {}) {
+      parseInput(checkPermissionOptionsSchema, checkOptions, 'options')
       const result = await backend.authorize({
         tenant,
         mode: 'check',
@@ -79,6 +90,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         tool: checkOptions.tool === undefined ? 'haldir' : name(checkOptions.tool, 'options.tool'),
         action: 'check_permission',
         idempotencyKey: null,
+        holdTtlMs: null,
         details: client.cleanDetails(checkOptions.details),
       })
       return result.allowed ? { allowed: true } : { allowed: false, code: result.code, reason: result.reason }
@@ -97,6 +109,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         tool: parsed.tool,
         action: 'payment',
         idempotencyKey: parsed.idempotencyKey ?? null,
+        holdTtlMs: null,
         details: client.cleanDetails(parsed.description === undefined ? parsed.details : { ...parsed.details, description: parsed.description }),
       })
       if (!result.allowed) throw denialToError(result, checkedId)
@@ -116,6 +129,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         tool: parsed.tool,
         action: 'reserve',
         idempotencyKey: parsed.idempotencyKey ?? null,
+        holdTtlMs: holdTtlMs(parsed.holdTtl),
         details: client.cleanDetails(parsed.details),
       })
       if (!decision.allowed) throw decision.error
@@ -123,6 +137,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     },
 
     async gate(gateOptions) {
+      const checked = parseInput(gateOptionsSchema, gateOptions, 'options')
       const sessionId = id(gateOptions.sessionId, 'sessionId')
       const amountMicros = gateOptions.maxCostUsd === undefined ? 0 : usdToMicros(gateOptions.maxCostUsd, 'maxCostUsd')
       return holdOrRefuse({
@@ -134,6 +149,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         tool: name(gateOptions.tool, 'tool'),
         action: gateOptions.action ?? 'execute',
         idempotencyKey: gateOptions.idempotencyKey === undefined ? null : id(gateOptions.idempotencyKey, 'idempotencyKey'),
+        holdTtlMs: holdTtlMs(checked.holdTtl),
         details: client.cleanDetails(gateOptions.details),
       })
     },
@@ -177,13 +193,13 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     },
 
     async revokeSession(sessionId, revokeOptions = {}) {
-      const reason = revokeOptions.reason === undefined ? null : parseInput(nameSchema, revokeOptions.reason, 'reason')
-      return backend.revokeSession({ tenant, sessionId: id(sessionId, 'sessionId'), reason })
+      const parsed = parseInput(revokeOptionsSchema, revokeOptions, 'options')
+      return backend.revokeSession({ tenant, sessionId: id(sessionId, 'sessionId'), reason: parsed.reason ?? null })
     },
 
     async storeSecret(name, value, secretOptions = {}) {
       const checkedName = parseInput(nameSchema, name, 'name')
-      if (typeof value !== 'string') throw new ValidationError({ issues: [{ path: 'value', message: 'must be a string' }] })
+      parseInput(secretValueSchema, value, 'value')
       const parsed = parseInput(storeSecretOptionsSchema, secretOptions, 'options')
       client.rememberSecret(value)
       await backend.putSecret({ tenant, name: checkedName, value, scopeRequired: parsed.scopeRequired ?? null })
@@ -197,6 +213,29 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const value = await backend.readSecret({ tenant, name: checkedName, sessionId: id(secretOptions.sessionId, 'options.sessionId') })
       client.rememberSecret(value)
       return value
+    },
+
+    async listHolds(listOptions = {}) {
+      const parsed = parseInput(listHoldsOptionsSchema, listOptions, 'options')
+      const holds = await backend.listHolds({ tenant, sessionId: parsed.sessionId ?? null, limit: parsed.limit })
+      return holds.map((hold) => ({
+        id: hold.id,
+        sessionId: hold.sessionId,
+        amountUsd: microsToUsd(hold.amountMicros),
+        tool: hold.tool,
+        scope: hold.scope,
+        createdAt: new Date(hold.createdAt).toISOString(),
+        expiresAt: new Date(hold.expiresAt).toISOString(),
+      }))
+    },
+
+    async releaseHold(holdId, releaseOptions = {}) {
+      const parsed = parseInput(revokeOptionsSchema, releaseOptions, 'options')
+      return backend.releaseHold({ tenant, holdId: id(holdId, 'holdId'), reason: parsed.reason ?? null })
+    },
+
+    async sweepHolds() {
+      return backend.sweepHolds({ tenant, limit: 10_000 })
     },
 
     async close() {

@@ -21,6 +21,7 @@ export type {
   GateOptions,
   Haldir,
   Hold,
+  HoldSummary,
   LogActionInput,
   PaymentOptions,
   PaymentReceipt,

@@ -59,7 +59,10 @@ export interface ReserveOptions {
   /** @default 'reserve' */
   tool?: string
   scope?: string | null
+  /** One key, one reservation: a retry returns the same hold; once the hold is closed, a retry is refused. */
   idempotencyKey?: string
+  /** Seconds the hold stays open before its lease ends and it is released (never past the session's expiry). @default 900 */
+  holdTtl?: number
   details?: Record<string, unknown>
 }
 
@@ -139,8 +142,23 @@ export interface GateOptions {
   action?: string
   /** Reserved before the call runs. @default 0 */
   maxCostUsd?: number
+  /** One key, one execution: a retry returns the same hold; once the hold is closed, a retry is refused. */
   idempotencyKey?: string
+  /** Seconds the hold stays open before its lease ends and it is released (never past the session's expiry). @default 900 */
+  holdTtl?: number
   details?: Record<string, unknown>
+}
+
+/** An open reservation, as `listHolds` reports it. */
+export interface HoldSummary {
+  id: string
+  sessionId: string
+  amountUsd: number
+  tool: string
+  scope: string | null
+  createdAt: string
+  /** When the lease ends and the hold is released unless it is settled first. */
+  expiresAt: string
 }
 
 export type GateDecision =
@@ -173,5 +191,11 @@ export interface Haldir {
   storeSecret(name: string, value: string, options?: StoreSecretOptions): Promise<void>
   /** @throws PermissionDeniedError without the secret's scope; NotFoundError for an unknown name */
   getSecret(name: string, options: { sessionId: string }): Promise<string>
+  /** Open holds of the tenant, or of one session: what is reserved, by what, until when. */
+  listHolds(options?: { sessionId?: string; limit?: number }): Promise<HoldSummary[]>
+  /** Releases an open hold (a stuck call, say): nothing charged; audited and flagged on its session. */
+  releaseHold(holdId: string, options?: { reason?: string }): Promise<AuditEntry>
+  /** Releases every hold whose lease ended, auditing each; resolves to how many. */
+  sweepHolds(): Promise<{ released: number }>
   close(): Promise<void>
 }

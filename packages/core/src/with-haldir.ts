@@ -29,7 +29,8 @@ export function withHaldir<F extends AnyFunction>(
   options: WithHaldirOptions<F> & { onDenied?: 'throw' },
 ): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
 export function withHaldir<F extends AnyFunction>(fn: F, options: WithHaldirOptions<F>): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>> | string> {
-  const govern = createGovernor<Parameters<F>, Awaited<ReturnType<F>>>({ ...options, auditName: options.auditName ?? options.tool ?? (fn.name || 'tool') })
+  const { tool: legacyName, ...rest } = options
+  const govern = createGovernor<Parameters<F>, Awaited<ReturnType<F>>>({ ...rest, auditName: options.auditName ?? legacyName ?? (fn.name || 'tool') })
   const governed = (...args: Parameters<F>) => govern(args, () => fn(...args) as Awaited<ReturnType<F>>)
   Object.defineProperty(governed, 'name', { value: fn.name })
   return governed

@@ -1,5 +1,5 @@
 import type { TokenPrice } from '@haldir/core'
-import { parseInput, scopeSchema } from '@haldir/core/backend'
+import { checkOptionKeys, parseInput, scopeSchema } from '@haldir/core/backend'
 import type { LanguageModel } from 'ai'
 import { z } from 'zod'
 import { type CrewTools, toToolSet } from './to-ai-tool.ts'
@@ -33,7 +33,9 @@ export interface CrewAgent extends Omit<AgentOptions, 'tools'> {
   readonly maxIter: number
 }
 
-const agentSchema = z.object({
+const AGENT_OPTIONS = ['role', 'goal', 'backstory', 'tools', 'model', 'scopes', 'budget', 'maxIter', 'toolScopes', 'toolCosts', 'price'] as const
+
+const agentSchema = z.looseObject({
   role: z.string().min(1),
   goal: z.string().min(1),
   backstory: z.string().optional(),
@@ -52,6 +54,7 @@ const agentSchema = z.object({
  * const researcher = Agent({ role: 'researcher', goal: 'Find sources', tools: { webSearch }, scopes: ['read', 'browse'], budget: 5 })
  */
 export function Agent(options: AgentOptions): CrewAgent {
+  checkOptionKeys(options, AGENT_OPTIONS, 'agent')
   const parsed = parseInput(agentSchema, options, 'agent')
   return { ...options, ...parsed, kind: 'haldir.crew.agent', tools: toToolSet(options.tools) }
 }

@@ -208,3 +208,13 @@ describe('validation', () => {
     expect(() => Crew({ agents: [], tasks: [], model })).toThrow(ValidationError)
   })
 })
+
+describe('typos never pass silently', () => {
+  it('refuses unknown options of agents, tasks and crews, suggesting the right name', () => {
+    const model = scriptedModel({})
+    expect(() => Agent({ role: 'a', goal: 'g', budjet: 5 } as never)).toThrow(/unknown option 'budjet' \(did you mean 'budget'\?\)/)
+    const agent = Agent({ role: 'a', goal: 'g' })
+    expect(() => Task({ description: 'd', expectedOutput: 'e', agnet: agent } as never)).toThrow(/did you mean 'agent'/)
+    expect(() => Crew({ agents: [agent], tasks: [Task({ description: 'd', expectedOutput: 'e', agent })], model, budgte: 1 } as never)).toThrow(/did you mean 'budget'/)
+  })
+})

@@ -1,5 +1,5 @@
 import { createHaldir, type Haldir, type Spend, type TokenPrice, ValidationError } from '@haldir/core'
-import { errorMessage, parseInput } from '@haldir/core/backend'
+import { checkOptionKeys, errorMessage, parseInput } from '@haldir/core/backend'
 import type { LanguageModel } from 'ai'
 import { z } from 'zod'
 import type { CrewAgent } from './agent.ts'
@@ -64,7 +64,25 @@ export interface Crew {
   readonly process: 'sequential' | 'hierarchical'
 }
 
-const crewSchema = z.object({
+const CREW_OPTIONS = [
+  'agents',
+  'tasks',
+  'process',
+  'managerModel',
+  'model',
+  'budget',
+  'ttl',
+  'haldir',
+  'price',
+  'maxCostPerModelCall',
+  'budgetThresholds',
+  'name',
+  'onTaskStart',
+  'onTaskEnd',
+  'onBudget',
+] as const
+
+const crewSchema = z.looseObject({
   process: z.enum(['sequential', 'hierarchical']).default('sequential'),
   budget: z.number().positive().optional(),
   ttl: z.number().positive().default(3600),
@@ -86,6 +104,7 @@ const crewSchema = z.object({
  * result.report()
  */
 export function Crew(options: CrewOptions): Crew {
+  checkOptionKeys(options, CREW_OPTIONS, 'crew')
   const parsed = parseInput(crewSchema, options, 'crew')
   if (!Array.isArray(options.agents) || options.agents.length === 0) throw new ValidationError({ issues: [{ path: 'crew.agents', message: 'needs at least one agent' }] })
   if (!Array.isArray(options.tasks) || options.tasks.length === 0) throw new ValidationError({ issues: [{ path: 'crew.tasks', message: 'needs at least one task' }] })

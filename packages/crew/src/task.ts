@@ -1,4 +1,5 @@
 import { ValidationError } from '@haldir/core'
+import { checkOptionKeys } from '@haldir/core/backend'
 import type { CrewAgent } from './agent.ts'
 
 export interface TaskOutput {
@@ -35,6 +36,7 @@ export interface CrewTask extends TaskOptions {
  * const research = Task({ description: 'Research {topic}', expectedOutput: 'Five bullet points', agent: researcher })
  */
 export function Task(options: TaskOptions): CrewTask {
+  checkOptionKeys(options, ['description', 'expectedOutput', 'agent', 'context', 'callback', 'name'], 'task')
   const issues: { path: string; message: string }[] = []
   if (typeof options?.description !== 'string' || !options.description.trim()) issues.push({ path: 'description', message: 'is required' })
   if (typeof options?.expectedOutput !== 'string' || !options.expectedOutput.trim()) issues.push({ path: 'expectedOutput', message: 'is required' })

@@ -1,5 +1,5 @@
 import { createGovernor, deniedMessage, type Haldir, MODEL_CALL_ACTION, resolveToolPolicy, settleModelUsage, tokenCost, type TokenPrice, type ToolPolicyOptions, ValidationError } from '@haldir/core'
-import { errorMessage } from '@haldir/core/backend'
+import { checkOptionKeys, errorMessage } from '@haldir/core/backend'
 import { AIMessage, ToolMessage } from '@langchain/core/messages'
 import { createMiddleware } from 'langchain'
 import { blockedToolMessage } from './blocked-tool-message.ts'
@@ -23,6 +23,8 @@ export interface HaldirMiddlewareOptions extends ToolPolicyOptions<Record<string
   onDenied?: 'message' | 'throw'
   /** Record each call's arguments in the audit entry, or map them to details yourself. @default true */
   recordInput?: boolean | ((args: Record<string, unknown>) => Record<string, unknown>)
+  /** Seconds a call's hold stays open before its lease ends. @default 900 */
+  holdTtl?: number
   /** Meter model calls against the same budget by their token usage. */
   meter?: {
     price: TokenPrice
@@ -52,7 +54,12 @@ interface ToolCallInput {
  * @example
  * const agent = createAgent({ model, tools, middleware: [haldirMiddleware({ haldir, sessionId, scopes: { search: 'browse' }, costs: { search: 0.01 } })] })
  */
+const MIDDLEWARE_OPTIONS = ['haldir', 'sessionId', 'resolveSession', 'onDenied', 'recordInput', 'holdTtl', 'meter', 'scope', 'scopes', 'cost', 'costs', 'maxCost', 'maxCosts'] as const
+const METER_OPTIONS = ['price', 'maxCost', 'auditName', 'model'] as const
+
 export function haldirMiddleware(options: HaldirMiddlewareOptions) {
+  checkOptionKeys(options, MIDDLEWARE_OPTIONS)
+  checkOptionKeys(options.meter, METER_OPTIONS, 'meter')
   const { haldir } = options
   if (options.sessionId === undefined && options.resolveSession === undefined) {
     throw new ValidationError({ issues: [{ path: 'sessionId', message: 'give a sessionId or a resolveSession function' }] })
@@ -73,6 +80,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
         sessionId: (call) => call.sessionId,
         cost: typeof cost === 'function' ? (call, result) => cost(call.args, result) : cost,
         ...(maxCost === undefined ? {} : { maxCost }),
+        ...(options.holdTtl === undefined ? {} : { holdTtl: options.holdTtl }),
         recordInput: (call) => ({ ...(record === true ? { args: call.args } : record === false ? {} : record(call.args)), toolCallId: call.toolCallId }),
         onDenied:
           onDenied === 'throw'

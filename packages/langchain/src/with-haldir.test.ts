@@ -139,3 +139,14 @@ describe('the shared vocabulary, and its deprecated aliases', () => {
     expect(runs).toEqual([])
   })
 })
+
+describe('typos never pass silently', () => {
+  it('refuses unknown options of withHaldir and haldirMiddleware, suggesting the right name', async () => {
+    const session = await newSession(['search'])
+    const { search } = searchTool()
+    expect(() => withHaldir(search, { haldir, sessionId: session.id, cots: 0.01 } as never)).toThrow(/unknown option 'cots' \(did you mean 'cost'\?\)/)
+    const { haldirMiddleware } = await import('./haldir-middleware.ts')
+    expect(() => haldirMiddleware({ haldir, sessionId: session.id, scope: 'x', scoeps: {} } as never)).toThrow(/did you mean 'scopes'/)
+    expect(() => haldirMiddleware({ haldir, sessionId: session.id, meter: { price: { inputPerMTok: 1, outputPerMTok: 1 }, maxcost: 1 } } as never)).toThrow(/did you mean 'maxCost'/)
+  })
+})

@@ -1,4 +1,5 @@
 import { createGovernor, deniedMessage, type Haldir, resolveToolPolicy, type ToolCost, ValidationError } from '@haldir/core'
+import { checkOptionKeys } from '@haldir/core/backend'
 import type { CallbackManagerForToolRun } from '@langchain/core/callbacks/manager'
 import type { StructuredToolInterface } from '@langchain/core/tools'
 import type { ToolRunnableConfig } from '@langchain/core/tools'
@@ -26,7 +27,11 @@ export interface HaldirToolOptions {
   recordInput?: boolean | ((input: unknown) => Record<string, unknown>)
   /** @deprecated Use `recordInput`; this alias goes in the next minor release. */
   recordArgs?: boolean
+  /** Seconds a call's hold stays open before its lease ends. @default 900 */
+  holdTtl?: number
 }
+
+const TOOL_OPTIONS = ['haldir', 'sessionId', 'scope', 'cost', 'maxCost', 'onDenied', 'auditName', 'recordInput', 'recordArgs', 'holdTtl'] as const
 
 interface ToolInternals {
   _call(input: unknown, runManager?: CallbackManagerForToolRun, config?: ToolRunnableConfig): Promise<unknown>
@@ -53,6 +58,7 @@ export function withHaldir<T extends StructuredToolInterface>(tool: T, options: 
   if (typeof original?._call !== 'function' || typeof original.name !== 'string') {
     throw new ValidationError({ issues: [{ path: 'tool', message: 'must be a LangChain tool (tool(), DynamicStructuredTool or a StructuredTool)' }] })
   }
+  checkOptionKeys(options, TOOL_OPTIONS)
   const onDenied = options.onDenied ?? 'message'
   const pickSession = options.sessionId
   const policy = resolveToolPolicy(original.name, options)
@@ -66,6 +72,7 @@ export function withHaldir<T extends StructuredToolInterface>(tool: T, options: 
     sessionId: typeof pickSession === 'function' ? (call) => pickSession(call.input, call.config) : pickSession,
     cost: typeof userCost === 'function' ? (call, result) => userCost(call.input, result) : userCost,
     ...(policy.maxCost === undefined ? {} : { maxCost: policy.maxCost }),
+    ...(options.holdTtl === undefined ? {} : { holdTtl: options.holdTtl }),
     recordInput: (call) => ({
       ...(record === true ? { args: call.input } : record === false ? {} : record(call.input)),
       ...(call.config.toolCall?.id ? { toolCallId: call.config.toolCall.id } : {}),

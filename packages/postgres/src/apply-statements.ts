@@ -33,27 +33,41 @@ export function applyStatements(tables: Tables, changes: Changes): string[] {
     const { tenant } = changes
     const rows = changes.entries.map(
       (entry) =>
-        sql`(${entry.id}, ${tenant}, ${entry.sessionId}, ${entry.agentId}, ${entry.seq}, ${entry.timestamp}, ${entry.tool}, ${entry.action}, ${entry.scope}, ${entry.outcome},
+        sql`(${entry.id}, ${entry.keyId}, ${tenant}, ${entry.sessionId}, ${entry.agentId}, ${entry.seq}, ${entry.timestamp}, ${entry.tool}, ${entry.action}, ${entry.scope}, ${entry.outcome},
              ${entry.flagged}, ${entry.reason}, ${usdToMicros(entry.costUsd, 'costUsd')}, ${entry.details}, ${entry.prevHash}, ${entry.hash})`,
     )
     statements.push(
-      `insert into ${tables.audit.text} (id, tenant, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, prev_hash, hash) values ${rows.join(', ')}`,
+      `insert into ${tables.audit.text} (id, key_id, tenant, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, prev_hash, hash) values ${rows.join(', ')}`,
     )
   }
   for (const hold of changes.openedHolds) {
     statements.push(
-      sql`insert into ${tables.holds} (id, tenant, session_id, amount_micros, tool, scope, details, created_at_ms)
-          values (${hold.id}, ${hold.tenant}, ${hold.sessionId}, ${hold.amountMicros}, ${hold.tool}, ${hold.scope}, ${hold.details}, ${hold.createdAt})`,
+      sql`insert into ${tables.holds} (id, tenant, session_id, root_id, amount_micros, tool, scope, details, created_at_ms, expires_at_ms, idempotency_key)
+          values (${hold.id}, ${hold.tenant}, ${hold.sessionId}, ${hold.rootId}, ${hold.amountMicros}, ${hold.tool}, ${hold.scope}, ${hold.details}, ${hold.createdAt},
+                  ${hold.expiresAt}, ${hold.idempotencyKey})`,
     )
   }
   for (const closing of changes.closedHolds) {
-    statements.push(sql`update ${tables.holds} set settled_entry_id = ${closing.entryId}, charged_micros = ${closing.chargedMicros} where id = ${closing.holdId}`)
+    statements.push(
+      sql`update ${tables.holds} set settled_entry_id = ${closing.entryId}, charged_micros = ${closing.chargedMicros}, expired = ${closing.expired} where id = ${closing.holdId}`,
+    )
   }
   statements.push(...sessionUpdates(tables, changes, created, headOf))
   const remember = changes.idempotency
   if (remember) {
+    // A plain insert: a concurrent first use of the key (on another session) violates the key,
+    // and the store decides the request again, then seeing the record.
     statements.push(
-      sql`insert into ${tables.idempotency} (tenant, session_id, key, result, created_at_ms) values (${remember.tenant}, ${remember.sessionId}, ${remember.key}, ${remember.result}, ${remember.createdAt})`,
+      sql`insert into ${tables.idempotency} (tenant, key, session_id, fingerprint, result, created_at_ms)
+          values (${remember.tenant}, ${remember.key}, ${remember.sessionId}, ${remember.fingerprint}, ${remember.result}, ${remember.createdAt})`,
+    )
+  }
+  // Resealed secrets keep their values: the vault version (which masks follow) does not move.
+  for (const secret of changes.secrets) {
+    const { sealed } = secret
+    statements.push(
+      sql`update ${tables.secrets} set key_id = ${sealed.keyId}, nonce = ${sealed.nonce}, ciphertext = ${sealed.ciphertext}, tag = ${sealed.tag}, format = ${sealed.format ?? 1}
+          where tenant = ${changes.tenant} and name = ${secret.name}`,
     )
   }
   return statements

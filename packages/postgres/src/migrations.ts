@@ -100,6 +100,47 @@ export const migrations: readonly { version: number; name: string; sql: (schema:
       );
     `,
   },
+  {
+    version: 2,
+    name: 'key ids, hold leases, tenant-wide idempotency, bound secrets',
+    sql: (s) => `
+      -- Every entry names the audit key that sealed it (empty for entries sealed before key ids).
+      alter table ${s}.audit_entries add column key_id text not null default '';
+
+      -- TRUNCATE skips row triggers: refuse it with a statement trigger.
+      create trigger audit_no_truncate before truncate on ${s}.audit_entries
+        for each statement execute function ${s}.audit_append_only();
+
+      -- Every hold leases its money; leases are looked after per root session.
+      alter table ${s}.holds add column root_id text, add column expires_at_ms bigint,
+        add column idempotency_key text, add column expired boolean not null default false;
+      update ${s}.holds h set root_id = coalesce(ss.ancestors[cardinality(ss.ancestors)], ss.id), expires_at_ms = h.created_at_ms + 900000
+        from ${s}.sessions ss where ss.id = h.session_id;
+      alter table ${s}.holds alter column root_id set not null, alter column expires_at_ms set not null;
+      create index holds_open_by_root on ${s}.holds (tenant, root_id, expires_at_ms) where settled_entry_id is null;
+      create index holds_open_by_tenant on ${s}.holds (tenant, expires_at_ms) where settled_entry_id is null;
+      create index holds_by_session on ${s}.holds (session_id) where settled_entry_id is null;
+
+      -- One key, one request, per tenant: the record keeps the request's fingerprint. Records of the
+      -- old per-session form answered a different rule; they are dropped.
+      drop table ${s}.idempotency;
+      create table ${s}.idempotency (
+        tenant text not null,
+        key text not null,
+        session_id text not null,
+        fingerprint text not null,
+        result jsonb not null,
+        created_at_ms bigint not null,
+        primary key (tenant, key)
+      );
+
+      -- Secrets sealed before this version are bound to their name only (format 1) and are resealed
+      -- bound to tenant, name, scope and key id when next read.
+      alter table ${s}.secrets add column format smallint not null default 1;
+      create table ${s}.vault_versions (tenant text primary key, version bigint not null);
+      insert into ${s}.vault_versions (tenant, version) select tenant, count(*) from ${s}.secrets group by tenant;
+    `,
+  },
 ]
 
 /** Applies every migration not yet applied to `schema`; returns the versions applied now. */

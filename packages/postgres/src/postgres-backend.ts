@@ -1,4 +1,4 @@
-import { createStatefulBackend, type HaldirBackend, type KeyInput, resolveKeys, ValidationError } from '@haldir/core/backend'
+import { checkOptionKeys, createStatefulBackend, type HaldirBackend, type KeyInput, resolveKeys, ValidationError } from '@haldir/core/backend'
 import pg from 'pg'
 import { migrate } from './migrations.ts'
 import { postgresStore } from './postgres-store.ts'
@@ -11,9 +11,12 @@ export interface PostgresBackendOptions {
   pool?: pg.Pool
   /** Vault master key, 32 bytes hex/base64. Required (or `HALDIR_MASTER_KEY`): secrets must outlive the process. */
   masterKey?: KeyInput
+  /** Keys that only open secrets sealed before a rotation. @default process.env.HALDIR_PREVIOUS_MASTER_KEYS */
   previousMasterKeys?: readonly KeyInput[]
   /** @default derived from the master key (or `HALDIR_AUDIT_KEY`) */
   auditKey?: KeyInput
+  /** Audit keys that only verify entries sealed before a rotation. @default process.env.HALDIR_PREVIOUS_AUDIT_KEYS */
+  previousAuditKeys?: readonly KeyInput[]
   /** PostgreSQL schema holding Haldir's tables. @default 'haldir' */
   schema?: string
   /** Apply pending migrations before the first operation. @default true */
@@ -41,7 +44,10 @@ export interface PostgresBackend extends HaldirBackend {
  * @example
  * const haldir = createHaldir({ backend: postgresBackend({ connectionString: process.env.DATABASE_URL, masterKey: process.env.HALDIR_MASTER_KEY }) })
  */
+const POSTGRES_OPTIONS = ['connectionString', 'pool', 'masterKey', 'previousMasterKeys', 'auditKey', 'previousAuditKeys', 'schema', 'migrate', 'poolSize', 'now'] as const
+
 export function postgresBackend(options: PostgresBackendOptions): PostgresBackend {
+  checkOptionKeys(options, POSTGRES_OPTIONS)
   const keys = resolveKeys({ ...options, durable: true, backendName: 'postgres' })
   const schema = options.schema ?? 'haldir'
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ValidationError({ issues: [{ path: 'schema', message: 'must be a lower-case SQL identifier' }] })

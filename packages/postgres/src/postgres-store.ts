@@ -1,14 +1,36 @@
-import type { AuditPage, HoldRecord, IdempotencyRecord, LoadedState, SessionRecord, SessionState, StateStore, StoredSecret } from '@haldir/core/backend'
+import type {
+  AuditPage,
+  Decision,
+  ExpiredHold,
+  HoldRecord,
+  IdempotencyRecord,
+  LoadedState,
+  LoadRequest,
+  SessionRecord,
+  SessionState,
+  StateStore,
+  StoredSecret,
+} from '@haldir/core/backend'
 import type pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
 import { inBatchedTransaction } from './batched-transaction.ts'
-import { type LoadPart, loadStatements, tablesOf } from './load-statements.ts'
+import { ENTRY_PREFIX, HOLD_PREFIX, type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
 import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord, toSessionState } from './rows.ts'
 import { toBackendError } from './to-backend-error.ts'
 
+interface SecretRow {
+  name: string
+  key_id: string
+  nonce: string
+  ciphertext: string
+  tag: string
+  scope_required: string | null
+  format: number
+}
+
 /**
  * Haldir's state in PostgreSQL: the engine's store. An operation is one transaction of two round
- * trips: `begin` with the statements that lock and load (the session chain `for update`, in id
+ * trips: `begin` with the statements that lock and load (the session rows `for update`, in id
  * order, so concurrent transactions never deadlock), then the writes with `commit`. A check
  * constraint on every session row backs `spent + reserved ≤ limit` in the database itself.
  */
@@ -26,23 +48,34 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     }
   }
 
+  function once<T>(request: LoadRequest, decide: (state: LoadedState) => Decision<T>): Promise<Decision<T>> {
+    return inBatchedTransaction(pool, async (transaction) => {
+      const { parts, statements } = loadStatements(tables, request)
+      const results = statements.length > 0 ? await transaction.run(...statements) : []
+      const rowsOf = (part: LoadPart) => (results[parts.indexOf(part)] ?? []) as Record<string, unknown>[]
+      const decision = decide(toLoadedState(request, rowsOf))
+      for (const statement of applyStatements(tables, decision.changes)) transaction.write(statement)
+      return decision
+    })
+  }
+
   return {
     name: 'postgres',
 
     async transact(request, decide) {
       await options.ready()
-      return inBatchedTransaction(pool, async (transaction) => {
-        const { parts, statements } = loadStatements(tables, request)
-        const results = statements.length > 0 ? await transaction.run(...statements) : []
-        const rowsOf = (part: LoadPart) => (results[parts.indexOf(part)] ?? []) as Record<string, unknown>[]
-        const decision = decide(toLoadedState(request.sessionId ?? null, request.sessions ?? null, rowsOf))
-        for (const statement of applyStatements(tables, decision.changes)) transaction.write(statement)
-        return decision
-      }).then((decision) => {
-        // The refusal's changes are committed; now it is reported.
-        if (decision.error) throw decision.error
-        return decision.value as never
-      })
+      let decision: Decision<never>
+      try {
+        decision = (await once(request, decide)) as Decision<never>
+      } catch (error) {
+        // Two first uses of one idempotency key raced (on different sessions): decide again, now
+        // seeing the winner's record.
+        if (!isIdempotencyRace(error, tables)) throw error
+        decision = (await once(request, decide)) as Decision<never>
+      }
+      // The refusal's changes are committed; now it is reported.
+      if (decision.error) throw decision.error
+      return decision.value as never
     },
 
     async readSession(tenant, sessionId) {
@@ -91,12 +124,48 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
 
     async putSecret(tenant, secret, updatedAt) {
       const { sealed } = secret
+      // The secret and the tenant's vault version move together (masks follow the version).
       await read(
-        `insert into ${t('secrets')} (tenant, name, key_id, nonce, ciphertext, tag, scope_required, updated_at_ms) values ($1, $2, $3, $4, $5, $6, $7, $8)
-         on conflict (tenant, name) do update set key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext, tag = excluded.tag,
-           scope_required = excluded.scope_required, updated_at_ms = excluded.updated_at_ms`,
-        [tenant, secret.name, sealed.keyId, sealed.nonce, sealed.ciphertext, sealed.tag, secret.scopeRequired, updatedAt],
+        `with put as (
+           insert into ${t('secrets')} (tenant, name, key_id, nonce, ciphertext, tag, scope_required, updated_at_ms, format) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           on conflict (tenant, name) do update set key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext, tag = excluded.tag,
+             scope_required = excluded.scope_required, updated_at_ms = excluded.updated_at_ms, format = excluded.format
+           returning 1)
+         insert into ${t('vault_versions')} (tenant, version) select $1, 1 from put
+         on conflict (tenant) do update set version = ${t('vault_versions')}.version + 1`,
+        [tenant, secret.name, sealed.keyId, sealed.nonce, sealed.ciphertext, sealed.tag, secret.scopeRequired, updatedAt, sealed.format ?? 1],
       )
+    },
+
+    async listSecrets(tenant) {
+      const rows = await read<SecretRow & { version: string }>(
+        `select v.version, s.name, s.key_id, s.nonce, s.ciphertext, s.tag, s.scope_required, s.format
+         from ${t('vault_versions')} v join ${t('secrets')} s on s.tenant = v.tenant where v.tenant = $1`,
+        [tenant],
+      )
+      if (rows.length === 0) {
+        const versions = await read<{ version: string }>(`select version from ${t('vault_versions')} where tenant = $1`, [tenant])
+        return { version: versions[0]?.version ?? null, secrets: [] }
+      }
+      return { version: String(rows[0]?.version), secrets: rows.map(toStoredSecret) }
+    },
+
+    async readHold(tenant, holdId) {
+      const rows = await read<HoldRow>(`select * from ${t('holds')} where id = $1 and tenant = $2`, [holdId, tenant])
+      return rows[0] ? toHoldRecord(rows[0]) : null
+    },
+
+    async listHolds(tenant, sessionId, limit) {
+      const rows = await read<HoldRow>(
+        `select * from ${t('holds')} where tenant = $1 and settled_entry_id is null and ($2::text is null or session_id = $2) order by created_at_ms, id limit $3`,
+        [tenant, sessionId, limit],
+      )
+      return rows.map(toHoldRecord)
+    },
+
+    async findExpiredHolds(tenant, at, limit) {
+      const rows = await read<HoldRow>(`select * from ${t('holds')} where tenant = $1 and settled_entry_id is null and expires_at_ms <= $2 order by expires_at_ms limit $3`, [tenant, at, limit])
+      return rows.map(toHoldRecord)
     },
 
     async listSessions(tenant, limit): Promise<SessionRecord[]> {
@@ -110,39 +179,83 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
   }
 }
 
-/** Puts the loaded rows in the order the engine expects: a chain session-first, a subtree parents-first. */
-function toLoadedState(sessionId: string | null, scope: 'chain' | 'self' | 'subtree' | null, rowsOf: (part: LoadPart) => Record<string, unknown>[]): LoadedState {
-  const sessionRows = rowsOf('sessions') as unknown as SessionRow[]
-  let sessions: SessionState[] = []
-  const own = sessionRows.find((row) => row.id === sessionId)
-  if (own) {
-    if (scope === 'chain') {
-      const byId = new Map(sessionRows.map((row) => [row.id, row]))
-      sessions = [own.id, ...own.ancestors].flatMap((id) => {
-        const row = byId.get(id)
-        return row ? [toSessionState(row)] : []
-      })
-    } else {
-      sessions = sessionRows.sort((a, b) => a.ancestors.length - b.ancestors.length).map(toSessionState)
-    }
+function isIdempotencyRace(error: unknown, tables: Tables): boolean {
+  const cause = (error as { cause?: { code?: string; constraint?: string; table?: string } } | undefined)?.cause
+  return cause?.code === '23505' && cause.table === tables.idempotency.text.split('.')[1]
+}
+
+function toStoredSecret(row: SecretRow): StoredSecret {
+  return {
+    name: row.name,
+    sealed: { keyId: row.key_id, nonce: row.nonce, ciphertext: row.ciphertext, tag: row.tag, format: row.format === 2 ? 2 : 1 },
+    scopeRequired: row.scope_required,
   }
-  const holdRow = rowsOf('hold')[0] as (HoldRow & Record<string, unknown>) | undefined
+}
+
+/** Picks the prefixed columns of a joined row back out as a row of their own. */
+function unprefix(row: Record<string, unknown>, prefix: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [column, value] of Object.entries(row)) if (column.startsWith(prefix)) out[column.slice(prefix.length)] = value
+  return out
+}
+
+/** Puts the loaded rows in the shapes the engine expects: a chain session-first, a subtree parents-first. */
+function toLoadedState(request: LoadRequest, rowsOf: (part: LoadPart) => Record<string, unknown>[]): LoadedState {
+  const sessionRows = rowsOf('sessions') as unknown as SessionRow[]
+  const states = new Map(sessionRows.map((row) => [row.id, toSessionState(row)]))
+  const chainOf = (sessionId: string): SessionState[] | null => {
+    const own = states.get(sessionId)
+    if (!own) return null
+    const chain: SessionState[] = [own]
+    for (const id of own.ancestors) {
+      const link = states.get(id)
+      if (!link) return null
+      chain.push(link)
+    }
+    return chain
+  }
+  let sessions: SessionState[] = []
+  if (request.sessionId !== undefined && states.has(request.sessionId)) {
+    if (request.sessions === 'chain') sessions = chainOf(request.sessionId) ?? []
+    else sessions = [...states.values()].sort((a, b) => a.ancestors.length - b.ancestors.length)
+  }
+  const expiredHolds: ExpiredHold[] = []
+  for (const row of rowsOf('expiredHolds') as unknown as HoldRow[]) {
+    const chain = chainOf(row.session_id)
+    // A hold whose chain is not all locked here is left for the next decision.
+    if (chain) expiredHolds.push({ hold: toHoldRecord(row), chain })
+  }
+  const holdRow = rowsOf('hold')[0]
   let hold: HoldRecord | null = null
   let closingEntry = null
   if (holdRow) {
-    hold = toHoldRecord(holdRow)
-    if (holdRow.entry_id) {
-      const entryRow = Object.fromEntries(AUDIT_COLUMNS.split(', ').map((column) => [column, holdRow[`entry_${column}`]])) as unknown as AuditRow
-      closingEntry = toAuditEntry(entryRow)
-    }
+    hold = toHoldRecord(holdRow as unknown as HoldRow)
+    if (holdRow[`${ENTRY_PREFIX}id`]) closingEntry = toAuditEntry(unprefix(holdRow, ENTRY_PREFIX) as unknown as AuditRow)
   }
-  const idempotencyRow = rowsOf('idempotency')[0] as { tenant: string; session_id: string; key: string; result: IdempotencyRecord['result']; created_at_ms: string } | undefined
+  const idempotencyRow = rowsOf('idempotency')[0] as
+    | ({ tenant: string; key: string; session_id: string; fingerprint: string; result: IdempotencyRecord['result']; created_at_ms: string } & Record<string, unknown>)
+    | undefined
   const idempotency: IdempotencyRecord | null = idempotencyRow
-    ? { tenant: idempotencyRow.tenant, sessionId: idempotencyRow.session_id, key: idempotencyRow.key, result: idempotencyRow.result, createdAt: Number(idempotencyRow.created_at_ms) }
+    ? {
+        tenant: idempotencyRow.tenant,
+        key: idempotencyRow.key,
+        sessionId: idempotencyRow.session_id,
+        fingerprint: idempotencyRow.fingerprint,
+        result: idempotencyRow.result,
+        createdAt: Number(idempotencyRow.created_at_ms),
+      }
     : null
-  const secretRow = rowsOf('secret')[0] as { name: string; key_id: string; nonce: string; ciphertext: string; tag: string; scope_required: string | null } | undefined
-  const secret: StoredSecret | null = secretRow
-    ? { name: secretRow.name, sealed: { keyId: secretRow.key_id, nonce: secretRow.nonce, ciphertext: secretRow.ciphertext, tag: secretRow.tag }, scopeRequired: secretRow.scope_required }
-    : null
-  return { sessions, hold, closingEntry, idempotency, secret }
+  const idempotencyHold = idempotencyRow?.[`${HOLD_PREFIX}id`] ? toHoldRecord(unprefix(idempotencyRow, HOLD_PREFIX) as unknown as HoldRow) : null
+  const secretRow = rowsOf('secret')[0] as SecretRow | undefined
+  const version = rowsOf('vaultVersion')[0] as { version: string } | undefined
+  return {
+    sessions,
+    hold,
+    closingEntry,
+    idempotency,
+    idempotencyHold,
+    secret: secretRow ? toStoredSecret(secretRow) : null,
+    expiredHolds,
+    vaultVersion: version ? String(version.version) : null,
+  }
 }

@@ -23,6 +23,7 @@ export interface SessionRow {
 
 export interface AuditRow {
   id: string
+  key_id: string
   session_id: string
   agent_id: string
   seq: string
@@ -48,6 +49,10 @@ export interface HoldRow {
   scope: string | null
   details: Record<string, unknown>
   created_at_ms: string
+  root_id: string
+  expires_at_ms: string
+  idempotency_key: string | null
+  expired: boolean
   settled_entry_id: string | null
   charged_micros: string | null
 }
@@ -88,8 +93,11 @@ export function toHoldRecord(row: HoldRow): HoldRecord {
     tool: row.tool,
     scope: row.scope,
     details: row.details,
+    rootId: row.root_id,
     createdAt: num(row.created_at_ms),
-    closed: row.settled_entry_id === null ? null : { entryId: row.settled_entry_id, chargedMicros: num(row.charged_micros ?? 0) },
+    expiresAt: num(row.expires_at_ms),
+    idempotencyKey: row.idempotency_key,
+    closed: row.settled_entry_id === null ? null : { entryId: row.settled_entry_id, chargedMicros: num(row.charged_micros ?? 0), expired: row.expired },
   }
 }
 
@@ -97,6 +105,7 @@ export function toHoldRecord(row: HoldRow): HoldRecord {
 export function toAuditEntry(row: AuditRow): AuditEntry {
   return {
     id: row.id,
+    keyId: row.key_id,
     sessionId: row.session_id,
     agentId: row.agent_id,
     seq: num(row.seq),
@@ -114,6 +123,6 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
   }
 }
 
-export const AUDIT_COLUMNS = 'id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, prev_hash, hash'
+export const AUDIT_COLUMNS = 'id, key_id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, prev_hash, hash'
 /** What a decision needs of each locked session; metadata and per-tool totals stay in the table. */
 export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, audit_seq, audit_head'

@@ -10,6 +10,12 @@ const statusByCode: Record<HaldirErrorCode, number> = {
   not_found: 404,
   payload_too_large: 413,
   backend_error: 503,
+  idempotency_conflict: 409,
+  idempotency_replayed: 409,
+  hold_expired: 410,
+  // Stored data that does not check out is a server-side fault, not the caller's.
+  integrity_error: 500,
+  quota_exceeded: 507,
 }
 
 export interface ErrorBody {

@@ -20,6 +20,7 @@ testBackend({
       otherTenant: httpBackend({ url: running.url, apiKey: keyB }),
       tamper: memoryAuditTamper(state),
       clock,
+      tenants: { own: 'a', other: 'b' },
     }
   },
   teardown: () => running?.close(),

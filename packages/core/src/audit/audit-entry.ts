@@ -3,10 +3,13 @@ export type AuditOutcome = 'ok' | 'denied' | 'error'
 
 /**
  * One link of a session's tamper-evident trail.
- * `hash = HMAC-SHA256(auditKey, prevHash + canonicalJson(entry without hash))`.
+ * `hash = HMAC-SHA256(auditKey, prevHash + canonicalJson(entry without hash))`, with the audit
+ * key named by `keyId`.
  */
 export interface AuditEntry {
   id: string
+  /** Which audit key sealed the entry (first 16 hex of its SHA-256), so keys can rotate. */
+  keyId: string
   sessionId: string
   agentId: string
   /** 1-based position in the session's chain. */
@@ -26,8 +29,8 @@ export interface AuditEntry {
   hash: string
 }
 
-/** The fields a backend supplies for a new entry; the chain fields are computed. */
-export type AuditEntryInput = Omit<AuditEntry, 'id' | 'seq' | 'prevHash' | 'hash'>
+/** The fields a backend supplies for a new entry; the chain and key fields are computed. */
+export type AuditEntryInput = Omit<AuditEntry, 'id' | 'keyId' | 'seq' | 'prevHash' | 'hash'>
 
 /** The end of a session's chain: what the next entry links to. */
 export interface AuditHead {

@@ -98,6 +98,48 @@ export const auditEvents = {
     }
   },
 
+  /** A hold whose lease ended before it was settled: released, nothing charged, flagged for a reviewer. */
+  holdExpired(hold: { id: string; tool: string; scope: string | null; amountMicros: number; expiresAt: number; details: Record<string, unknown> }): AuditEvent {
+    return {
+      tool: hold.tool,
+      action: 'hold.expire',
+      scope: hold.scope,
+      outcome: 'error',
+      flagged: true,
+      reason: `hold lease ended at ${new Date(hold.expiresAt).toISOString()} before it was settled; $${microsToUsd(hold.amountMicros)} released, nothing charged`,
+      costUsd: 0,
+      details: mergeDetails(hold.details, { holdId: hold.id, releasedUsd: microsToUsd(hold.amountMicros) }),
+    }
+  },
+
+  /** A hold released by an operator (not by the call that opened it): nothing charged. */
+  holdReleased(hold: { id: string; tool: string; scope: string | null; amountMicros: number; details: Record<string, unknown> }, reason: string | null): AuditEvent {
+    return {
+      tool: hold.tool,
+      action: 'hold.release',
+      scope: hold.scope,
+      outcome: 'ok',
+      flagged: true,
+      reason: reason ?? 'released by an operator',
+      costUsd: 0,
+      details: mergeDetails(hold.details, { holdId: hold.id, releasedUsd: microsToUsd(hold.amountMicros) }),
+    }
+  },
+
+  /** A repeated idempotency key whose call already ran: refused, so it never runs twice. */
+  replayRefused(request: AuthorizeRequest, reason: string): AuditEvent {
+    return {
+      tool: request.tool,
+      action: request.action,
+      scope: request.scope,
+      outcome: 'denied',
+      flagged: true,
+      reason,
+      costUsd: 0,
+      details: { ...request.details, idempotencyKey: request.idempotencyKey },
+    }
+  },
+
   /** A vault read: the name, never the value. */
   secretRead(options: { name: string; scope: string | null; outcome: 'ok' | 'denied' | 'error'; reason: string | null }): AuditEvent {
     return {

@@ -12,9 +12,13 @@ function keyObjectOf(auditKey: Uint8Array): KeyObject {
   return keyObject
 }
 
-/** Computes an entry's HMAC over its previous hash and its canonical body (everything but `hash`). */
+/** Computes an entry's HMAC over its previous hash and its canonical body (everything but `hash`) with `auditKey`. */
 export function hashAuditEntry(auditKey: Uint8Array, entry: Omit<AuditEntry, 'hash'>): string {
-  return createHmac('sha256', keyObjectOf(auditKey)).update(entry.prevHash).update(canonicalEntryBody(entry)).digest('hex')
+  return hmacOf(auditKey, entry.prevHash, canonicalEntryBody(entry))
+}
+
+function hmacOf(auditKey: Uint8Array, prevHash: string, body: string): string {
+  return createHmac('sha256', keyObjectOf(auditKey)).update(prevHash).update(body).digest('hex')
 }
 
 /**
@@ -26,21 +30,32 @@ export function canonicalEntryBody(entry: Omit<AuditEntry, 'hash'>): string {
   const orNull = (value: string | null) => (value === null ? 'null' : jsonString(value))
   return (
     `{"action":${text(entry.action)},"agentId":${text(entry.agentId)},"costUsd":${JSON.stringify(entry.costUsd)},"details":${canonicalJson(entry.details)}` +
-    `,"flagged":${entry.flagged},"id":${text(entry.id)},"outcome":${text(entry.outcome)},"prevHash":${text(entry.prevHash)}` +
+    // Entries sealed before keys had ids carry none; their body is unchanged.
+    `,"flagged":${entry.flagged},"id":${text(entry.id)}${entry.keyId ? `,"keyId":${text(entry.keyId)}` : ''},"outcome":${text(entry.outcome)},"prevHash":${text(entry.prevHash)}` +
     `,"reason":${orNull(entry.reason)},"scope":${orNull(entry.scope)},"seq":${JSON.stringify(entry.seq)},"sessionId":${text(entry.sessionId)}` +
     `,"timestamp":${text(entry.timestamp)},"tool":${text(entry.tool)}}`
   )
 }
 
+/** The key that seals new entries, with the id each entry records. */
+export interface SealingKey {
+  id: string
+  key: Uint8Array
+}
+
 /**
- * Links a new entry to the chain's head and seals it, completing `input` in place (it is a fresh
- * object on every path, and copying it twice per call was measurable). The caller stores it and
- * advances the head.
+ * Links a new entry to the chain's head and seals it with the active audit key, completing
+ * `input` in place (it is a fresh object on every path, and copying it twice per call was
+ * measurable). The caller stores it and advances the head.
  */
-export function sealAuditEntry(auditKey: Uint8Array, head: AuditHead, input: AuditEntryInput & { id: string }): AuditEntry {
+export function sealAuditEntry(sealing: SealingKey, head: AuditHead, input: AuditEntryInput & { id: string }, size?: { bytes: number }): AuditEntry {
   const entry = input as AuditEntry
+  entry.keyId = sealing.id
   entry.seq = head.seq + 1
   entry.prevHash = head.hash
-  entry.hash = hashAuditEntry(auditKey, entry)
+  const body = canonicalEntryBody(entry)
+  // The canonical body is about what the entry takes to store; counting it here costs nothing more.
+  if (size) size.bytes += body.length + 64
+  entry.hash = hmacOf(sealing.key, entry.prevHash, body)
   return entry
 }

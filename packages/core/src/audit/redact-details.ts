@@ -1,6 +1,13 @@
 import { ValidationError } from '../errors/validation-error.ts'
+import { errorMessage } from '../internal/error-message.ts'
+import { normalizeText } from '../internal/well-formed-text.ts'
 
 export const REDACTED = '[REDACTED]'
+
+/** Deeper details are refused: nothing an agent records needs more, and recursion must stay bounded. */
+export const MAX_DETAILS_DEPTH = 32
+/** Larger details are refused: an entry is a record of a call, not its payload (about the JSON size). */
+export const MAX_DETAILS_BYTES = 64 * 1024
 
 export interface RedactOptions {
   /** Lower-case keys whose values are replaced at any depth. */
@@ -9,59 +16,91 @@ export interface RedactOptions {
   secretValues: ReadonlySet<string>
 }
 
+interface Walk {
+  options: RedactOptions
+  ancestors: object[]
+  /** Roughly the JSON size so far (strings and keys counted by length, plus a little per value). */
+  size: number
+}
+
 /**
  * Turns audit details into the plain JSON that is stored and hashed, in one pass: configured
- * keys (any depth, case-insensitive) and known secret values (inside any string) are replaced,
- * and values are converted as `JSON.stringify` would (`toJSON`, dropped `undefined`, bigint as
- * a string), so a backend that round-trips details through a database or the wire hashes the
- * very same value. A cycle is a {@link ValidationError}.
+ * keys (any depth, case-insensitive) and known secret values (inside any string) are replaced;
+ * values are converted as `JSON.stringify` would (`toJSON`, dropped `undefined`, bigint as a
+ * string); keys and strings are normalised as every store keeps them (lone surrogates and NUL
+ * become U+FFFD), so what is hashed is exactly what a database or the wire gives back. A cycle,
+ * more than {@link MAX_DETAILS_DEPTH} levels, more than {@link MAX_DETAILS_BYTES}, or a getter or
+ * `toJSON` that throws is a {@link ValidationError} naming the path.
  */
 export function redactDetails(details: Record<string, unknown>, options: RedactOptions): Record<string, unknown> {
-  const out = toJson(details, options, [], 'details')
+  const out = toJson(details, { options, ancestors: [], size: 0 }, 'details')
   if (out === null || typeof out !== 'object' || Array.isArray(out)) {
     throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
   }
   return out as Record<string, unknown>
 }
 
-function toJson(value: unknown, options: RedactOptions, ancestors: object[], path: string): unknown {
+function toJson(value: unknown, walk: Walk, path: string): unknown {
   switch (typeof value) {
     case 'string': {
-      // NUL cannot be stored by every backend (PostgreSQL JSON); replace it before it is hashed.
-      const text = value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value
-      return options.secretValues.size === 0 ? text : scrub(text, options.secretValues)
+      grow(walk, value.length + 2, path)
+      const text = normalizeText(value)
+      return walk.options.secretValues.size === 0 ? text : scrub(text, walk.options.secretValues)
     }
     case 'number':
+      grow(walk, 8, path)
       return Number.isFinite(value) ? value : null
     case 'boolean':
+      grow(walk, 5, path)
       return value
     case 'bigint':
-      return value.toString()
+      return toJson(value.toString(), walk, path)
     case 'object':
       break
     default:
       return undefined
   }
   if (value === null) return null
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    return toJson((value as { toJSON(): unknown }).toJSON(), options, ancestors, path)
+  if (walk.ancestors.length >= MAX_DETAILS_DEPTH) {
+    throw new ValidationError({ issues: [{ path, message: `nests deeper than ${MAX_DETAILS_DEPTH} levels` }] })
   }
-  if (ancestors.includes(value)) throw new ValidationError({ issues: [{ path, message: 'must not contain a cycle' }] })
-  ancestors.push(value)
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    let converted: unknown
+    try {
+      converted = (value as { toJSON(): unknown }).toJSON()
+    } catch (error) {
+      throw new ValidationError({ issues: [{ path, message: `its toJSON() threw: ${errorMessage(error)}` }], cause: error })
+    }
+    return toJson(converted, walk, path)
+  }
+  if (walk.ancestors.includes(value)) throw new ValidationError({ issues: [{ path, message: 'must not contain a cycle' }] })
+  walk.ancestors.push(value)
   let out: unknown
   if (Array.isArray(value)) {
-    out = value.map((item, index) => toJson(item, options, ancestors, `${path}.${index}`) ?? null)
+    out = value.map((item, index) => toJson(item, walk, `${path}.${index}`) ?? null)
   } else {
     const record: Record<string, unknown> = {}
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue
-      const member = options.keys.has(key.toLowerCase()) ? REDACTED : toJson((value as Record<string, unknown>)[key], options, ancestors, `${path}.${key}`)
-      if (member !== undefined) record[key] = member
+      grow(walk, key.length + 4, path)
+      let member: unknown
+      try {
+        member = (value as Record<string, unknown>)[key]
+      } catch (error) {
+        throw new ValidationError({ issues: [{ path: `${path}.${key}`, message: `reading it threw: ${errorMessage(error)}` }], cause: error })
+      }
+      const converted = walk.options.keys.has(key.toLowerCase()) ? REDACTED : toJson(member, walk, `${path}.${key}`)
+      if (converted !== undefined) record[normalizeText(key)] = converted
     }
     out = record
   }
-  ancestors.pop()
+  walk.ancestors.pop()
   return out
+}
+
+function grow(walk: Walk, bytes: number, path: string): void {
+  walk.size += bytes
+  if (walk.size > MAX_DETAILS_BYTES) throw new ValidationError({ issues: [{ path, message: `details are larger than ${MAX_DETAILS_BYTES} bytes` }] })
 }
 
 function scrub(text: string, secrets: ReadonlySet<string>): string {

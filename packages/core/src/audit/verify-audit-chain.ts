@@ -8,7 +8,7 @@ export type AuditVerification =
       count: number
       /** The `seq` at which the chain stops being trustworthy (the first bad position). */
       brokenAt: number
-      reason: 'hash_mismatch' | 'sequence_gap' | 'broken_link' | 'truncated' | 'foreign_entry'
+      reason: 'hash_mismatch' | 'sequence_gap' | 'broken_link' | 'truncated' | 'foreign_entry' | 'unknown_key'
       message: string
     }
 
@@ -18,12 +18,13 @@ export type AuditVerification =
  * a cut tail is caught against the session's recorded head.
  */
 export function verifyAuditChain(options: {
-  auditKey: Uint8Array
+  /** Every key that may have sealed an entry, by id (the active one and those rotated out). */
+  auditKeys: ReadonlyMap<string, Uint8Array>
   sessionId: string
   entries: readonly AuditEntry[]
   head?: AuditHead
 }): AuditVerification {
-  const { auditKey, sessionId, entries, head } = options
+  const { auditKeys, sessionId, entries, head } = options
   let previousHash = GENESIS_HASH
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index] as AuditEntry
@@ -39,7 +40,10 @@ export function verifyAuditChain(options: {
     if (entry.seq !== position) return fail('sequence_gap', `expected seq ${position}, found ${entry.seq}`)
     if (entry.prevHash !== previousHash) return fail('broken_link', `entry ${position} does not link to entry ${position - 1}`)
     const { hash, ...body } = entry
-    if (hashAuditEntry(auditKey, body) !== hash) return fail('hash_mismatch', `entry ${position} was altered after it was written`)
+    if (!sealedBy(auditKeys, body, hash)) {
+      if (entry.keyId && !auditKeys.has(entry.keyId)) return fail('unknown_key', `entry ${position} was sealed with audit key ${entry.keyId}, which is not configured`)
+      return fail('hash_mismatch', `entry ${position} was altered after it was written`)
+    }
     previousHash = hash
   }
   if (head && (head.seq !== entries.length || head.hash !== previousHash)) {
@@ -52,4 +56,14 @@ export function verifyAuditChain(options: {
     }
   }
   return { ok: true, count: entries.length }
+}
+
+/** Whether `hash` seals `body` under the key the entry names (any configured key for an entry from before key ids). */
+function sealedBy(auditKeys: ReadonlyMap<string, Uint8Array>, body: Omit<AuditEntry, 'hash'>, hash: string): boolean {
+  if (body.keyId) {
+    const key = auditKeys.get(body.keyId)
+    return key !== undefined && hashAuditEntry(key, body) === hash
+  }
+  for (const key of auditKeys.values()) if (hashAuditEntry(key, body) === hash) return true
+  return false
 }

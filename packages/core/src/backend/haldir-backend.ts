@@ -66,8 +66,15 @@ export interface AuthorizeRequest extends SessionRequest {
   tool: string
   action: string
   amountMicros: number
-  /** A retry with the same key (per tenant and session) returns the first result and charges once. */
+  /**
+   * One key, one execution, per tenant: a retry of the same request returns the first result and
+   * charges once (re-checking liveness); another request under the key is `IdempotencyError`
+   * (`idempotency_conflict`); a retry of a gate whose hold is already closed is refused
+   * (`idempotency_replayed`), so the call never runs twice.
+   */
   idempotencyKey: string | null
+  /** `reserve` mode: how long the hold may stay open (never past the session's expiry); `null`: the default lease. */
+  holdTtlMs: number | null
   details: Record<string, unknown>
 }
 
@@ -166,6 +173,34 @@ export interface ListSessionsRequest extends TenantRequest {
   limit: number
 }
 
+export interface ListHoldsRequest extends TenantRequest {
+  /** Only this session's holds; `null`: the tenant's. */
+  sessionId: string | null
+  limit: number
+}
+
+/** An open reservation, as operators list it. */
+export interface HoldInfo {
+  id: string
+  sessionId: string
+  amountMicros: number
+  tool: string
+  scope: string | null
+  createdAt: number
+  /** When the lease ends and the hold is released unless settled. */
+  expiresAt: number
+}
+
+export interface ReleaseHoldRequest extends TenantRequest {
+  holdId: string
+  reason: string | null
+}
+
+export interface SweepHoldsRequest extends TenantRequest {
+  /** At most this many expired holds are released in one call. */
+  limit: number
+}
+
 export interface HaldirBackend {
   /** Which contract the backend implements: {@link BACKEND_CONTRACT_VERSION}. */
   readonly contractVersion: typeof BACKEND_CONTRACT_VERSION
@@ -194,6 +229,12 @@ export interface HaldirBackend {
   putSecret(request: PutSecretRequest): Promise<void>
   /** Opens a secret for a live session holding its scope; audits the read (never the value). */
   readSecret(request: ReadSecretRequest): Promise<string>
+  /** Open holds of the tenant or of one session, oldest first. */
+  listHolds(request: ListHoldsRequest): Promise<HoldInfo[]>
+  /** An operator releases an open hold: nothing charged, audited (flagged) on its session's trail. */
+  releaseHold(request: ReleaseHoldRequest): Promise<AuditEntry>
+  /** Releases (and audits) the tenant's holds whose lease ended; returns how many. */
+  sweepHolds(request: SweepHoldsRequest): Promise<{ released: number }>
   /** Optional: the newest sessions of a tenant (the dashboard uses it). */
   listSessions?(request: ListSessionsRequest): Promise<SessionRecord[]>
   /** Optional: releases connections and timers. */

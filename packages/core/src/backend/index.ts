@@ -11,7 +11,11 @@ export {
   type CreateSessionRequest,
   type DenialCode,
   type HaldirBackend,
+  type HoldInfo,
+  type ListHoldsRequest,
   type ListSessionsRequest,
+  type ReleaseHoldRequest,
+  type SweepHoldsRequest,
   type PutSecretRequest,
   type ReadSecretRequest,
   type RevokeRequest,
@@ -24,12 +28,17 @@ export {
   type TenantRequest,
 } from './haldir-backend.ts'
 export { createStatefulBackend, type StatefulBackendOptions } from '../engine/create-stateful-backend.ts'
-export type { Changes, CounterChange, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+export type { Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+export { createSecretMask, type SecretMask } from '../engine/secret-mask.ts'
+export { MAX_PAGE_BYTES } from '../engine/create-stateful-backend.ts'
+export { checkOptionKeys, unknownKeyMessage } from '../internal/check-option-keys.ts'
+export { isWellFormed, normalizeText } from '../internal/well-formed-text.ts'
+export { keyIdOf } from '../internal/key-id.ts'
 export { Draft, type Sealer } from '../engine/draft.ts'
 export * from '../engine/plans/index.ts'
 export * from '../policy/index.ts'
 export * from '../audit/index.ts'
-export { createVaultCipher, parseKey, type SealedSecret, type VaultCipher } from '../vault/vault-cipher.ts'
+export { createVaultCipher, parseKey, type SealedSecret, type SecretBinding, type VaultCipher } from '../vault/vault-cipher.ts'
 export { resolveKeys, type KeyInput, type ResolvedKeys } from '../internal/resolve-keys.ts'
 export { type IdPrefix, newId } from '../internal/new-id.ts'
 export { errorMessage } from '../internal/error-message.ts'

@@ -1,5 +1,7 @@
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { SettleRequest } from '../backend/haldir-backend.ts'
+import { normalizeText } from '../internal/well-formed-text.ts'
+import { parseInput, releaseOptionsSchema, settleOptionsSchema } from '../schemas.ts'
 import { errorMessage } from '../internal/error-message.ts'
 import { microsToUsd, usdToMicros } from '../money/usd-to-micros.ts'
 import type { Hold } from '../types.ts'
@@ -15,19 +17,22 @@ export function createHold(client: ClientContext, sessionId: string, holdId: str
     id: holdId,
     sessionId,
     amountUsd: microsToUsd(amountMicros),
-    settle: (actualUsd, options = {}) =>
-      close({
+    settle: (actualUsd, options = {}) => {
+      const parsed = parseInput(settleOptionsSchema, options, 'options')
+      return close({
         tenant: client.tenant,
         sessionId,
         holdId,
         amountMicros: usdToMicros(actualUsd, 'actualUsd'),
         outcome: 'ok',
-        action: options.action ?? 'execute',
-        flagged: options.flagged ?? false,
-        reason: options.reason ?? null,
+        action: parsed.action ?? 'execute',
+        flagged: parsed.flagged ?? false,
+        reason: parsed.reason ?? null,
         details: client.cleanDetails(options.details),
-      }),
+      })
+    },
     release(options = {}) {
+      const parsed = parseInput(releaseOptionsSchema, options, 'options')
       const failed = options.error !== undefined
       return close({
         tenant: client.tenant,
@@ -35,9 +40,10 @@ export function createHold(client: ClientContext, sessionId: string, holdId: str
         holdId,
         amountMicros: 0,
         outcome: failed ? 'error' : 'ok',
-        action: options.action ?? (failed ? 'execute' : 'release'),
+        action: parsed.action ?? (failed ? 'execute' : 'release'),
         flagged: failed,
-        reason: options.reason ?? (failed ? errorMessage(options.error) : null),
+        // A tool's error message can hold anything; it is stored as every backend keeps it.
+        reason: parsed.reason ?? (failed ? normalizeText(errorMessage(options.error).slice(0, 10_000)) : null),
         details: client.cleanDetails(options.details),
       })
     },

@@ -1,7 +1,9 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
 import { sealAuditEntry } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
-import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-backend.ts'
+import { type AuditPage, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo } from '../backend/haldir-backend.ts'
+import { BackendError } from '../errors/backend-error.ts'
+import { HaldirError } from '../errors/haldir-error.ts'
 import { NotFoundError } from '../errors/not-found-error.ts'
 import { newId } from '../internal/new-id.ts'
 import type { ResolvedKeys } from '../internal/resolve-keys.ts'
@@ -10,10 +12,12 @@ import { Draft, type Sealer } from './draft.ts'
 import { planAppendAudit } from './plans/plan-append-audit.ts'
 import { planAuthorize } from './plans/plan-authorize.ts'
 import { planCreateSession } from './plans/plan-create-session.ts'
+import { planExpireHold, planReleaseHold } from './plans/plan-hold-release.ts'
 import { planRevoke } from './plans/plan-revoke.ts'
-import { planSecretRead } from './plans/plan-secret-read.ts'
+import { planSecretRead, type VaultAccess } from './plans/plan-secret-read.ts'
 import { planSettle } from './plans/plan-settle.ts'
-import type { LoadedState, LoadRequest, StateStore, StoredSecret } from './state-store.ts'
+import { createVaultMasks } from './vault-masks.ts'
+import type { HoldRecord, LoadedState, LoadRequest, StateStore } from './state-store.ts'
 
 export interface StatefulBackendOptions {
   store: StateStore
@@ -23,11 +27,30 @@ export interface StatefulBackendOptions {
   now?: () => number
 }
 
+// Thrown inside `decide` when a secret changed since the engine last read the vault: the store
+// applies nothing, the engine rereads the vault and decides again. A typed error, so every store
+// passes it through as it is (the engine recognises this very instance).
+const VAULT_CHANGED = new BackendError({ message: 'the vault changed while deciding; decide again' })
+const MAX_VAULT_RETRIES = 3
+/** A page of the trail is cut here, whatever its `limit`: its entries up to this size, the rest on the next page. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024
+
+function trimPage(page: AuditPage, offset: number): AuditPage {
+  let bytes = 0
+  for (let index = 0; index < page.entries.length; index++) {
+    bytes += JSON.stringify(page.entries[index]).length
+    // Always at least one entry, so paging moves forward.
+    if (bytes > MAX_PAGE_BYTES && index > 0) return { count: page.count, entries: page.entries.slice(0, index), nextOffset: offset + index }
+  }
+  return page
+}
+
 /**
  * Core's engine: the whole backend contract over a {@link StateStore}. Every operation is the
  * same three steps: the store loads and locks the state the operation needs, a pure plan decides
- * (liveness, scopes, budget, holds, idempotency, the audit entries), the store applies the plan's
- * changes atomically. Policy lives here and in the plans, once, for every store.
+ * (liveness, scopes, budget, holds and their leases, idempotency, the audit entries), the store
+ * applies the plan's changes atomically. Policy lives here and in the plans, once, for every
+ * store. Before an entry is sealed, every value in the tenant's vault is masked out of it.
  *
  * @example
  * const backend = createStatefulBackend({ store: myStore(), keys: resolveKeys({ durable: true, backendName: 'mine' }) })
@@ -36,19 +59,39 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   const { store, keys } = options
   const now = options.now ?? Date.now
   const cipher = createVaultCipher({ masterKey: keys.masterKey, previousKeys: keys.previousKeys })
-  const openSecret = (secret: StoredSecret) => cipher.open(secret.name, secret.sealed)
-  const sealer: Sealer = { newId, seal: (head: AuditHead, input: AuditEntryInput & { id: string }): AuditEntry => sealAuditEntry(keys.auditKey, head, input) }
+  const vault: VaultAccess = { open: (binding, sealed) => cipher.open(binding, sealed), seal: (binding, value) => cipher.seal(binding, value) }
+  const masks = createVaultMasks({ store, open: vault.open })
+  const sealing = { id: keys.auditKeyId, key: keys.auditKey }
+  const sealer: Sealer = { newId, seal: (head: AuditHead, input: AuditEntryInput & { id: string }, size: { bytes: number }): AuditEntry => sealAuditEntry(sealing, head, input, size) }
 
   /**
    * Load → plan → apply, for any plan: the store applies the draft and then resolves with the
-   * plan's value, or rejects with the refusal the plan recorded.
+   * plan's value, or rejects with the refusal the plan recorded. A plan's unexpected failure (a
+   * bug, not a decision) is reported as a `BackendError`, with nothing applied.
    */
-  function run<Request, R>(load: LoadRequest, plan: (state: LoadedState, request: Request, draft: Draft<R>) => R, request: Request): Promise<R> {
-    return store.transact<R>(load, (state) => {
-      const draft = new Draft<R>(load.tenant, now(), sealer)
-      draft.value = plan(state, request, draft)
-      return draft
-    })
+  // Every load asks for the vault version (in its literal, so each call site keeps one object shape).
+  async function run<Request, R>(load: LoadRequest & { vaultVersion: true }, plan: (state: LoadedState, request: Request, draft: Draft<R>) => R, request: Request): Promise<R> {
+    const { tenant } = load
+    for (let attempt = 0; ; attempt++) {
+      const mask = masks.current(tenant)
+      try {
+        return await store.transact<R>(load, (state) => {
+          if (state.vaultVersion !== mask.version) throw VAULT_CHANGED
+          const draft = new Draft<R>(tenant, now(), sealer, mask.mask)
+          try {
+            draft.value = plan(state, request, draft)
+          } catch (error) {
+            if (HaldirError.isInstance(error)) throw error
+            throw new BackendError({ message: `Haldir could not decide this request: ${error instanceof Error ? error.message : String(error)}`, cause: error })
+          }
+          return draft
+        })
+      } catch (error) {
+        if (error !== VAULT_CHANGED) throw error
+        if (attempt >= MAX_VAULT_RETRIES) throw new BackendError({ message: 'The vault kept changing while this request was decided; try again' })
+        await masks.refresh(tenant)
+      }
+    }
   }
 
   async function found<T>(value: T | null, sessionId: string): Promise<T> {
@@ -56,51 +99,80 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     return value
   }
 
+  async function holdOf(tenant: string, holdId: string): Promise<HoldRecord> {
+    const hold = await store.readHold(tenant, holdId)
+    if (!hold) throw new NotFoundError({ resource: 'hold', id: holdId })
+    return hold
+  }
+
   return {
     contractVersion: BACKEND_CONTRACT_VERSION,
     name: store.name,
 
     createSession: (request) =>
-      run(request.parentId === null ? { tenant: request.tenant } : { tenant: request.tenant, sessionId: request.parentId, sessions: 'chain' }, planCreateSession, request),
+      run(request.parentId === null ? { tenant: request.tenant, vaultVersion: true } : { tenant: request.tenant, sessionId: request.parentId, sessions: 'chain', vaultVersion: true }, planCreateSession, request),
 
     getSession: async (request) => found(await store.readSession(request.tenant, request.sessionId), request.sessionId),
 
-    authorize: (request) =>
-      run(
+    authorize: (request) => {
+      const load: LoadRequest & { vaultVersion: true } =
         request.idempotencyKey === null
-          ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain' }
-          : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', idempotencyKey: request.idempotencyKey },
-        planAuthorize,
-        request,
-      ),
+          ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), vaultVersion: true }
+          : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), vaultVersion: true, idempotencyKey: request.idempotencyKey }
+      return run(load, planAuthorize, request)
+    },
 
-    settle: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId }, planSettle, request),
+    settle: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), vaultVersion: true }, planSettle, request),
 
-    appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self' }, planAppendAudit, request),
+    appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', vaultVersion: true }, planAppendAudit, request),
 
     getSpend: async (request) => found(await store.readSpend(request.tenant, request.sessionId), request.sessionId),
 
     async queryAudit(request) {
       if (request.sessionId !== null) await found(await store.readSession(request.tenant, request.sessionId), request.sessionId)
-      return store.queryAudit(request)
+      return trimPage(await store.queryAudit(request), request.offset)
     },
 
     async verifyAudit(request) {
       const trail = await found(await store.readTrail(request.tenant, request.sessionId), request.sessionId)
-      return verifyAuditChain({ auditKey: keys.auditKey, sessionId: request.sessionId, entries: trail.entries, head: trail.head })
+      return verifyAuditChain({ auditKeys: keys.auditKeys, sessionId: request.sessionId, entries: trail.entries, head: trail.head })
     },
 
-    revokeSession: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'subtree' }, planRevoke, request),
+    revokeSession: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'subtree', vaultVersion: true }, planRevoke, request),
 
     putSecret: (request) =>
-      store.putSecret(request.tenant, { name: request.name, sealed: cipher.seal(request.name, request.value), scopeRequired: request.scopeRequired }, now()),
+      store.putSecret(
+        request.tenant,
+        { name: request.name, sealed: cipher.seal({ tenant: request.tenant, name: request.name, scopeRequired: request.scopeRequired }, request.value), scopeRequired: request.scopeRequired },
+        now(),
+      ),
 
     readSecret: (request) =>
       run(
-        { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', secretName: request.name },
-        (state, secretRequest: typeof request, draft: Draft<string>) => planSecretRead(state, secretRequest, draft, openSecret),
+        { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', secretName: request.name, vaultVersion: true },
+        (state, secretRequest: typeof request, draft: Draft<string>) => planSecretRead(state, secretRequest, draft, vault),
         request,
       ),
+
+    async listHolds(request): Promise<HoldInfo[]> {
+      if (request.sessionId !== null) await found(await store.readSession(request.tenant, request.sessionId), request.sessionId)
+      const holds = await store.listHolds(request.tenant, request.sessionId, request.limit)
+      return holds.map((hold) => ({ id: hold.id, sessionId: hold.sessionId, amountMicros: hold.amountMicros, tool: hold.tool, scope: hold.scope, createdAt: hold.createdAt, expiresAt: hold.expiresAt }))
+    },
+
+    async releaseHold(request) {
+      const hold = await holdOf(request.tenant, request.holdId)
+      return run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, vaultVersion: true }, planReleaseHold, request)
+    },
+
+    async sweepHolds(request) {
+      const expired = await store.findExpiredHolds(request.tenant, now(), request.limit)
+      let released = 0
+      for (const hold of expired) {
+        if (await run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, vaultVersion: true }, planExpireHold, { holdId: hold.id })) released++
+      }
+      return { released }
+    },
 
     listSessions: (request) => store.listSessions(request.tenant, request.limit),
 

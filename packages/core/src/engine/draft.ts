@@ -1,13 +1,14 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
 import type { AuditEvent } from '../audit/audit-events.ts'
 import type { IdPrefix } from '../internal/new-id.ts'
-import type { Changes, CounterChange, Decision, HoldRecord, IdempotencyRecord, SessionState } from './state-store.ts'
+import type { Changes, CounterChange, Decision, HoldClosing, HoldRecord, IdempotencyRecord, SessionState, StoredSecret } from './state-store.ts'
+import type { SecretMask } from './secret-mask.ts'
 
 /** What plans may use besides the loaded state: fresh ids and the audit seal. */
 export interface Sealer {
   newId(prefix: IdPrefix): string
-  /** Links an entry to `head` and seals it (the engine's audit key). */
-  seal(head: AuditHead, input: AuditEntryInput & { id: string }): AuditEntry
+  /** Links an entry to `head` and seals it (the engine's active audit key), adding its stored size to `size`. */
+  seal(head: AuditHead, input: AuditEntryInput & { id: string }, size: { bytes: number }): AuditEntry
 }
 
 // Most operations touch few kinds of change: arrays are made on first use, not per call.
@@ -24,22 +25,28 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   /** Epoch milliseconds of the decision. */
   readonly now: number
   readonly sealer: Sealer
+  /** Every value of the tenant's vault, masked out of details and reasons before sealing. */
+  readonly mask: SecretMask | null
   createdSessions: SessionState[] = NONE as SessionState[]
   counters: CounterChange[] = NONE as CounterChange[]
   revocations: { sessionId: string; revokedAt: number }[] = NONE as never[]
   openedHolds: HoldRecord[] = NONE as HoldRecord[]
-  closedHolds: { holdId: string; entryId: string; chargedMicros: number }[] = NONE as never[]
+  closedHolds: ({ holdId: string } & HoldClosing)[] = NONE as never[]
   entries: AuditEntry[] = NONE as AuditEntry[]
   idempotency: IdempotencyRecord | null = null
+  secrets: StoredSecret[] = NONE as StoredSecret[]
+  /** About how many bytes the appended entries take (their canonical JSON). */
+  bytes = 0
   /** The operation's answer, or the refusal to report once the changes are applied. */
   value?: T
   error?: Error
   #timestamp: string | undefined
 
-  constructor(tenant: string, now: number, sealer: Sealer) {
+  constructor(tenant: string, now: number, sealer: Sealer, mask: SecretMask | null = null) {
     this.tenant = tenant
     this.now = now
     this.sealer = sealer
+    this.mask = mask
   }
 
   /**
@@ -72,7 +79,9 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
       }
     }
     this.#timestamp ??= new Date(this.now).toISOString()
-    const entry = this.sealer.seal(head, { id: this.sealer.newId('aud'), sessionId: record.id, agentId: record.agentId, timestamp: this.#timestamp, ...event })
+    // No value of the tenant's vault reaches a trail, whoever put it in the details or the reason.
+    if (this.mask) event = { ...event, details: this.mask.details(event.details), reason: event.reason === null ? null : this.mask.text(event.reason) }
+    const entry = this.sealer.seal(head, { id: this.sealer.newId('aud'), sessionId: record.id, agentId: record.agentId, timestamp: this.#timestamp, ...event }, this)
     if (this.entries === NONE) this.entries = []
     this.entries.push(entry)
     return entry
@@ -99,9 +108,14 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
     this.openedHolds.push(hold)
   }
 
-  closeHold(holdId: string, entryId: string, chargedMicros: number): void {
+  closeHold(holdId: string, entryId: string, chargedMicros: number, expired: boolean): void {
     if (this.closedHolds === NONE) this.closedHolds = []
-    this.closedHolds.push({ holdId, entryId, chargedMicros })
+    this.closedHolds.push({ holdId, entryId, chargedMicros, expired })
+  }
+
+  putSecret(secret: StoredSecret): void {
+    if (this.secrets === NONE) this.secrets = []
+    this.secrets.push(secret)
   }
 
   remember(record: IdempotencyRecord): void {

@@ -25,28 +25,48 @@ export interface SessionState {
   head: AuditHead
 }
 
-/** Money reserved by the gate until it is settled or released. */
+/** Money reserved by the gate until it is settled, released, or its lease ends. */
 export interface HoldRecord {
   id: string
   tenant: string
   sessionId: string
+  /** The root of the session's chain: leases are looked after per root. */
+  rootId: string
   amountMicros: number
   tool: string
   scope: string | null
   /** The gate's details, merged into the entry that closes the hold. */
   details: Record<string, unknown>
   createdAt: number
-  /** Set once the hold is closed: the entry that closed it and what it charged. */
-  closed: { entryId: string; chargedMicros: number } | null
+  /** When the lease ends: then the hold is released (and audited), never charged. */
+  expiresAt: number
+  /** The idempotency key of the gate that opened it, if any. */
+  idempotencyKey: string | null
+  /** Set once the hold is closed: the entry that closed it, what it charged, and whether its lease ended. */
+  closed: HoldClosing | null
 }
 
-/** What an idempotency key remembers: the first answer to the request made under it. */
+export interface HoldClosing {
+  entryId: string
+  chargedMicros: number
+  expired: boolean
+}
+
+/** What an idempotency key remembers: the request made under it (its fingerprint) and the first answer. */
 export interface IdempotencyRecord {
   tenant: string
-  sessionId: string
   key: string
+  sessionId: string
+  /** The request's identity (mode, session, scope, tool, action, amount): a different request under the key is a conflict. */
+  fingerprint: string
   result: AuthorizeResult
   createdAt: number
+}
+
+/** An open hold whose lease ended, with the chain of its session (which its release must change). */
+export interface ExpiredHold {
+  hold: HoldRecord
+  chain: SessionState[]
 }
 
 /** A secret at rest, with the scope a session needs to open it. */
@@ -68,9 +88,16 @@ export interface LoadRequest {
   /** `sessionId` and its ancestors (`chain`), it alone (`self`), or it and every descendant (`subtree`). */
   sessions?: 'chain' | 'self' | 'subtree'
   holdId?: string
-  /** Looked up for `sessionId`. */
+  /** The tenant's record for this key, with the hold its gate opened (if any). */
   idempotencyKey?: string
   secretName?: string
+  /**
+   * Also load and lock every open hold under the root of `sessionId`'s chain whose lease ended at
+   * or before this time, each with the chain of its session (locked with the others, in one order).
+   */
+  expiredHoldsAt?: number
+  /** Report the tenant's vault version (it changes whenever a secret is stored or removed). */
+  vaultVersion?: boolean
 }
 
 export interface LoadedState {
@@ -84,7 +111,13 @@ export interface LoadedState {
   /** The entry that closed `hold`, when it is closed (a repeated settle answers with it). */
   closingEntry: AuditEntry | null
   idempotency: IdempotencyRecord | null
+  /** The hold the idempotency record's gate opened (open or closed), when it has one. */
+  idempotencyHold: HoldRecord | null
   secret: StoredSecret | null
+  /** Open holds past their lease under the chain's root (when asked for with `expiredHoldsAt`). */
+  expiredHolds: ExpiredHold[]
+  /** The tenant's vault version (when asked for); `null` when it has never stored a secret. */
+  vaultVersion: string | null
 }
 
 /** A change of a session's counters: deltas in micro-dollars. */
@@ -103,17 +136,23 @@ export interface CounterChange {
 export interface Changes {
   /** Every change of an operation belongs to this tenant. */
   readonly tenant: string
+  /** When the operation decided (epoch milliseconds). */
+  readonly now: number
   readonly createdSessions: readonly SessionState[]
   readonly counters: readonly CounterChange[]
   readonly revocations: readonly { sessionId: string; revokedAt: number }[]
   readonly openedHolds: readonly HoldRecord[]
-  readonly closedHolds: readonly { holdId: string; entryId: string; chargedMicros: number }[]
+  readonly closedHolds: readonly ({ holdId: string } & HoldClosing)[]
   /**
    * Sealed entries, in append order. Each extends its session's chain: after applying, a
    * session's head is its last entry here (`seq`, `hash`).
    */
   readonly entries: readonly AuditEntry[]
   readonly idempotency: IdempotencyRecord | null
+  /** Secrets to store or replace (an old-format ciphertext resealed when it was read). */
+  readonly secrets: readonly StoredSecret[]
+  /** About how many bytes `entries` take (their canonical JSON), for stores that bound a tenant's storage. */
+  readonly bytes: number
 }
 
 /** What `decide` returns: the changes to apply, then the value to resolve with or the error to reject with. */
@@ -141,8 +180,16 @@ export interface StateStore {
   readTrail(tenant: string, sessionId: string): Promise<{ entries: AuditEntry[]; head: AuditHead } | null>
   /** A page of the tenant's entries in stored order, filtered. */
   queryAudit(query: AuditQuery): Promise<AuditPage>
-  /** Stores or replaces a sealed secret. */
+  /** Stores or replaces a sealed secret, and moves the tenant's vault version. */
   putSecret(tenant: string, secret: StoredSecret, updatedAt: number): Promise<void>
+  /** Every sealed secret of the tenant, and the vault version they are at. */
+  listSecrets(tenant: string): Promise<{ version: string | null; secrets: StoredSecret[] }>
+  /** A hold of the tenant, open or closed; `null` if it has none by that id. */
+  readHold(tenant: string, holdId: string): Promise<HoldRecord | null>
+  /** Open holds of the tenant (of one session, when given), oldest first. */
+  listHolds(tenant: string, sessionId: string | null, limit: number): Promise<HoldRecord[]>
+  /** Open holds of the tenant whose lease ended at or before `at`, oldest lease first. */
+  findExpiredHolds(tenant: string, at: number, limit: number): Promise<HoldRecord[]>
   /** The newest sessions of a tenant. */
   listSessions(tenant: string, limit: number): Promise<SessionRecord[]>
   /** Releases connections and timers. */

@@ -1,6 +1,10 @@
 import { BackendError } from './backend-error.ts'
 import { BudgetExceededError } from './budget-exceeded-error.ts'
 import { HaldirError, type HaldirErrorCode } from './haldir-error.ts'
+import { HoldExpiredError } from './hold-expired-error.ts'
+import { IdempotencyError } from './idempotency-error.ts'
+import { IntegrityError } from './integrity-error.ts'
+import { QuotaExceededError } from './quota-exceeded-error.ts'
 import { NotFoundError, type HaldirResource } from './not-found-error.ts'
 import { PermissionDeniedError } from './permission-denied-error.ts'
 import { SessionExpiredError } from './session-expired-error.ts'
@@ -44,6 +48,15 @@ export function errorFromJson(json: HaldirErrorJson, status?: number): HaldirErr
       return new SessionRevokedError({ message, sessionId: text(data.sessionId), revokedSessionId: text(data.revokedSessionId) })
     case 'not_found':
       return new NotFoundError({ message, resource: (text(data.resource) ?? 'route') as HaldirResource, id: text(data.id) ?? '' })
+    case 'idempotency_conflict':
+    case 'idempotency_replayed':
+      return new IdempotencyError({ code: json.code as 'idempotency_conflict' | 'idempotency_replayed', idempotencyKey: text(data.idempotencyKey) ?? '', message, data })
+    case 'hold_expired':
+      return new HoldExpiredError({ holdId: text(data.holdId) ?? '', expiresAt: text(data.expiresAt), message })
+    case 'integrity_error':
+      return new IntegrityError({ message, data })
+    case 'quota_exceeded':
+      return new QuotaExceededError({ message, data })
     case 'unauthorized':
     case 'payload_too_large':
       return new BackendError({ message, status, code: json.code as HaldirErrorCode })

@@ -12,6 +12,11 @@ export type HaldirErrorCode =
   | 'backend_error'
   | 'unauthorized'
   | 'payload_too_large'
+  | 'idempotency_conflict'
+  | 'idempotency_replayed'
+  | 'hold_expired'
+  | 'integrity_error'
+  | 'quota_exceeded'
 
 export interface HaldirErrorOptions {
   message: string

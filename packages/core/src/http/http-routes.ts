@@ -117,6 +117,30 @@ export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = {
     retry: 'always',
   },
   readSecret: { method: 'POST', path: '/v1/secrets/:name/read', params: ['name'], input: body, schema: backendRequestSchemas.readSecret, status: 200, answer: 'value', retry: 'never' },
+  listHolds: {
+    method: 'GET',
+    path: '/v1/holds',
+    params: [],
+    input: { in: 'query', fields: { sessionId: 'string', limit: 'number' } },
+    defaults: { sessionId: null, limit: 1000 },
+    schema: backendRequestSchemas.listHolds,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  releaseHold: {
+    method: 'POST',
+    path: '/v1/holds/:holdId/release',
+    params: ['holdId'],
+    input: body,
+    defaults: { reason: null },
+    schema: backendRequestSchemas.releaseHold,
+    status: 200,
+    answer: 'json',
+    retry: 'never',
+  },
+  // Releasing what expired twice releases nothing the second time.
+  sweepHolds: { method: 'POST', path: '/v1/holds/sweep', params: [], input: body, defaults: { limit: 1000 }, schema: backendRequestSchemas.sweepHolds, status: 200, answer: 'json', retry: 'always' },
 }
 
 /** Reads query-string values back into typed request members; an unreadable value is kept as text for the schema to refuse. */

@@ -1,50 +1,76 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { ValidationError } from '../errors/validation-error.ts'
 import { parseKey } from '../vault/vault-cipher.ts'
+import { keyIdOf } from './key-id.ts'
 
 export type KeyInput = string | Uint8Array
 
 export interface ResolvedKeys {
+  /** Seals new secrets. */
   masterKey: Uint8Array
+  /** Only open secrets sealed before a rotation. */
   previousKeys: Uint8Array[]
+  /** Seals new audit entries. */
   auditKey: Uint8Array
+  auditKeyId: string
+  /** Every audit key that verifies: the active one and those of earlier master or audit keys, by id. */
+  auditKeys: ReadonlyMap<string, Uint8Array>
   ephemeral: boolean
 }
 
 /**
- * Resolves the vault and audit keys of a backend: options first, then `HALDIR_MASTER_KEY` /
- * `HALDIR_AUDIT_KEY`. A durable backend refuses to start without a master key (its secrets
- * would be unreadable after a restart); the memory backend may make an ephemeral one.
- * Without an explicit audit key it is derived from the master key, so one key is enough.
+ * Resolves the vault and audit keys of a backend: options first, then `HALDIR_MASTER_KEY`,
+ * `HALDIR_PREVIOUS_MASTER_KEYS`, `HALDIR_AUDIT_KEY` and `HALDIR_PREVIOUS_AUDIT_KEYS` (lists
+ * separated by commas or whitespace). A durable backend refuses to start without a master key
+ * (its secrets would be unreadable after a restart); the memory backend may make an ephemeral one.
+ * Without an explicit audit key it is derived from the master key, so one key is enough, and a
+ * previous master key brings its derived audit key along: a rotated key still verifies the
+ * entries it sealed.
  */
 export function resolveKeys(options: {
-  masterKey?: KeyInput
-  previousMasterKeys?: readonly KeyInput[]
-  auditKey?: KeyInput
+  masterKey?: KeyInput | undefined
+  previousMasterKeys?: readonly KeyInput[] | undefined
+  auditKey?: KeyInput | undefined
+  previousAuditKeys?: readonly KeyInput[] | undefined
   durable: boolean
   backendName: string
 }): ResolvedKeys {
-  const masterInput = options.masterKey ?? process.env.HALDIR_MASTER_KEY
-  if (masterInput === undefined || masterInput === '') {
-    if (options.durable) {
-      throw new ValidationError({
-        message: `The ${options.backendName} backend needs a master key: pass { masterKey } or set HALDIR_MASTER_KEY (32 bytes, hex or base64)`,
-        issues: [{ path: 'masterKey', message: 'required for a durable backend' }],
-      })
-    }
-  }
+  const env = typeof process === 'undefined' ? {} : process.env
+  const masterInput = options.masterKey ?? env.HALDIR_MASTER_KEY
   const ephemeral = masterInput === undefined || masterInput === ''
+  if (ephemeral && options.durable) {
+    throw new ValidationError({
+      message: `The ${options.backendName} backend needs a master key: pass { masterKey } or set HALDIR_MASTER_KEY (32 bytes, hex or base64)`,
+      issues: [{ path: 'masterKey', message: 'required for a durable backend' }],
+    })
+  }
   const masterKey = ephemeral ? randomBytes(32) : toKey(masterInput as KeyInput, 'masterKey')
-  const auditInput = options.auditKey ?? process.env.HALDIR_AUDIT_KEY
-  const auditKey =
-    auditInput === undefined || auditInput === ''
-      ? createHmac('sha256', masterKey).update('haldir audit key v1').digest()
-      : toKey(auditInput, 'auditKey')
-  return { masterKey, previousKeys: (options.previousMasterKeys ?? []).map((key) => toKey(key, 'previousMasterKeys')), auditKey, ephemeral }
+  const previousKeys = (options.previousMasterKeys ?? keyList(env.HALDIR_PREVIOUS_MASTER_KEYS)).map((key, index) => toKey(key, `previousMasterKeys.${index}`))
+  const auditInput = options.auditKey ?? env.HALDIR_AUDIT_KEY
+  const explicitAudit = auditInput !== undefined && auditInput !== ''
+  const auditKey = explicitAudit ? toKey(auditInput, 'auditKey') : deriveAuditKey(masterKey)
+  const earlierAudit = [
+    ...(options.previousAuditKeys ?? keyList(env.HALDIR_PREVIOUS_AUDIT_KEYS)).map((key, index) => toKey(key, `previousAuditKeys.${index}`)),
+    // Entries sealed while an earlier master key was active carry its derived audit key.
+    ...previousKeys.map(deriveAuditKey),
+    // And when an explicit audit key replaces a derived one, the master key's derivation still verifies.
+    ...(explicitAudit ? [deriveAuditKey(masterKey)] : []),
+  ]
+  const auditKeys = new Map<string, Uint8Array>([[keyIdOf(auditKey), auditKey]])
+  for (const key of earlierAudit) if (!auditKeys.has(keyIdOf(key))) auditKeys.set(keyIdOf(key), key)
+  return { masterKey, previousKeys, auditKey, auditKeyId: keyIdOf(auditKey), auditKeys, ephemeral }
+}
+
+function deriveAuditKey(masterKey: Uint8Array): Uint8Array {
+  return createHmac('sha256', masterKey).update('haldir audit key v1').digest()
+}
+
+function keyList(text: string | undefined): string[] {
+  return text === undefined ? [] : text.split(/[\s,]+/).filter(Boolean)
 }
 
 function toKey(input: KeyInput, what: string): Uint8Array {
   if (typeof input === 'string') return parseKey(input, what)
-  if (input.length !== 32) throw new ValidationError({ issues: [{ path: what, message: 'must be 32 bytes' }] })
+  if (!(input instanceof Uint8Array) || input.length !== 32) throw new ValidationError({ issues: [{ path: what, message: 'must be 32 bytes' }] })
   return input
 }

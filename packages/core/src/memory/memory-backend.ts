@@ -1,20 +1,27 @@
 import type { HaldirBackend } from '../backend/haldir-backend.ts'
 import { createStatefulBackend } from '../engine/create-stateful-backend.ts'
+import { checkOptionKeys } from '../internal/check-option-keys.ts'
 import { resolveKeys, type KeyInput } from '../internal/resolve-keys.ts'
 import { memoryInternals, type MemoryInternals, memoryStore } from './memory-store.ts'
 
 export interface MemoryBackendOptions {
   /** 32 bytes (hex or base64). @default process.env.HALDIR_MASTER_KEY, else an ephemeral key */
   masterKey?: KeyInput
-  /** Keys that only decrypt, for rotation. */
+  /** Keys that only decrypt, for rotation. @default process.env.HALDIR_PREVIOUS_MASTER_KEYS */
   previousMasterKeys?: readonly KeyInput[]
   /** HMAC key of the audit chain. @default derived from the master key */
   auditKey?: KeyInput
+  /** Audit keys that only verify, for rotation. @default process.env.HALDIR_PREVIOUS_AUDIT_KEYS */
+  previousAuditKeys?: readonly KeyInput[]
   /** Clock in epoch milliseconds (tests move it). @default Date.now */
   now?: () => number
   /** How many idempotency keys and settled holds are remembered. @default 100_000 */
   idempotencyCacheSize?: number
+  /** About how many bytes each tenant may keep (entries, session metadata, secrets); past it, writes are `QuotaExceededError`. @default 268_435_456 (256 MiB) */
+  maxTenantBytes?: number
 }
+
+const MEMORY_OPTIONS = ['masterKey', 'previousMasterKeys', 'auditKey', 'previousAuditKeys', 'now', 'idempotencyCacheSize', 'maxTenantBytes'] as const
 
 /**
  * The embedded backend: all state in this process, core's engine over an in-memory store.
@@ -25,8 +32,9 @@ export interface MemoryBackendOptions {
  * const haldir = createHaldir({ backend: memoryBackend() })
  */
 export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend & { [memoryInternals]: MemoryInternals } {
+  checkOptionKeys(options, MEMORY_OPTIONS)
   const keys = resolveKeys({ ...options, durable: false, backendName: 'memory' })
-  const store = memoryStore({ cacheSize: options.idempotencyCacheSize ?? 100_000 })
+  const store = memoryStore({ cacheSize: options.idempotencyCacheSize ?? 100_000, maxTenantBytes: options.maxTenantBytes ?? 256 * 1024 * 1024 })
   const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}) })
   return Object.assign(backend, { [memoryInternals]: store[memoryInternals] })
 }

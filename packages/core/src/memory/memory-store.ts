@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache'
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
-import type { Changes, CounterChange, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+import type { Changes, CounterChange, ExpiredHold, HoldClosing, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
 import { RecentMap } from '../internal/recent-map.ts'
 
 interface MemorySession extends SessionState {
@@ -17,6 +18,9 @@ export const memoryInternals = Symbol.for('haldir.memory.internals')
 
 export interface MemoryInternals {
   entriesOf(sessionId: string): AuditEntry[]
+  secret(tenant: string, name: string): StoredSecret | undefined
+  /** Writes a row as an attacker with access to the store would: no version bump, no seal. */
+  setSecret(tenant: string, secret: StoredSecret): void
 }
 
 /**
@@ -24,15 +28,34 @@ export interface MemoryInternals {
  * in between, so every operation is atomic without locks: budgets hold under any number of
  * concurrent calls.
  */
-export function memoryStore(options: { cacheSize: number }): StateStore & { [memoryInternals]: MemoryInternals } {
+export function memoryStore(options: { cacheSize: number; maxTenantBytes: number }): StateStore & { [memoryInternals]: MemoryInternals } {
   const sessions = new Map<string, MemorySession>()
   const openHolds = new Map<string, HoldRecord>()
-  // Closed holds are kept only so a repeated settle gets the same answer: bounded.
-  const closedHolds = new RecentMap<string, { hold: HoldRecord; entry: AuditEntry; chargedMicros: number }>(options.cacheSize)
+  // Open holds per root session, and the earliest lease among them: a decision compares one number
+  // and only scans when a lease may have ended.
+  const holdsByRoot = new Map<string, { holds: Set<HoldRecord>; nextExpiry: number }>()
+  // Closed holds are kept only so a repeated settle, or a replayed key, gets the same answer: bounded.
+  const closedHolds = new RecentMap<string, { hold: HoldRecord; entry: AuditEntry; closing: HoldClosing }>(options.cacheSize)
   const idempotency = new LRUCache<string, IdempotencyRecord>({ max: options.cacheSize })
   const secrets = new Map<string, StoredSecret>()
+  const vaultVersions = new Map<string, number>()
   const trails = new Map<string, AuditEntry[]>()
-  const idempotencyKey = (tenant: string, sessionId: string, key: string) => `${tenant}\u0000${sessionId}\u0000${key}`
+  // About how much each tenant keeps here (entries, sessions' metadata, secrets): one tenant cannot
+  // grow the process without bound.
+  const tenantBytes = new Map<string, number>()
+
+  function reserveBytes(tenant: string, bytes: number): void {
+    const used = tenantBytes.get(tenant) ?? 0
+    if (used + bytes > options.maxTenantBytes) {
+      throw new QuotaExceededError({
+        message: `Tenant '${tenant}' has used its ${options.maxTenantBytes} bytes of in-memory storage; nothing was written (the memory backend bounds each tenant; use PostgreSQL for more)`,
+        data: { limitBytes: options.maxTenantBytes, usedBytes: used },
+      })
+    }
+    tenantBytes.set(tenant, used + bytes)
+  }
+  const idempotencyKey = (tenant: string, key: string) => `${tenant}\u0000${key}`
+  const secretKey = (tenant: string, name: string) => `${tenant}\u0000${name}`
 
   function find(tenant: string, sessionId: string): MemorySession | undefined {
     const session = sessions.get(sessionId)
@@ -45,6 +68,28 @@ export function memoryStore(options: { cacheSize: number }): StateStore & { [mem
     return out
   }
 
+  /** A hold of the tenant as the engine sees it: open, or rebuilt from what was kept of it once closed. */
+  function holdOf(tenant: string, holdId: string): { hold: HoldRecord; entry: AuditEntry | null } | null {
+    const open = openHolds.get(holdId)
+    if (open) return open.tenant === tenant ? { hold: open, entry: null } : null
+    const closed = closedHolds.get(holdId)
+    if (!closed || closed.hold.tenant !== tenant) return null
+    return { hold: { ...closed.hold, closed: closed.closing }, entry: closed.entry }
+  }
+
+  function expiredUnder(rootId: string, at: number): ExpiredHold[] {
+    const root = holdsByRoot.get(rootId)
+    if (!root || root.nextExpiry > at) return []
+    const expired: ExpiredHold[] = []
+    let next = Number.POSITIVE_INFINITY
+    for (const hold of root.holds) {
+      if (hold.expiresAt <= at) expired.push({ hold, chain: (sessions.get(hold.sessionId) as MemorySession).chain })
+      if (hold.expiresAt < next) next = hold.expiresAt
+    }
+    root.nextExpiry = next
+    return expired
+  }
+
   function load(request: LoadRequest): LoadedState {
     const { tenant } = request
     let loaded: MemorySession[] = []
@@ -53,25 +98,31 @@ export function memoryStore(options: { cacheSize: number }): StateStore & { [mem
       const session = find(tenant, request.sessionId)
       if (session) loaded = scope === 'chain' ? session.chain : scope === 'self' ? [session] : subtreeOf(session)
     }
-    let hold: HoldRecord | null = null
-    let closingEntry: AuditEntry | null = null
-    if (request.holdId !== undefined) {
-      const open = openHolds.get(request.holdId)
-      if (open) {
-        if (open.tenant === tenant) hold = open
-      } else {
-        // A repeated settle (rare): the closed hold is rebuilt from what was kept of it.
-        const closed = closedHolds.get(request.holdId)
-        if (closed && closed.hold.tenant === tenant) {
-          hold = { ...closed.hold, closed: { entryId: closed.entry.id, chargedMicros: closed.chargedMicros } }
-          closingEntry = closed.entry
-        }
-      }
+    const found = request.holdId === undefined ? null : holdOf(tenant, request.holdId)
+    const remembered = request.idempotencyKey === undefined ? undefined : idempotency.get(idempotencyKey(tenant, request.idempotencyKey))
+    const rememberedHoldId = remembered?.result.allowed ? remembered.result.holdId : null
+    const secret = request.secretName === undefined ? undefined : secrets.get(secretKey(tenant, request.secretName))
+    const root = loaded[loaded.length - 1]
+    return {
+      sessions: loaded,
+      hold: found?.hold ?? null,
+      closingEntry: found?.entry ?? null,
+      idempotency: remembered ?? null,
+      idempotencyHold: rememberedHoldId ? (holdOf(tenant, rememberedHoldId)?.hold ?? null) : null,
+      secret: secret ?? null,
+      expiredHolds: request.expiredHoldsAt !== undefined && scope === 'chain' && root ? expiredUnder(root.record.id, request.expiredHoldsAt) : [],
+      vaultVersion: request.vaultVersion ? versionOf(tenant) : null,
     }
-    const remembered =
-      request.idempotencyKey !== undefined && request.sessionId !== undefined ? idempotency.get(idempotencyKey(tenant, request.sessionId, request.idempotencyKey)) : undefined
-    const secret = request.secretName === undefined ? undefined : secrets.get(`${tenant}\u0000${request.secretName}`)
-    return { sessions: loaded, hold, closingEntry, idempotency: remembered ?? null, secret: secret ?? null }
+  }
+
+  function versionOf(tenant: string): string | null {
+    const version = vaultVersions.get(tenant)
+    return version === undefined ? null : String(version)
+  }
+
+  function putSecret(tenant: string, secret: StoredSecret): void {
+    secrets.set(secretKey(tenant, secret.name), secret)
+    vaultVersions.set(tenant, (vaultVersions.get(tenant) ?? 0) + 1)
   }
 
   // Indexed loops over each kind of change: most are empty on the hot path, and for-of over
@@ -100,6 +151,10 @@ export function memoryStore(options: { cacheSize: number }): StateStore & { [mem
     for (let index = 0; index < opened.length; index++) {
       const hold = opened[index] as HoldRecord
       openHolds.set(hold.id, hold)
+      let root = holdsByRoot.get(hold.rootId)
+      if (!root) holdsByRoot.set(hold.rootId, (root = { holds: new Set(), nextExpiry: hold.expiresAt }))
+      root.holds.add(hold)
+      if (hold.expiresAt < root.nextExpiry) root.nextExpiry = hold.expiresAt
     }
     if (entries.length > 0) {
       let trail = trails.get(changes.tenant)
@@ -115,15 +170,18 @@ export function memoryStore(options: { cacheSize: number }): StateStore & { [mem
       }
     }
     for (let index = 0; index < closing.length; index++) {
-      const { holdId, entryId, chargedMicros } = closing[index] as Changes['closedHolds'][number]
-      const hold = openHolds.get(holdId) as HoldRecord
-      openHolds.delete(holdId)
+      // The change itself is the closing record (its extra holdId is harmless).
+      const closed = closing[index] as Changes['closedHolds'][number]
+      const hold = openHolds.get(closed.holdId) as HoldRecord
+      openHolds.delete(closed.holdId)
+      holdsByRoot.get(hold.rootId)?.holds.delete(hold)
       let entry = entries[entries.length - 1] as AuditEntry
-      for (let at = entries.length - 1; entry.id !== entryId; at--) entry = entries[at - 1] as AuditEntry
-      closedHolds.set(holdId, { hold, entry, chargedMicros })
+      for (let at = entries.length - 1; entry.id !== closed.entryId; at--) entry = entries[at - 1] as AuditEntry
+      closedHolds.set(closed.holdId, { hold, entry, closing: closed })
     }
     const remember = changes.idempotency
-    if (remember) idempotency.set(idempotencyKey(remember.tenant, remember.sessionId, remember.key), remember)
+    if (remember) idempotency.set(idempotencyKey(remember.tenant, remember.key), remember)
+    for (let index = 0; index < changes.secrets.length; index++) putSecret(changes.tenant, changes.secrets[index] as StoredSecret)
   }
 
   return {
@@ -134,11 +192,15 @@ export function memoryStore(options: { cacheSize: number }): StateStore & { [mem
         if (!session) throw new Error(`no session ${sessionId}`)
         return session.entries
       },
+      secret: (tenant, name) => secrets.get(secretKey(tenant, name)),
+      setSecret: (tenant, secret) => void secrets.set(secretKey(tenant, secret.name), secret),
     },
 
     async transact(request, decide) {
       const decision = decide(load(request))
-      apply(decision.changes)
+      const { changes } = decision
+      reserveBytes(changes.tenant, changes.bytes + metadataBytes(changes.createdSessions))
+      apply(changes)
       if (decision.error) throw decision.error
       return decision.value as never
     },
@@ -172,7 +234,30 @@ export function memoryStore(options: { cacheSize: number }): StateStore & { [mem
     },
 
     async putSecret(tenant, secret) {
-      secrets.set(`${tenant}\u0000${secret.name}`, secret)
+      reserveBytes(tenant, secret.name.length + secret.sealed.ciphertext.length + 100)
+      putSecret(tenant, secret)
+    },
+
+    async listSecrets(tenant) {
+      const out: StoredSecret[] = []
+      for (const [key, secret] of secrets) if (key.startsWith(`${tenant}\u0000`)) out.push(secret)
+      return { version: versionOf(tenant), secrets: out }
+    },
+
+    async readHold(tenant, holdId) {
+      return holdOf(tenant, holdId)?.hold ?? null
+    },
+
+    async listHolds(tenant, sessionId, limit) {
+      const out: HoldRecord[] = []
+      for (const hold of openHolds.values()) if (hold.tenant === tenant && (sessionId === null || hold.sessionId === sessionId)) out.push(hold)
+      return out.sort((a, b) => a.createdAt - b.createdAt).slice(0, limit)
+    },
+
+    async findExpiredHolds(tenant, at, limit) {
+      const out: HoldRecord[] = []
+      for (const hold of openHolds.values()) if (hold.tenant === tenant && hold.expiresAt <= at) out.push(hold)
+      return out.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit)
     },
 
     async listSessions(tenant, limit): Promise<SessionRecord[]> {
@@ -183,4 +268,10 @@ export function memoryStore(options: { cacheSize: number }): StateStore & { [mem
 
     async close() {},
   }
+}
+
+function metadataBytes(created: readonly SessionState[]): number {
+  let bytes = 0
+  for (let index = 0; index < created.length; index++) bytes += JSON.stringify((created[index] as SessionState).record.metadata).length + 300
+  return bytes
 }

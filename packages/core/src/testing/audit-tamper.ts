@@ -14,6 +14,11 @@ export interface AuditTamper {
   remove(sessionId: string, seq: number): Promise<void>
   /** Swaps the stored positions of two entries. */
   swap(sessionId: string, seqA: number, seqB: number): Promise<void>
+  /**
+   * Rewrites a stored secret's row as someone with database access could: copied into another
+   * tenant (`toTenant`), or its required scope changed (`scopeRequired`, `null` clears it).
+   */
+  rebindSecret(tenant: string, name: string, change: { toTenant?: string; scopeRequired?: string | null }): Promise<void>
 }
 
 /** The tamper hooks of a memory backend (also the state behind a server running one). */
@@ -34,6 +39,12 @@ export function memoryAuditTamper(backend: HaldirBackend): AuditTamper {
     async remove(sessionId, seq) {
       const entries = internals.entriesOf(sessionId)
       entries.splice(indexOf(entries, seq), 1)
+    },
+    async rebindSecret(tenant, name, change) {
+      const secret = internals.secret(tenant, name)
+      if (!secret) throw new Error(`no secret ${name}`)
+      const rewritten = change.scopeRequired === undefined ? secret : { ...secret, scopeRequired: change.scopeRequired }
+      internals.setSecret(change.toTenant ?? tenant, rewritten)
     },
     async swap(sessionId, seqA, seqB) {
       const entries = internals.entriesOf(sessionId)

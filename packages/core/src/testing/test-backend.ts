@@ -12,6 +12,7 @@ import { ValidationError } from '../errors/validation-error.ts'
 import type { Haldir } from '../types.ts'
 import { withHaldir } from '../with-haldir.ts'
 import type { AuditTamper } from './audit-tamper.ts'
+import { trustCases } from './trust-cases.ts'
 
 /**
  * Optional abilities of a backend under test. A case that needs one the backend does not declare
@@ -50,6 +51,11 @@ export interface BackendUnderTest {
   tamper?: AuditTamper
   /** The clock the backend reads (hook `clock`). */
   clock?: TestClock
+  /**
+   * The tenants `backend` and `otherTenant` act for, when the backend decides them itself (an API
+   * key does over HTTP); otherwise the suite names its own.
+   */
+  tenants?: { own: string; other: string }
 }
 
 export interface TestBackendOptions {
@@ -95,11 +101,13 @@ export function testBackend(options: TestBackendOptions): void {
   describe(title, () => {
     let subject: BackendUnderTest
     let haldir: Haldir
+    let tenant = `t_${randomUUID()}`
     beforeAll(async () => {
       subject = await options.setup()
       const given: Record<ConformanceHook, unknown> = { tamper: subject.tamper, otherTenant: subject.otherTenant, clock: subject.clock }
       for (const hook of hooks) if (!given[hook]) throw new Error(`testBackend '${options.name}' declares the '${hook}' hook but setup() did not provide it`)
-      haldir = createHaldir({ backend: subject.backend, tenant: `t_${randomUUID()}` })
+      tenant = subject.tenants?.own ?? tenant
+      haldir = createHaldir({ backend: subject.backend, tenant })
     })
     afterAll(async () => {
       await options.teardown?.()
@@ -586,5 +594,7 @@ export function testBackend(options: TestBackendOptions): void {
         expect(() => withHaldir(async () => 1, { haldir: {} as Haldir, sessionId: 's', tool: 't' })).toThrow(ValidationError)
       })
     })
+
+    trustCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs })
   })
 }

@@ -35,6 +35,20 @@ export function sqlAuditTamper(pool: pg.Pool, schema: string): AuditTamper {
         }
       }),
     remove: (sessionId, seq) => unguarded(async (client) => void (await client.query(`delete from ${table} where session_id = $1 and seq = $2`, [sessionId, seq]))),
+    // A row copied or rewritten with plain SQL: no trigger guards the secrets table, only the seal does.
+    async rebindSecret(tenant, name, change) {
+      const secrets = `${schema}.secrets`
+      if (change.toTenant !== undefined) {
+        await pool.query(
+          `insert into ${secrets} (tenant, name, key_id, nonce, ciphertext, tag, scope_required, updated_at_ms, format)
+           select $3, name, key_id, nonce, ciphertext, tag, scope_required, updated_at_ms, format from ${secrets} where tenant = $1 and name = $2`,
+          [tenant, name, change.toTenant],
+        )
+      }
+      if (change.scopeRequired !== undefined) {
+        await pool.query(`update ${secrets} set scope_required = $3 where tenant = $1 and name = $2`, [change.toTenant ?? tenant, name, change.scopeRequired])
+      }
+    },
     swap: (sessionId, seqA, seqB) =>
       unguarded(async (client) => {
         const { rows } = await client.query<{ seq: string; position: string }>(`select seq, position from ${table} where session_id = $1 and seq = any($2)`, [sessionId, [seqA, seqB]])

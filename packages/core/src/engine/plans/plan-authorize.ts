@@ -1,27 +1,26 @@
 import { auditEvents } from '../../audit/audit-events.ts'
 import type { AuthorizeRequest, AuthorizeResult } from '../../backend/haldir-backend.ts'
+import { IdempotencyError } from '../../errors/idempotency-error.ts'
 import { decideAuthorization } from '../../policy/decide-authorization.ts'
 import type { Draft } from '../draft.ts'
-import type { LoadedState } from '../state-store.ts'
+import type { HoldRecord, IdempotencyRecord, LoadedState, SessionState } from '../state-store.ts'
+import { afterReleases, holdExpiry, releaseExpiredHolds } from './release-expired-holds.ts'
+import { requestFingerprint } from './request-fingerprint.ts'
 import { requireSession } from './require-session.ts'
 
 /**
- * The gate, over the locked chain (the session and its ancestors): a repeat of an idempotency key
- * answers as the first time; otherwise liveness, scope and budget decide. A refusal is audited,
- * flagged; `reserve` holds the amount on every level of the chain, `charge` charges it and audits
- * the payment, `check` changes nothing.
+ * The gate, over the locked chain (the session and its ancestors). Holds under the chain's root
+ * whose lease ended are released first (audited, flagged). A repeated idempotency key answers as
+ * the first time, after re-checking liveness, and never lets a call whose hold is closed run
+ * again. Otherwise liveness, scope and budget decide: a refusal is audited, flagged; `reserve`
+ * holds the amount on every level of the chain until the hold is settled or its lease ends,
+ * `charge` charges it and audits the payment, `check` changes nothing.
  */
 export function planAuthorize(state: LoadedState, request: AuthorizeRequest, draft: Draft<AuthorizeResult>): AuthorizeResult {
-  const chain = state.sessions
-  const session = requireSession(chain, request.sessionId)
-  if (state.idempotency) return state.idempotency.result
-  const decision = decideAuthorization({
-    chain,
-    mode: request.mode,
-    scope: request.scope,
-    amountMicros: request.amountMicros,
-    now: draft.now,
-  })
+  const session = requireSession(state.sessions, request.sessionId)
+  const chain = afterReleases(state.sessions, releaseExpiredHolds(state.expiredHolds, draft))
+  if (state.idempotency) return replay(state.idempotency, state.idempotencyHold, request, chain, draft)
+  const decision = decideAuthorization({ chain, mode: request.mode, scope: request.scope, amountMicros: request.amountMicros, now: draft.now })
   let result: AuthorizeResult
   if (!decision.allowed) {
     const entry = draft.append(session, auditEvents.denied(request, decision))
@@ -32,11 +31,14 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
       id: holdId,
       tenant: request.tenant,
       sessionId: request.sessionId,
+      rootId: (chain[chain.length - 1] as SessionState).record.id,
       amountMicros: request.amountMicros,
       tool: request.tool,
       scope: request.scope,
       details: request.details,
       createdAt: draft.now,
+      expiresAt: holdExpiry(chain, draft.now, request.holdTtlMs),
+      idempotencyKey: request.idempotencyKey,
       closed: null,
     })
     draft.move(chain, 0, request.amountMicros, null)
@@ -48,7 +50,33 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
     result = { allowed: true, holdId: null, entry: null }
   }
   if (request.idempotencyKey !== null) {
-    draft.remember({ tenant: request.tenant, sessionId: request.sessionId, key: request.idempotencyKey, result, createdAt: draft.now })
+    draft.remember({ tenant: request.tenant, key: request.idempotencyKey, sessionId: request.sessionId, fingerprint: requestFingerprint(request), result, createdAt: draft.now })
   }
   return result
+}
+
+/**
+ * A key seen before. Another request under it is a conflict (nothing changes). The same request
+ * re-checks liveness (a replay after a revocation or expiry is refused and audited), then gets the
+ * first answer; but a gate whose hold is already closed is refused (audited), so one key is one
+ * execution.
+ */
+function replay(remembered: IdempotencyRecord, hold: HoldRecord | null, request: AuthorizeRequest, chain: SessionState[], draft: Draft<AuthorizeResult>): AuthorizeResult {
+  const key = request.idempotencyKey as string
+  if (remembered.fingerprint !== requestFingerprint(request)) {
+    throw new IdempotencyError({ code: 'idempotency_conflict', idempotencyKey: key, data: { firstSessionId: remembered.sessionId } })
+  }
+  const session = chain[0] as SessionState
+  const live = decideAuthorization({ chain, mode: 'check', scope: null, amountMicros: 0, now: draft.now })
+  if (!live.allowed) {
+    const entry = draft.append(session, auditEvents.denied(request, live))
+    return { allowed: false, code: live.code, reason: live.reason, facts: live.facts, entry }
+  }
+  const first = remembered.result
+  if (first.allowed && first.holdId !== null && (hold === null || hold.closed !== null)) {
+    const reason = `idempotency key '${key}' belongs to a call that already ran (hold ${first.holdId} is closed); not run again`
+    draft.append(session, auditEvents.replayRefused(request, reason))
+    return draft.refuse(new IdempotencyError({ code: 'idempotency_replayed', idempotencyKey: key, data: { holdId: first.holdId } }))
+  }
+  return first
 }

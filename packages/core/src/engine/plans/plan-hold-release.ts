@@ -1,0 +1,29 @@
+import type { AuditEntry } from '../../audit/audit-entry.ts'
+import { auditEvents } from '../../audit/audit-events.ts'
+import type { ReleaseHoldRequest } from '../../backend/haldir-backend.ts'
+import { NotFoundError } from '../../errors/not-found-error.ts'
+import type { Draft } from '../draft.ts'
+import type { LoadedState, SessionState } from '../state-store.ts'
+import { expireHold } from './release-expired-holds.ts'
+
+/** An operator releases an open hold over its locked chain: nothing charged, audited and flagged on the hold's session. */
+export function planReleaseHold(state: LoadedState, request: ReleaseHoldRequest, draft: Draft<AuditEntry>): AuditEntry {
+  const { hold } = state
+  const chain = state.sessions
+  if (!hold || hold.closed || chain[0]?.record.id !== hold.sessionId) throw new NotFoundError({ resource: 'hold', id: request.holdId, message: `No open hold '${request.holdId}'` })
+  // A hold past its lease is expired, whoever notices first.
+  if (hold.expiresAt <= draft.now) return expireHold(hold, chain, draft)
+  draft.move(chain, 0, -hold.amountMicros, null)
+  const entry = draft.append(chain[0] as SessionState, auditEvents.holdReleased(hold, request.reason))
+  draft.closeHold(hold.id, entry.id, 0, false)
+  return entry
+}
+
+/** The sweep, for one hold over its locked chain: released if it is still open and its lease ended; `false` otherwise. */
+export function planExpireHold(state: LoadedState, _request: { holdId: string }, draft: Draft<boolean>): boolean {
+  const { hold } = state
+  const chain = state.sessions
+  if (!hold || hold.closed || hold.expiresAt > draft.now || chain[0]?.record.id !== hold.sessionId) return false
+  expireHold(hold, chain, draft)
+  return true
+}
