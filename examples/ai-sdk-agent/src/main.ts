@@ -2,7 +2,7 @@
 // Tools are gated and charged, out-of-scope calls are denied through toolApproval, and the
 // model's tokens are metered against the same $0.05 budget.
 import { haldirToolApproval, meterModel, withHaldir } from '@haldir/ai-sdk'
-import { createHaldir } from '@haldir/core'
+import { createHaldir, formatAuditEntry } from '@haldir/core'
 import { generateText, stepCountIs, tool } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
 import { z } from 'zod'
@@ -48,7 +48,8 @@ for (const step of result.steps) {
 
 const spend = await haldir.getSpend(session.id)
 console.log(`\nspend: $${spend.totalUsd} of $${spend.limitUsd}`, spend.byTool)
+// One line per call: a call's reservation (`hold.open`) and its settlement are two entries of the trail.
 for (const entry of (await haldir.getAuditTrail({ sessionId: session.id })).entries) {
-  console.log(`  ${entry.timestamp} | ${entry.tool} | ${entry.outcome === 'ok' ? 'OK' : entry.outcome === 'denied' ? 'BLOCKED' : 'ERROR'} | $${entry.costUsd}`)
+  if (entry.action !== 'hold.open') console.log(`  ${formatAuditEntry(entry)}`)
 }
 console.log('audit:', await haldir.verifyAuditTrail(session.id))

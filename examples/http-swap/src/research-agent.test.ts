@@ -11,7 +11,8 @@ it('behaves the same on the memory backend and through a Haldir server', async (
     const remote = await researchAgent(createHaldir({ backend: httpBackend({ url: server.url, apiKey }) }))
     expect(remote).toEqual(embedded)
     expect(embedded.filter((line) => line.startsWith('BLOCKED'))).toHaveLength(2)
-    expect(embedded.at(-1)).toBe('spent $0.09 of $0.1; audit verified (6 entries)')
+    // session.create, 3 searches (each a reservation and its settle), 1 refusal, 1 blocked email.
+    expect(embedded.at(-1)).toBe('spent $0.09 of $0.1; audit verified (9 entries)')
   } finally {
     await server.close()
   }

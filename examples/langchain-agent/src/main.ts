@@ -1,6 +1,6 @@
 // A LangChain.js agent governed by Haldir, offline: a scripted model (fakeModel) drives a real
 // createAgent loop. The middleware gates every tool call and meters the model's tokens.
-import { createHaldir } from '@haldir/core'
+import { createHaldir, formatAuditEntry } from '@haldir/core'
 import { haldirMiddleware, withHaldir } from '@haldir/langchain'
 import { AIMessage, ToolMessage } from '@langchain/core/messages'
 import { fakeModel } from '@langchain/core/testing'
@@ -46,7 +46,8 @@ console.log('\nstandalone:', await governedSearch.invoke({ query: 'haldir' }))
 
 const spend = await haldir.getSpend(session.id)
 console.log(`\nspend: $${spend.totalUsd} of $${spend.limitUsd}`, spend.byTool)
+// One line per call: a call's reservation (`hold.open`) and its settlement are two entries of the trail.
 for (const entry of (await haldir.getAuditTrail({ sessionId: session.id })).entries) {
-  console.log(`  ${entry.timestamp} | ${entry.tool} | ${entry.outcome === 'ok' ? 'OK' : entry.outcome === 'denied' ? 'BLOCKED' : 'ERROR'} | $${entry.costUsd}`)
+  if (entry.action !== 'hold.open') console.log(`  ${formatAuditEntry(entry)}`)
 }
 console.log('audit:', await haldir.verifyAuditTrail(session.id))

@@ -84,7 +84,8 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
     // What the model saw on its next turn:
     const prompt = JSON.stringify(model.doGenerateCalls[2]?.prompt)
     expect(prompt).toContain("Scope 'send_email' not granted")
-    const trail = await haldir.getAuditTrail({ sessionId: session.id })
+    // The call entries (each call's reservation, `hold.open`, is an entry of its own).
+    const trail = { entries: (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open') }
     expect(trail.entries.filter((entry) => entry.tool !== 'haldir').map((entry) => [entry.tool, entry.outcome, entry.costUsd])).toEqual([
       ['search', 'ok', 0.01],
       ['send_email', 'denied', 0],
@@ -132,7 +133,7 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
     expect(result.text).toBe('recovered')
     expect(parts(result)[0]).toMatchObject({ type: 'tool-error', toolName: 'flaky' })
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
-    const entry = (await haldir.getAuditTrail({ sessionId: session.id })).entries.find((each) => each.tool === 'flaky')
+    const entry = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open').find((each) => each.tool === 'flaky')
     expect(entry).toMatchObject({ outcome: 'error', flagged: true, reason: 'upstream 503' })
   })
 
@@ -208,7 +209,7 @@ describe('the shared vocabulary, and its deprecated aliases', () => {
     await mapped.execute?.({ query: 'haldir' }, call)
     const silent = withHaldir(tools.search, { haldir, sessionId: session.id, auditName: 'web', recordInput: false })
     await silent.execute?.({ query: 'secret plans' }, call)
-    const [first, second] = (await haldir.getAuditTrail({ sessionId: session.id })).entries.slice(-2)
+    const [first, second] = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open').slice(-2)
     expect(first).toMatchObject({ tool: 'web', details: { q: 6, toolCallId: 'c1' } })
     expect(second?.details).toEqual({ toolCallId: 'c1', durationMs: expect.any(Number) })
   })

@@ -12,6 +12,11 @@ import {
   logActionSchema,
   nameSchema,
   checkPermissionOptionsSchema,
+  consistencyProofSchema,
+  inclusionProofOptionsSchema,
+  readLedgerOptionsSchema,
+  treeHeadsOptionsSchema,
+  verifyLedgerOptionsSchema,
   gateOptionsSchema,
   listHoldsOptionsSchema,
   parseInput,
@@ -236,6 +241,35 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
 
     async sweepHolds() {
       return backend.sweepHolds({ tenant, limit: 10_000 })
+    },
+
+    getTreeHead: () => backend.treeHead({ tenant }),
+
+    async getInclusionProof(entryId, proofOptions = {}) {
+      const parsed = parseInput(inclusionProofOptionsSchema, proofOptions, 'options')
+      return backend.inclusionProof({ tenant, entryId: id(entryId, 'entryId'), treeSize: parsed.treeSize ?? null })
+    },
+
+    async getConsistencyProof(first, second) {
+      const sizes = parseInput(consistencyProofSchema, { first, second }, '')
+      return backend.consistencyProof({ tenant, ...sizes })
+    },
+
+    async listTreeHeads(listOptions = {}) {
+      const parsed = parseInput(treeHeadsOptionsSchema, listOptions, 'options')
+      return backend.treeHeads({ tenant, sinceSize: parsed.sinceSize, limit: parsed.limit })
+    },
+
+    getLedgerKeys: () => backend.ledgerKeys({ tenant }),
+
+    async readLedger(readOptions = {}) {
+      const parsed = parseInput(readLedgerOptionsSchema, readOptions, 'options')
+      return backend.ledgerPage({ tenant, from: parsed.from, limit: parsed.limit })
+    },
+
+    async verifyLedger(verifyOptions = {}) {
+      const parsed = parseInput(verifyLedgerOptionsSchema, verifyOptions, 'options')
+      return backend.verifyLedger({ tenant, earlierHead: parsed.earlierHead ?? null })
     },
 
     async close() {

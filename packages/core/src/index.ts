@@ -12,6 +12,12 @@ export { formatAuditEntry } from './audit/format-audit-entry.ts'
 export type { AuditEntry, AuditOutcome } from './audit/audit-entry.ts'
 export type { AuditVerification } from './audit/verify-audit-chain.ts'
 export type { DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
+export type { ConsistencyProof, InclusionProof, LedgerKey, LedgerPage, LedgerProblem, LedgerVerification } from './ledger/ledger-types.ts'
+export { type TreeHead, verifyTreeHead } from './ledger/tree-head.ts'
+export { verifyConsistency, verifyInclusion } from './ledger/verify-merkle.ts'
+export { entryLeafHash } from './ledger/leaf-bytes.ts'
+export { type BundleEntry, bundleLines, type BundleManifest, exportBundle, type ExportOptions } from './ledger/export-bundle.ts'
+export { type BundleVerification, verifyBundle } from './ledger/verify-bundle.ts'
 export type {
   AuditTrail,
   AuditTrailQuery,

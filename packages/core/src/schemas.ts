@@ -34,6 +34,17 @@ const plainJson = { keys: new Set<string>(), secretValues: new Set<string>() }
 /** Free-form details and metadata, normalised to the plain JSON every backend can store and hash. */
 export const detailsSchema = z.record(z.string(), z.unknown()).transform((details) => redactDetails(details, plainJson))
 export const microsSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const hex = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`), `must be ${length} lowercase hex characters`)
+/** A signed tree head as a verifier keeps it. */
+export const treeHeadSchema = z.strictObject({
+  treeSize: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  rootHash: hex(64),
+  signedAt: z.number().int().nonnegative(),
+  signature: hex(128),
+  algorithm: z.literal('Ed25519-over-canonical-sth'),
+  publicKey: hex(64),
+  keyId: hex(16),
+})
 export const outcomeSchema = z.enum(['ok', 'denied', 'error'])
 
 export const createSessionOptionsSchema = z.strictObject({
@@ -92,6 +103,11 @@ export const releaseOptionsSchema = z.strictObject({
 
 export const checkPermissionOptionsSchema = z.strictObject({ tool: nameSchema.optional(), details: z.unknown().optional() })
 export const revokeOptionsSchema = z.strictObject({ reason: textSchema.optional() })
+export const consistencyProofSchema = z.strictObject({ first: z.number().int().positive(), second: z.number().int().positive() })
+export const treeHeadsOptionsSchema = z.strictObject({ sinceSize: z.number().int().nonnegative().default(0), limit: z.number().int().positive().max(10_000).default(1000) })
+export const inclusionProofOptionsSchema = z.strictObject({ treeSize: z.number().int().positive().optional() })
+export const readLedgerOptionsSchema = z.strictObject({ from: z.number().int().nonnegative().default(0), limit: z.number().int().positive().max(10_000).default(1000) })
+export const verifyLedgerOptionsSchema = z.strictObject({ earlierHead: treeHeadSchema.optional() })
 export const listHoldsOptionsSchema = z.strictObject({ sessionId: idSchema.optional(), limit: z.number().int().positive().max(10_000).default(1000) })
 
 export const logActionSchema = z.strictObject({
@@ -179,6 +195,12 @@ export const backendRequestSchemas = {
   listHolds: z.strictObject({ sessionId: idSchema.nullable(), limit: z.number().int().positive().max(10_000) }),
   releaseHold: z.strictObject({ holdId: idSchema, reason: textSchema.nullable() }),
   sweepHolds: z.strictObject({ limit: z.number().int().positive().max(10_000) }),
+  tenant: z.strictObject({}),
+  inclusionProof: z.strictObject({ entryId: idSchema, treeSize: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullable().default(null) }),
+  consistencyProof: z.strictObject({ first: z.number().int().positive().max(Number.MAX_SAFE_INTEGER), second: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+  treeHeads: z.strictObject({ sinceSize: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), limit: z.number().int().positive().max(10_000) }),
+  ledgerPage: z.strictObject({ from: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), limit: z.number().int().positive().max(10_000) }),
+  verifyLedger: z.strictObject({ earlierHead: treeHeadSchema.nullable() }),
 } as const
 
 /**

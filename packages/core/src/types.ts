@@ -2,6 +2,8 @@ import type { AuditEntry, AuditOutcome } from './audit/audit-entry.ts'
 import type { AuditVerification } from './audit/verify-audit-chain.ts'
 import type { DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
 import type { HaldirPermissionError } from './errors/haldir-permission-error.ts'
+import type { ConsistencyProof, InclusionProof, LedgerKey, LedgerPage, LedgerVerification } from './ledger/ledger-types.ts'
+import type { TreeHead } from './ledger/tree-head.ts'
 
 /** A governed agent's session, with money in USD and times in ISO 8601. */
 export interface Session {
@@ -197,5 +199,22 @@ export interface Haldir {
   releaseHold(holdId: string, options?: { reason?: string }): Promise<AuditEntry>
   /** Releases every hold whose lease ended, auditing each; resolves to how many. */
   sweepHolds(): Promise<{ released: number }>
+  /** The tenant's log as it stands: size and root, signed with Ed25519 (and recorded in the tree-head log). */
+  getTreeHead(): Promise<TreeHead>
+  /** Where an entry sits in the tenant's log, with the audit path that proves it. */
+  getInclusionProof(entryId: string, options?: { treeSize?: number }): Promise<InclusionProof>
+  /** That the log of `first` entries is a prefix of the log of `second` entries. */
+  getConsistencyProof(first: number, second: number): Promise<ConsistencyProof>
+  /** The tree-head log: every head published, oldest first. */
+  listTreeHeads(options?: { sinceSize?: number; limit?: number }): Promise<TreeHead[]>
+  /** The public keys that sign (and signed) the tenant's tree heads. */
+  getLedgerKeys(): Promise<LedgerKey[]>
+  /**
+   * Recomputes every leaf of the tenant's log from its entry, the root, every session's chain and
+   * balances; with `earlierHead` (a head you kept), also that the log still contains it.
+   */
+  verifyLedger(options?: { earlierHead?: TreeHead }): Promise<LedgerVerification>
+  /** The tenant's log in order from leaf `from`: each entry with its leaf index, and the log's size. */
+  readLedger(options?: { from?: number; limit?: number }): Promise<LedgerPage>
   close(): Promise<void>
 }

@@ -23,7 +23,8 @@ export function formatCrewReport(options: { crewSpend: Spend; agents: readonly A
   )
   if (options.stoppedReason) lines.push(`Stopped: ${options.stoppedReason}`)
   for (const agent of options.agents) {
-    const actions = agent.entries.filter((entry) => !entry.action.startsWith('session.'))
+    // One line per call: session bookkeeping and reservations (`hold.open`) are not calls.
+    const actions = agent.entries.filter((entry) => !entry.action.startsWith('session.') && entry.action !== 'hold.open')
     const blocked = actions.filter((entry) => entry.outcome === 'denied').length
     lines.push('')
     lines.push(`Agent: ${agent.role} (${agent.sessionId})`)

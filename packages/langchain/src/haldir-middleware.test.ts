@@ -59,7 +59,8 @@ describe('haldirMiddleware with createAgent', () => {
     expect(blocked?.content).toMatch(/^BLOCKED: scope 'send_email' not granted/)
     expect((model.calls[2]?.messages.at(-1) as ToolMessage).content).toMatch(/BLOCKED/)
     expect(result.messages.at(-1)?.content).toBe('finished')
-    const trail = await haldir.getAuditTrail({ sessionId: session.id })
+    // The call entries (each call's reservation, `hold.open`, is an entry of its own).
+    const trail = { entries: (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open') }
     expect(trail.entries.filter((entry) => entry.tool !== 'haldir').map((entry) => [entry.tool, entry.outcome, entry.costUsd])).toEqual([
       ['search', 'ok', 0.01],
       ['send_email', 'denied', 0],
@@ -104,7 +105,7 @@ describe('haldirMiddleware with createAgent', () => {
     expect(toolMessages(result.messages)[0]?.content).toContain('disk full')
     expect(result.messages.at(-1)?.content).toBe('recovered')
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
-    const entry = (await haldir.getAuditTrail({ sessionId: session.id })).entries.find((each) => each.tool === 'explode')
+    const entry = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open').find((each) => each.tool === 'explode')
     expect(entry).toMatchObject({ outcome: 'error', flagged: true, reason: 'disk full' })
   })
 
@@ -123,7 +124,7 @@ describe('haldirMiddleware with createAgent', () => {
     await agent.invoke({ messages: [{ role: 'user', content: 'q' }] })
     // 2 model calls × (1000 × $3 + 500 × $15) / 1M = 2 × $0.0105, plus one $0.01 search.
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.031, reservedUsd: 0, byTool: { claude: 0.021, search: 0.01 } })
-    const modelEntries = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.tool === 'claude')
+    const modelEntries = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open').filter((entry) => entry.tool === 'claude')
     expect(modelEntries.map((entry) => [entry.costUsd, entry.details])).toEqual([
       [0.0105, { kind: 'generate', inputTokens: 1000, outputTokens: 500 }],
       [0.0105, { kind: 'generate', inputTokens: 1000, outputTokens: 500 }],

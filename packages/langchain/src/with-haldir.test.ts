@@ -44,7 +44,7 @@ describe('withHaldir (LangChain tool)', () => {
     expect(message).toMatchObject({ content: 'hits for b', tool_call_id: 'call_1', status: 'success' })
     expect(runs).toEqual(['a', 'b'])
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.02, byTool: { search: 0.02 } })
-    const entries = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.tool === 'search')
+    const entries = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open').filter((entry) => entry.tool === 'search')
     expect(entries.map((entry) => entry.details)).toMatchObject([{ args: { query: 'a' } }, { args: { query: 'b' }, toolCallId: 'call_1' }])
   })
 
@@ -116,7 +116,7 @@ describe('withHaldir (LangChain tool)', () => {
     expect(seen.content).toMatch(/BLOCKED: scope 'send_email'/)
     expect(runs).toEqual(['haldir'])
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.01, reservedUsd: 0 })
-    const flakyEntry = (await haldir.getAuditTrail({ sessionId: session.id })).entries.find((entry) => entry.tool === 'flaky')
+    const flakyEntry = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open').find((entry) => entry.tool === 'flaky')
     expect(flakyEntry).toMatchObject({ outcome: 'error', reason: 'upstream timeout', costUsd: 0 })
   })
 })
@@ -128,7 +128,7 @@ describe('the shared vocabulary, and its deprecated aliases', () => {
     await withHaldir(search, { haldir, sessionId: session.id, recordInput: (input) => ({ length: (input as { query: string }).query.length }) }).invoke({ query: 'abc' })
     await withHaldir(search, { haldir, sessionId: session.id, recordInput: false }).invoke({ query: 'hidden' })
     await withHaldir(search, { haldir, sessionId: session.id, recordArgs: false }).invoke({ query: 'hidden too' })
-    const details = (await haldir.getAuditTrail({ sessionId: session.id })).entries.slice(-3).map((entry) => entry.details)
+    const details = (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open').slice(-3).map((entry) => entry.details)
     expect(details.map(({ durationMs: _, ...rest }) => rest)).toEqual([{ length: 3 }, {}, {}])
   })
 

@@ -32,12 +32,12 @@ export function applyStatements(tables: Tables, changes: Changes): string[] {
   if (changes.entries.length > 0) {
     const { tenant } = changes
     const rows = changes.entries.map(
-      (entry) =>
+      (entry, index) =>
         sql`(${entry.id}, ${entry.keyId}, ${tenant}, ${entry.sessionId}, ${entry.agentId}, ${entry.seq}, ${entry.timestamp}, ${entry.tool}, ${entry.action}, ${entry.scope}, ${entry.outcome},
-             ${entry.flagged}, ${entry.reason}, ${usdToMicros(entry.costUsd, 'costUsd')}, ${entry.details}, ${entry.prevHash}, ${entry.hash})`,
+             ${entry.flagged}, ${entry.reason}, ${usdToMicros(entry.costUsd, 'costUsd')}, ${entry.details}, ${entry.ledger ?? null}, ${entry.prevHash}, ${entry.hash}, ${changes.leaves?.[index] ?? null})`,
     )
     statements.push(
-      `insert into ${tables.audit.text} (id, key_id, tenant, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, prev_hash, hash) values ${rows.join(', ')}`,
+      `insert into ${tables.audit.text} (id, key_id, tenant, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, ledger, prev_hash, hash, leaf_hash) values ${rows.join(', ')}`,
     )
   }
   for (const hold of changes.openedHolds) {

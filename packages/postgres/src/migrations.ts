@@ -141,6 +141,59 @@ export const migrations: readonly { version: number; name: string; sql: (schema:
       insert into ${s}.vault_versions (tenant, version) select tenant, count(*) from ${s}.secrets group by tenant;
     `,
   },
+  {
+    version: 3,
+    name: 'the ledger: ledger marks, a per-tenant RFC 6962 log, tree heads',
+    sql: (s) => `
+      -- What each entry does to money (balances are re-derived from these).
+      alter table ${s}.audit_entries add column ledger jsonb;
+      -- The writing transaction's id: entries join the log in (txid, position) order, and only once
+      -- every transaction that could still add an earlier one has finished (see the sequencer).
+      alter table ${s}.audit_entries add column txid xid8 not null default pg_current_xact_id();
+      -- The leaf hash computed when the entry was sealed (the sequencer uses it; a check recomputes it).
+      alter table ${s}.audit_entries add column leaf_hash text;
+      create index audit_log_order on ${s}.audit_entries (tenant, txid, position);
+
+      create table ${s}.ledger_leaves (
+        tenant text not null,
+        leaf_index bigint not null,
+        entry_id text not null,
+        session_id text not null,
+        primary key (tenant, leaf_index)
+      );
+      create unique index ledger_leaves_entry on ${s}.ledger_leaves (tenant, entry_id);
+      -- Complete subtrees of the log (level 0: leaf hashes). Never change once written.
+      create table ${s}.ledger_nodes (
+        tenant text not null,
+        level smallint not null,
+        idx bigint not null,
+        hash text not null,
+        primary key (tenant, level, idx)
+      );
+      create table ${s}.ledger_state (
+        tenant text primary key,
+        size bigint not null,
+        -- Every entry of a transaction older than this is in the log.
+        horizon xid8 not null
+      );
+      create table ${s}.tree_heads (
+        tenant text not null,
+        tree_size bigint not null,
+        root_hash text not null,
+        signed_at bigint not null,
+        signature text not null,
+        key_id text not null,
+        public_key text not null,
+        primary key (tenant, tree_size)
+      );
+      create trigger ledger_leaves_append_only before update or delete on ${s}.ledger_leaves for each row execute function ${s}.audit_append_only();
+      create trigger ledger_nodes_append_only before update or delete on ${s}.ledger_nodes for each row execute function ${s}.audit_append_only();
+      create trigger tree_heads_append_only before update or delete on ${s}.tree_heads for each row execute function ${s}.audit_append_only();
+      create trigger ledger_leaves_no_truncate before truncate on ${s}.ledger_leaves for each statement execute function ${s}.audit_append_only();
+      create trigger ledger_nodes_no_truncate before truncate on ${s}.ledger_nodes for each statement execute function ${s}.audit_append_only();
+      create trigger tree_heads_no_truncate before truncate on ${s}.tree_heads for each statement execute function ${s}.audit_append_only();
+    `,
+  },
 ]
 
 /** Applies every migration not yet applied to `schema`; returns the versions applied now. */

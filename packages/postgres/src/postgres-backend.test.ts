@@ -86,7 +86,8 @@ suite(`postgres backend specifics${unavailable ? ` (skipped: ${unavailable})` : 
 
     const second = createHaldir({ backend: postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema }) })
     expect(await second.getSpend(session.id)).toMatchObject({ totalUsd: 0.75, reservedUsd: 0.5, byTool: { llm: 0.75 } })
-    expect(await second.verifyAuditTrail(session.id)).toEqual({ ok: true, count: 2 })
+    // session.create, the payment, and the reservation of the hold.
+    expect(await second.verifyAuditTrail(session.id)).toEqual({ ok: true, count: 3 })
     expect(await second.getSecret('durable_secret', { sessionId: session.id })).toBe('still-here-after-restart')
     // A hold made before the restart is settled by the new process.
     await second.backend.settle({ tenant: 'default', sessionId: session.id, holdId: hold.id, amountMicros: 100_000, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: {} })

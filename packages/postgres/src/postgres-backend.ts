@@ -25,6 +25,12 @@ export interface PostgresBackendOptions {
   poolSize?: number
   /** Clock in epoch milliseconds. @default Date.now */
   now?: () => number
+  /** Ed25519 seed that signs tree heads. @default process.env.HALDIR_TREE_SIGNING_KEY, else derived from the master key */
+  treeSigningKey?: KeyInput
+  /** Earlier tree-signing seeds, still published so old heads verify. */
+  previousTreeSigningKeys?: readonly KeyInput[]
+  /** Keep the tenant ledger: tree heads, proofs, exports. @default true */
+  ledger?: boolean
 }
 
 export interface PostgresBackend extends HaldirBackend {
@@ -44,7 +50,21 @@ export interface PostgresBackend extends HaldirBackend {
  * @example
  * const haldir = createHaldir({ backend: postgresBackend({ connectionString: process.env.DATABASE_URL, masterKey: process.env.HALDIR_MASTER_KEY }) })
  */
-const POSTGRES_OPTIONS = ['connectionString', 'pool', 'masterKey', 'previousMasterKeys', 'auditKey', 'previousAuditKeys', 'schema', 'migrate', 'poolSize', 'now'] as const
+const POSTGRES_OPTIONS = [
+  'connectionString',
+  'pool',
+  'masterKey',
+  'previousMasterKeys',
+  'auditKey',
+  'previousAuditKeys',
+  'treeSigningKey',
+  'previousTreeSigningKeys',
+  'schema',
+  'migrate',
+  'poolSize',
+  'now',
+  'ledger',
+] as const
 
 export function postgresBackend(options: PostgresBackendOptions): PostgresBackend {
   checkOptionKeys(options, POSTGRES_OPTIONS)
@@ -66,7 +86,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
             throw toBackendError(error, 'migrating the schema')
           }))
   const store = postgresStore({ pool, schema, ready: ensureReady, ownsPool })
-  const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}) })
+  const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }) })
   return Object.assign(backend, {
     pool,
     schema,

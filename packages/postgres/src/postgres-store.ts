@@ -13,6 +13,7 @@ import type {
 } from '@haldir/core/backend'
 import type pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
+import { postgresLedger } from './postgres-ledger.ts'
 import { inBatchedTransaction } from './batched-transaction.ts'
 import { ENTRY_PREFIX, HOLD_PREFIX, type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
 import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord, toSessionState } from './rows.ts'
@@ -61,6 +62,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
 
   return {
     name: 'postgres',
+    ...postgresLedger({ pool, schema, read }),
 
     async transact(request, decide) {
       await options.ready()

@@ -36,6 +36,7 @@ export interface AuditRow {
   reason: string | null
   cost_micros: string
   details: Record<string, unknown>
+  ledger: AuditEntry['ledger'] | null
   prev_hash: string
   hash: string
 }
@@ -118,11 +119,12 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
     reason: row.reason,
     costUsd: microsToUsd(num(row.cost_micros)),
     details: row.details,
+    ...(row.ledger ? { ledger: row.ledger } : {}),
     prevHash: row.prev_hash,
     hash: row.hash,
   }
 }
 
-export const AUDIT_COLUMNS = 'id, key_id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, prev_hash, hash'
+export const AUDIT_COLUMNS = 'id, key_id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, ledger, prev_hash, hash'
 /** What a decision needs of each locked session; metadata and per-tool totals stay in the table. */
 export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, audit_seq, audit_head'

@@ -14,13 +14,15 @@ testBackend({
     const state = memoryBackend({ now: clock.now })
     const keyA = createApiKey()
     const keyB = createApiKey()
-    running = await serveHaldir({ backend: state, apiKeys: apiKeyStore([{ tenant: 'a', key: keyA }, { tenant: 'b', key: keyB }]), port: 0 })
+    const keyC = createApiKey()
+    running = await serveHaldir({ backend: state, apiKeys: apiKeyStore([{ tenant: 'a', key: keyA }, { tenant: 'b', key: keyB }, { tenant: 'c', key: keyC }]), port: 0 })
     return {
       backend: httpBackend({ url: running.url, apiKey: keyA }),
       otherTenant: httpBackend({ url: running.url, apiKey: keyB }),
       tamper: memoryAuditTamper(state),
       clock,
       tenants: { own: 'a', other: 'b' },
+      spareTenant: httpBackend({ url: running.url, apiKey: keyC }),
     }
   },
   teardown: () => running?.close(),

@@ -25,9 +25,20 @@ export interface AuditEntry {
   reason: string | null
   costUsd: number
   details: Record<string, unknown>
+  /** What the entry does to money, when it does anything: balances are re-derived from these marks. */
+  ledger?: LedgerMark
   prevHash: string
   hash: string
 }
+
+/**
+ * An entry's effect on money, so the trail alone re-derives every balance:
+ * - `charge`: `costUsd` charged at once (a payment);
+ * - `reserve`: `amountUsd` held under `holdId` (a gate);
+ * - `settle`: the hold closed, `costUsd` of it charged, the rest released;
+ * - `release`: the hold closed, nothing charged (its lease ended, or an operator released it).
+ */
+export type LedgerMark = { op: 'charge' } | { op: 'reserve'; holdId: string; amountUsd: number } | { op: 'settle' | 'release'; holdId: string }
 
 /** The fields a backend supplies for a new entry; the chain and key fields are computed. */
 export type AuditEntryInput = Omit<AuditEntry, 'id' | 'keyId' | 'seq' | 'prevHash' | 'hash'>

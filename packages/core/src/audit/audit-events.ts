@@ -25,6 +25,8 @@ export const auditEvents = {
         spendLimitUsd: record.limitMicros === null ? null : microsToUsd(record.limitMicros),
         parentId: record.parentId,
         expiresAt: new Date(record.expiresAt).toISOString(),
+        // Every money entry of this session carries a ledger mark: its balances can be re-derived.
+        ledger: 1,
       },
     }
   },
@@ -54,11 +56,27 @@ export const auditEvents = {
       reason: null,
       costUsd: microsToUsd(request.amountMicros),
       details: request.details,
+      ledger: { op: 'charge' },
+    }
+  },
+
+  /** The gate let a call through and holds its cost: nothing charged yet. */
+  reserved(request: AuthorizeRequest, holdId: string): AuditEvent {
+    return {
+      tool: request.tool,
+      action: 'hold.open',
+      scope: request.scope,
+      outcome: 'ok',
+      flagged: false,
+      reason: null,
+      costUsd: 0,
+      details: request.details,
+      ledger: { op: 'reserve', holdId, amountUsd: microsToUsd(request.amountMicros) },
     }
   },
 
   /** A hold closed: the gate's details merged with the settle's. */
-  settled(hold: { tool: string; scope: string | null; details: Record<string, unknown> }, request: SettleRequest): AuditEvent {
+  settled(hold: { id: string; tool: string; scope: string | null; details: Record<string, unknown> }, request: SettleRequest): AuditEvent {
     return {
       tool: hold.tool,
       action: request.action,
@@ -68,6 +86,7 @@ export const auditEvents = {
       reason: request.reason,
       costUsd: microsToUsd(request.amountMicros),
       details: mergeDetails(hold.details, request.details),
+      ledger: { op: 'settle', holdId: hold.id },
     }
   },
 
@@ -109,6 +128,7 @@ export const auditEvents = {
       reason: `hold lease ended at ${new Date(hold.expiresAt).toISOString()} before it was settled; $${microsToUsd(hold.amountMicros)} released, nothing charged`,
       costUsd: 0,
       details: mergeDetails(hold.details, { holdId: hold.id, releasedUsd: microsToUsd(hold.amountMicros) }),
+      ledger: { op: 'release', holdId: hold.id },
     }
   },
 
@@ -123,6 +143,7 @@ export const auditEvents = {
       reason: reason ?? 'released by an operator',
       costUsd: 0,
       details: mergeDetails(hold.details, { holdId: hold.id, releasedUsd: microsToUsd(hold.amountMicros) }),
+      ledger: { op: 'release', holdId: hold.id },
     }
   },
 

@@ -2,6 +2,7 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto'
 import type { AuditEntry, AuditEntryInput, AuditHead } from './audit-entry.ts'
 import { canonicalJson } from './canonical-json.ts'
 import { jsonString } from './json-string.ts'
+import { leafHash } from '../ledger/merkle-hash.ts'
 
 // HMAC over a raw key re-imports it on every call (~11 µs); a KeyObject made once costs ~2 µs a call.
 const keyObjects = new WeakMap<Uint8Array, KeyObject>()
@@ -31,10 +32,18 @@ export function canonicalEntryBody(entry: Omit<AuditEntry, 'hash'>): string {
   return (
     `{"action":${text(entry.action)},"agentId":${text(entry.agentId)},"costUsd":${JSON.stringify(entry.costUsd)},"details":${canonicalJson(entry.details)}` +
     // Entries sealed before keys had ids carry none; their body is unchanged.
-    `,"flagged":${entry.flagged},"id":${text(entry.id)}${entry.keyId ? `,"keyId":${text(entry.keyId)}` : ''},"outcome":${text(entry.outcome)},"prevHash":${text(entry.prevHash)}` +
+    `,"flagged":${entry.flagged},"id":${text(entry.id)}${entry.keyId ? `,"keyId":${text(entry.keyId)}` : ''}${entry.ledger ? `,"ledger":${canonicalJson(entry.ledger)}` : ''}` +
+    `,"outcome":${text(entry.outcome)},"prevHash":${text(entry.prevHash)}` +
     `,"reason":${orNull(entry.reason)},"scope":${orNull(entry.scope)},"seq":${JSON.stringify(entry.seq)},"sessionId":${text(entry.sessionId)}` +
     `,"timestamp":${text(entry.timestamp)},"tool":${text(entry.tool)}}`
   )
+}
+
+/** What sealing also reports: the stored size of the entries, and (when the ledger is on) their leaf hashes. */
+export interface SealOutputs {
+  bytes: number
+  /** `null`: no ledger, no leaf hashes. */
+  leaves: string[] | null
 }
 
 /** The key that seals new entries, with the id each entry records. */
@@ -48,14 +57,18 @@ export interface SealingKey {
  * `input` in place (it is a fresh object on every path, and copying it twice per call was
  * measurable). The caller stores it and advances the head.
  */
-export function sealAuditEntry(sealing: SealingKey, head: AuditHead, input: AuditEntryInput & { id: string }, size?: { bytes: number }): AuditEntry {
+export function sealAuditEntry(sealing: SealingKey, head: AuditHead, input: AuditEntryInput & { id: string }, outputs?: SealOutputs): AuditEntry {
   const entry = input as AuditEntry
   entry.keyId = sealing.id
   entry.seq = head.seq + 1
   entry.prevHash = head.hash
   const body = canonicalEntryBody(entry)
-  // The canonical body is about what the entry takes to store; counting it here costs nothing more.
-  if (size) size.bytes += body.length + 64
+  // The canonical body is about what the entry takes to store, and it is the ledger's leaf: both
+  // come from the string already built for the HMAC.
+  if (outputs) {
+    outputs.bytes += body.length + 64
+    outputs.leaves?.push(leafHash(body))
+  }
   entry.hash = hmacOf(sealing.key, entry.prevHash, body)
   return entry
 }

@@ -1,6 +1,6 @@
-export { GENESIS_HASH, type AuditEntry, type AuditEntryInput, type AuditHead, type AuditOutcome } from './audit-entry.ts'
+export { GENESIS_HASH, type AuditEntry, type AuditEntryInput, type AuditHead, type AuditOutcome, type LedgerMark } from './audit-entry.ts'
 export { canonicalJson } from './canonical-json.ts'
-export { canonicalEntryBody, hashAuditEntry, sealAuditEntry, type SealingKey } from './hash-audit-entry.ts'
+export { canonicalEntryBody, hashAuditEntry, sealAuditEntry, type SealingKey, type SealOutputs } from './hash-audit-entry.ts'
 export { REDACTED, redactDetails } from './redact-details.ts'
 export { verifyAuditChain, type AuditVerification } from './verify-audit-chain.ts'
 export { auditEvents, type AuditEvent } from './audit-events.ts'

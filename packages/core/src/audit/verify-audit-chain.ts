@@ -8,7 +8,7 @@ export type AuditVerification =
       count: number
       /** The `seq` at which the chain stops being trustworthy (the first bad position). */
       brokenAt: number
-      reason: 'hash_mismatch' | 'sequence_gap' | 'broken_link' | 'truncated' | 'foreign_entry' | 'unknown_key'
+      reason: 'hash_mismatch' | 'sequence_gap' | 'broken_link' | 'truncated' | 'foreign_entry' | 'unknown_key' | 'balance_mismatch'
       message: string
     }
 

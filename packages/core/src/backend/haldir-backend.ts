@@ -16,6 +16,8 @@
  */
 import type { AuditEntry, AuditOutcome } from '../audit/audit-entry.ts'
 import type { AuditVerification } from '../audit/verify-audit-chain.ts'
+import type { ConsistencyProof, InclusionProof, LedgerKey, LedgerPage, LedgerVerification } from '../ledger/ledger-types.ts'
+import type { TreeHead } from '../ledger/tree-head.ts'
 
 /** The contract version this `@haldir/core` speaks; `createHaldir` refuses a backend of another. */
 export const BACKEND_CONTRACT_VERSION = 2
@@ -196,6 +198,34 @@ export interface ReleaseHoldRequest extends TenantRequest {
   reason: string | null
 }
 
+export interface InclusionProofRequest extends TenantRequest {
+  entryId: string
+  /** Prove against the log of this many leaves (a head you hold); `null`: the current log. */
+  treeSize: number | null
+}
+
+export interface ConsistencyProofRequest extends TenantRequest {
+  first: number
+  second: number
+}
+
+export interface TreeHeadsRequest extends TenantRequest {
+  /** Heads of sizes greater than this. */
+  sinceSize: number
+  limit: number
+}
+
+export interface LedgerPageRequest extends TenantRequest {
+  /** The first leaf index. */
+  from: number
+  limit: number
+}
+
+export interface VerifyLedgerRequest extends TenantRequest {
+  /** A head the verifier kept: the log must still contain it (consistency is checked). */
+  earlierHead: TreeHead | null
+}
+
 export interface SweepHoldsRequest extends TenantRequest {
   /** At most this many expired holds are released in one call. */
   limit: number
@@ -235,6 +265,22 @@ export interface HaldirBackend {
   releaseHold(request: ReleaseHoldRequest): Promise<AuditEntry>
   /** Releases (and audits) the tenant's holds whose lease ended; returns how many. */
   sweepHolds(request: SweepHoldsRequest): Promise<{ released: number }>
+  /** The tenant's log as it stands, signed; recorded in the tree-head log. */
+  treeHead(request: TenantRequest): Promise<TreeHead>
+  /** Where an entry sits in the tenant's log, with its audit path to the current root. */
+  inclusionProof(request: InclusionProofRequest): Promise<InclusionProof>
+  /** That the log of `first` leaves is a prefix of the log of `second` leaves (`second` ≤ the current size). */
+  consistencyProof(request: ConsistencyProofRequest): Promise<ConsistencyProof>
+  /** The tree-head log: every head published, by size. */
+  treeHeads(request: TreeHeadsRequest): Promise<TreeHead[]>
+  /** The keys that sign (and signed) tree heads. */
+  ledgerKeys(request: TenantRequest): Promise<LedgerKey[]>
+  /** The log in order, from a leaf on: the entries an export carries and an auditor recomputes. */
+  ledgerPage(request: LedgerPageRequest): Promise<LedgerPage>
+  /** Recomputes every leaf from its entry, the root, and every session's balances; and checks consistency with an earlier head. */
+  verifyLedger(request: VerifyLedgerRequest): Promise<LedgerVerification>
+  /** Optional: signs and records a head for every tenant with new entries (a server runs it on a schedule); resolves to how many. */
+  publishTreeHeads?(): Promise<number>
   /** Optional: the newest sessions of a tenant (the dashboard uses it). */
   listSessions?(request: ListSessionsRequest): Promise<SessionRecord[]>
   /** Optional: releases connections and timers. */

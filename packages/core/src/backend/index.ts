@@ -47,3 +47,6 @@ export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, type Query
 export { fetchTransport, type HttpTransport, nodeTransport } from '../http/http-transport.ts'
 export * from '../errors/index.ts'
 export { MICROS_PER_USD, microsToUsd, usdToMicros } from '../money/usd-to-micros.ts'
+export * from '../ledger/index.ts'
+export { createLedgerOperations, type LedgerOperations } from '../engine/ledger-operations.ts'
+export type { LogExtension, LogState } from '../engine/state-store.ts'

@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
-import { sealAuditEntry } from '../audit/hash-audit-entry.ts'
+import { sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
 import { type AuditPage, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo } from '../backend/haldir-backend.ts'
 import { BackendError } from '../errors/backend-error.ts'
@@ -9,6 +9,7 @@ import { newId } from '../internal/new-id.ts'
 import type { ResolvedKeys } from '../internal/resolve-keys.ts'
 import { createVaultCipher } from '../vault/vault-cipher.ts'
 import { Draft, type Sealer } from './draft.ts'
+import { createLedgerOperations, ledgerOff } from './ledger-operations.ts'
 import { planAppendAudit } from './plans/plan-append-audit.ts'
 import { planAuthorize } from './plans/plan-authorize.ts'
 import { planCreateSession } from './plans/plan-create-session.ts'
@@ -25,6 +26,8 @@ export interface StatefulBackendOptions {
   keys: ResolvedKeys
   /** Clock in epoch milliseconds. @default Date.now */
   now?: () => number
+  /** Keep the tenant ledger (leaf hashes at seal time, tree heads, proofs). @default true */
+  ledger?: boolean
 }
 
 // Thrown inside `decide` when a secret changed since the engine last read the vault: the store
@@ -61,8 +64,10 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   const cipher = createVaultCipher({ masterKey: keys.masterKey, previousKeys: keys.previousKeys })
   const vault: VaultAccess = { open: (binding, sealed) => cipher.open(binding, sealed), seal: (binding, value) => cipher.seal(binding, value) }
   const masks = createVaultMasks({ store, open: vault.open })
+  const ledger = (options.ledger ?? true) ? createLedgerOperations({ store, keys, now }) : ledgerOff()
   const sealing = { id: keys.auditKeyId, key: keys.auditKey }
-  const sealer: Sealer = { newId, seal: (head: AuditHead, input: AuditEntryInput & { id: string }, size: { bytes: number }): AuditEntry => sealAuditEntry(sealing, head, input, size) }
+  const ledgerOn = options.ledger ?? true
+  const sealer: Sealer = { newId, seal: (head: AuditHead, input: AuditEntryInput & { id: string }, outputs: SealOutputs): AuditEntry => sealAuditEntry(sealing, head, input, outputs) }
 
   /**
    * Load → plan → apply, for any plan: the store applies the draft and then resolves with the
@@ -77,7 +82,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
       try {
         return await store.transact<R>(load, (state) => {
           if (state.vaultVersion !== mask.version) throw VAULT_CHANGED
-          const draft = new Draft<R>(tenant, now(), sealer, mask.mask)
+          const draft = new Draft<R>(tenant, now(), sealer, mask.mask, ledgerOn)
           try {
             draft.value = plan(state, request, draft)
           } catch (error) {
@@ -135,7 +140,11 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     async verifyAudit(request) {
       const trail = await found(await store.readTrail(request.tenant, request.sessionId), request.sessionId)
-      return verifyAuditChain({ auditKeys: keys.auditKeys, sessionId: request.sessionId, entries: trail.entries, head: trail.head })
+      const chain = verifyAuditChain({ auditKeys: keys.auditKeys, sessionId: request.sessionId, entries: trail.entries, head: trail.head })
+      if (!chain.ok) return chain
+      // The chain is intact; the money it records must be what the counters hold.
+      const balance = await ledger.balanceProblem(request.tenant, request.sessionId)
+      return balance === null ? chain : { ok: false, count: chain.count, brokenAt: chain.count, reason: 'balance_mismatch', message: balance }
     },
 
     revokeSession: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'subtree', vaultVersion: true }, planRevoke, request),
@@ -173,6 +182,15 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
       }
       return { released }
     },
+
+    treeHead: ledger.treeHead,
+    inclusionProof: ledger.inclusionProof,
+    consistencyProof: ledger.consistencyProof,
+    treeHeads: ledger.treeHeads,
+    ledgerKeys: ledger.ledgerKeys,
+    ledgerPage: ledger.ledgerPage,
+    verifyLedger: ledger.verifyLedger,
+    publishTreeHeads: ledger.publishTreeHeads,
 
     listSessions: (request) => store.listSessions(request.tenant, request.limit),
 

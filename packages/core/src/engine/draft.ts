@@ -1,4 +1,5 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
+import type { SealOutputs } from '../audit/hash-audit-entry.ts'
 import type { AuditEvent } from '../audit/audit-events.ts'
 import type { IdPrefix } from '../internal/new-id.ts'
 import type { Changes, CounterChange, Decision, HoldClosing, HoldRecord, IdempotencyRecord, SessionState, StoredSecret } from './state-store.ts'
@@ -7,8 +8,8 @@ import type { SecretMask } from './secret-mask.ts'
 /** What plans may use besides the loaded state: fresh ids and the audit seal. */
 export interface Sealer {
   newId(prefix: IdPrefix): string
-  /** Links an entry to `head` and seals it (the engine's active audit key), adding its stored size to `size`. */
-  seal(head: AuditHead, input: AuditEntryInput & { id: string }, size: { bytes: number }): AuditEntry
+  /** Links an entry to `head` and seals it (the engine's active audit key), reporting its size and leaf to `outputs`. */
+  seal(head: AuditHead, input: AuditEntryInput & { id: string }, outputs: SealOutputs): AuditEntry
 }
 
 // Most operations touch few kinds of change: arrays are made on first use, not per call.
@@ -37,16 +38,19 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   secrets: StoredSecret[] = NONE as StoredSecret[]
   /** About how many bytes the appended entries take (their canonical JSON). */
   bytes = 0
+  /** The ledger leaf hash of each entry, in order (`null` when the backend keeps no ledger). */
+  leaves: string[] | null
   /** The operation's answer, or the refusal to report once the changes are applied. */
   value?: T
   error?: Error
   #timestamp: string | undefined
 
-  constructor(tenant: string, now: number, sealer: Sealer, mask: SecretMask | null = null) {
+  constructor(tenant: string, now: number, sealer: Sealer, mask: SecretMask | null = null, ledger = true) {
     this.tenant = tenant
     this.now = now
     this.sealer = sealer
     this.mask = mask
+    this.leaves = ledger ? [] : null
   }
 
   /**

@@ -10,6 +10,8 @@
  */
 import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
 import type { AuditPage, AuditQuery, AuthorizeResult, SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
+import type { LogNode, NodeKey } from '../ledger/merkle-log.ts'
+import type { TreeHead } from '../ledger/tree-head.ts'
 import type { SealedSecret } from '../vault/vault-cipher.ts'
 
 /** A session as the engine decides over it: the record, its money and the end of its audit chain. */
@@ -153,6 +155,8 @@ export interface Changes {
   readonly secrets: readonly StoredSecret[]
   /** About how many bytes `entries` take (their canonical JSON), for stores that bound a tenant's storage. */
   readonly bytes: number
+  /** The ledger leaf hash of each entry, in the same order; `null` when the backend keeps no ledger. */
+  readonly leaves: readonly string[] | null
 }
 
 /** What `decide` returns: the changes to apply, then the value to resolve with or the error to reject with. */
@@ -161,6 +165,23 @@ export interface Decision<T> {
   value?: T
   /** Set for a refusal that is recorded (its changes applied) and then reported. */
   error?: Error
+}
+
+/** The tenant's log as a sequencer sees it, under the tenant's log lock. */
+export interface LogState {
+  size: number
+  /** The hashes of `peaksOf(size)`, in that order. */
+  peaks: string[]
+  /** Entries not in the log yet, in the order they join it (at most the limit asked): pending[i] becomes leaf `size + i`. */
+  pending: AuditEntry[]
+  /** The leaf hash stored with each pending entry when it was sealed (`null` where there is none). */
+  leafHashes: (string | null)[]
+}
+
+/** What a sequencer adds: every node that became complete (leaves included), and the new size. */
+export interface LogExtension {
+  nodes: LogNode[]
+  size: number
 }
 
 export interface StateStore {
@@ -192,6 +213,29 @@ export interface StateStore {
   findExpiredHolds(tenant: string, at: number, limit: number): Promise<HoldRecord[]>
   /** The newest sessions of a tenant. */
   listSessions(tenant: string, limit: number): Promise<SessionRecord[]>
+  /**
+   * The ledger's sequencer step, under a lock per tenant: gives `extend` the log's size, peaks and
+   * up to `limit` entries not yet in it, in an order fixed once and for all (entries of transactions
+   * still running wait), and stores the leaves and nodes it returns. Resolves to the new size.
+   */
+  extendLog(tenant: string, limit: number, extend: (log: LogState) => LogExtension): Promise<number>
+  /** The tenant's log size (what is sequenced). */
+  logSize(tenant: string): Promise<number>
+  /** Stored nodes of the tenant's log, by `nodeKey`; a key not stored is absent. */
+  readLogNodes(tenant: string, keys: readonly NodeKey[]): Promise<Map<string, string>>
+  /** The leaf index of an entry of the tenant, or `null` if it is not (yet) in the log. */
+  leafIndexOf(tenant: string, entryId: string): Promise<number | null>
+  /** Entries of the log in order from leaf `from`; a leaf whose entry is gone comes back as `null`. */
+  readLogEntries(tenant: string, from: number, limit: number): Promise<{ leafIndex: number; entry: AuditEntry | null }[]>
+  /** Records a head in the tree-head log (the first head of a size is kept). */
+  recordTreeHead(tenant: string, head: TreeHead): Promise<void>
+  treeHeads(tenant: string, sinceSize: number, limit: number): Promise<TreeHead[]>
+  /** Tenants with entries not yet in their log (a schedule publishes heads for them). */
+  tenantsWithPendingEntries(): Promise<string[]>
+  /** A session's stored counters and every entry of it and its descendants (for re-deriving balances); `null` if absent. */
+  readSubtree(tenant: string, sessionId: string): Promise<{ spentMicros: number; reservedMicros: number; trails: AuditEntry[][] } | null>
+  /** The tenant's sessions (ids), for a full check. */
+  sessionIds(tenant: string): Promise<string[]>
   /** Releases connections and timers. */
   close(): Promise<void>
 }

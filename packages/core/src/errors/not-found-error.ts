@@ -3,7 +3,7 @@ import { HaldirError } from './haldir-error.ts'
 const marker = 'haldir.error.not_found'
 const symbol = Symbol.for(marker)
 
-export type HaldirResource = 'session' | 'hold' | 'secret' | 'route'
+export type HaldirResource = 'session' | 'hold' | 'secret' | 'entry' | 'route'
 
 /** No such session, hold or secret (for this tenant). */
 export class NotFoundError extends HaldirError {

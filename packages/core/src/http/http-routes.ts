@@ -26,7 +26,7 @@ export interface HttpRoute {
 }
 
 /** Every operation of the backend contract that travels over HTTP. */
-export type HttpOperation = Exclude<keyof HaldirBackend, 'contractVersion' | 'name' | 'close'>
+export type HttpOperation = Exclude<keyof HaldirBackend, 'contractVersion' | 'name' | 'close' | 'publishTreeHeads'>
 
 const body = { in: 'body' } as const
 // A GET whose only members are in the path.
@@ -138,6 +138,62 @@ export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = {
     status: 200,
     answer: 'json',
     retry: 'never',
+  },
+  treeHead: { method: 'GET', path: '/v1/ledger/head', params: [], input: none, schema: backendRequestSchemas.tenant, status: 200, answer: 'json', retry: 'always' },
+  inclusionProof: {
+    method: 'GET',
+    path: '/v1/ledger/entries/:entryId/proof',
+    params: ['entryId'],
+    input: { in: 'query', fields: { treeSize: 'number' } },
+    defaults: { treeSize: null },
+    schema: backendRequestSchemas.inclusionProof,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  consistencyProof: {
+    method: 'GET',
+    path: '/v1/ledger/consistency',
+    params: [],
+    input: { in: 'query', fields: { first: 'number', second: 'number' } },
+    schema: backendRequestSchemas.consistencyProof,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  treeHeads: {
+    method: 'GET',
+    path: '/v1/ledger/heads',
+    params: [],
+    input: { in: 'query', fields: { sinceSize: 'number', limit: 'number' } },
+    defaults: { sinceSize: 0, limit: 1000 },
+    schema: backendRequestSchemas.treeHeads,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  ledgerKeys: { method: 'GET', path: '/v1/ledger/keys', params: [], input: none, schema: backendRequestSchemas.tenant, status: 200, answer: 'json', retry: 'always' },
+  ledgerPage: {
+    method: 'GET',
+    path: '/v1/ledger/leaves',
+    params: [],
+    input: { in: 'query', fields: { from: 'number', limit: 'number' } },
+    defaults: { from: 0, limit: 1000 },
+    schema: backendRequestSchemas.ledgerPage,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  verifyLedger: {
+    method: 'POST',
+    path: '/v1/ledger/verify',
+    params: [],
+    input: body,
+    defaults: { earlierHead: null },
+    schema: backendRequestSchemas.verifyLedger,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
   },
   // Releasing what expired twice releases nothing the second time.
   sweepHolds: { method: 'POST', path: '/v1/holds/sweep', params: [], input: body, defaults: { limit: 1000 }, schema: backendRequestSchemas.sweepHolds, status: 200, answer: 'json', retry: 'always' },

@@ -15,6 +15,8 @@ export interface ResolvedKeys {
   auditKeyId: string
   /** Every audit key that verifies: the active one and those of earlier master or audit keys, by id. */
   auditKeys: ReadonlyMap<string, Uint8Array>
+  /** The Ed25519 seed that signs tree heads, then the seeds of earlier ones (published so old heads verify). */
+  treeSigningSeeds: Uint8Array[]
   ephemeral: boolean
 }
 
@@ -32,6 +34,9 @@ export function resolveKeys(options: {
   previousMasterKeys?: readonly KeyInput[] | undefined
   auditKey?: KeyInput | undefined
   previousAuditKeys?: readonly KeyInput[] | undefined
+  /** Ed25519 seed (32 bytes) of the tree-head signing key. @default derived from the master key */
+  treeSigningKey?: KeyInput | undefined
+  previousTreeSigningKeys?: readonly KeyInput[] | undefined
   durable: boolean
   backendName: string
 }): ResolvedKeys {
@@ -58,7 +63,21 @@ export function resolveKeys(options: {
   ]
   const auditKeys = new Map<string, Uint8Array>([[keyIdOf(auditKey), auditKey]])
   for (const key of earlierAudit) if (!auditKeys.has(keyIdOf(key))) auditKeys.set(keyIdOf(key), key)
-  return { masterKey, previousKeys, auditKey, auditKeyId: keyIdOf(auditKey), auditKeys, ephemeral }
+  // Tree heads are signed with a key of their own: given, or derived from the master key, so one
+  // key is still enough and a restart keeps the same signing key id.
+  const treeInput = options.treeSigningKey ?? env.HALDIR_TREE_SIGNING_KEY
+  const explicitTree = treeInput !== undefined && treeInput !== ''
+  const treeSigningSeeds = [
+    explicitTree ? toKey(treeInput, 'treeSigningKey') : deriveTreeSeed(masterKey),
+    ...(options.previousTreeSigningKeys ?? keyList(env.HALDIR_PREVIOUS_TREE_SIGNING_KEYS)).map((key, index) => toKey(key, `previousTreeSigningKeys.${index}`)),
+    ...previousKeys.map(deriveTreeSeed),
+    ...(explicitTree ? [deriveTreeSeed(masterKey)] : []),
+  ]
+  return { masterKey, previousKeys, auditKey, auditKeyId: keyIdOf(auditKey), auditKeys, treeSigningSeeds, ephemeral }
+}
+
+function deriveTreeSeed(masterKey: Uint8Array): Uint8Array {
+  return createHmac('sha256', masterKey).update('haldir tree signing key v1').digest()
 }
 
 function deriveAuditKey(masterKey: Uint8Array): Uint8Array {

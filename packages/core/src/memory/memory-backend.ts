@@ -13,15 +13,32 @@ export interface MemoryBackendOptions {
   auditKey?: KeyInput
   /** Audit keys that only verify, for rotation. @default process.env.HALDIR_PREVIOUS_AUDIT_KEYS */
   previousAuditKeys?: readonly KeyInput[]
+  /** Ed25519 seed that signs tree heads. @default process.env.HALDIR_TREE_SIGNING_KEY, else derived from the master key */
+  treeSigningKey?: KeyInput
+  /** Earlier tree-signing seeds, still published so old heads verify. */
+  previousTreeSigningKeys?: readonly KeyInput[]
   /** Clock in epoch milliseconds (tests move it). @default Date.now */
   now?: () => number
   /** How many idempotency keys and settled holds are remembered. @default 100_000 */
   idempotencyCacheSize?: number
   /** About how many bytes each tenant may keep (entries, session metadata, secrets); past it, writes are `QuotaExceededError`. @default 268_435_456 (256 MiB) */
   maxTenantBytes?: number
+  /** Keep the tenant ledger: tree heads, proofs, exports. @default true */
+  ledger?: boolean
 }
 
-const MEMORY_OPTIONS = ['masterKey', 'previousMasterKeys', 'auditKey', 'previousAuditKeys', 'now', 'idempotencyCacheSize', 'maxTenantBytes'] as const
+const MEMORY_OPTIONS = [
+  'masterKey',
+  'previousMasterKeys',
+  'auditKey',
+  'previousAuditKeys',
+  'treeSigningKey',
+  'previousTreeSigningKeys',
+  'now',
+  'idempotencyCacheSize',
+  'maxTenantBytes',
+  'ledger',
+] as const
 
 /**
  * The embedded backend: all state in this process, core's engine over an in-memory store.
@@ -35,6 +52,6 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
   checkOptionKeys(options, MEMORY_OPTIONS)
   const keys = resolveKeys({ ...options, durable: false, backendName: 'memory' })
   const store = memoryStore({ cacheSize: options.idempotencyCacheSize ?? 100_000, maxTenantBytes: options.maxTenantBytes ?? 256 * 1024 * 1024 })
-  const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}) })
+  const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }) })
   return Object.assign(backend, { [memoryInternals]: store[memoryInternals] })
 }

@@ -3,6 +3,8 @@ import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
 import type { Changes, CounterChange, ExpiredHold, HoldClosing, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
 import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
+import { nodeKey, peaksOf } from '../ledger/merkle-log.ts'
+import type { TreeHead } from '../ledger/tree-head.ts'
 import { RecentMap } from '../internal/recent-map.ts'
 
 interface MemorySession extends SessionState {
@@ -18,6 +20,10 @@ export const memoryInternals = Symbol.for('haldir.memory.internals')
 
 export interface MemoryInternals {
   entriesOf(sessionId: string): AuditEntry[]
+  /** The session's state itself (counters, head), to change as an attacker could. */
+  stateOf(sessionId: string): SessionState
+  /** Removes a session and its trail, as if its rows were deleted. */
+  forget(sessionId: string): void
   secret(tenant: string, name: string): StoredSecret | undefined
   /** Writes a row as an attacker with access to the store would: no version bump, no seal. */
   setSecret(tenant: string, secret: StoredSecret): void
@@ -43,6 +49,26 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
   // About how much each tenant keeps here (entries, sessions' metadata, secrets): one tenant cannot
   // grow the process without bound.
   const tenantBytes = new Map<string, number>()
+  // The ledger: per tenant, the log (which entry is which leaf) and its complete nodes.
+  // Per tenant: which entry (and session) each leaf is, an index of leaves by entry built only when a
+  // proof asks, and the nodes by level (level 0: leaf hashes), each level an array by index.
+  interface MemoryLog {
+    leafEntryIds: string[]
+    leafSessionIds: string[]
+    leafIndex: Map<string, number>
+    indexed: number
+    levels: string[][]
+  }
+  const logs = new Map<string, MemoryLog>()
+  // Each tenant's leaf hashes as sealed, aligned with its trail, waiting to join the log.
+  const sealedLeaves = new Map<string, string[]>()
+  const heads = new Map<string, TreeHead[]>()
+  const logOf = (tenant: string) => {
+    let log = logs.get(tenant)
+    if (!log) logs.set(tenant, (log = { leafEntryIds: [], leafSessionIds: [], leafIndex: new Map(), indexed: 0, levels: [] }))
+    return log
+  }
+  const nodeOf = (levels: string[][], level: number, index: number): string | undefined => levels[level]?.[index]
 
   function reserveBytes(tenant: string, bytes: number): void {
     const used = tenantBytes.get(tenant) ?? 0
@@ -159,6 +185,11 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     if (entries.length > 0) {
       let trail = trails.get(changes.tenant)
       if (!trail) trails.set(changes.tenant, (trail = []))
+      if (changes.leaves) {
+        let leaves = sealedLeaves.get(changes.tenant)
+        if (!leaves) sealedLeaves.set(changes.tenant, (leaves = []))
+        for (let index = 0; index < changes.leaves.length; index++) leaves.push(changes.leaves[index] as string)
+      }
       for (let index = 0; index < entries.length; index++) {
         const entry = entries[index] as AuditEntry
         const session = sessions.get(entry.sessionId) as MemorySession
@@ -191,6 +222,18 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
         const session = sessions.get(sessionId)
         if (!session) throw new Error(`no session ${sessionId}`)
         return session.entries
+      },
+      stateOf(sessionId) {
+        const session = sessions.get(sessionId)
+        if (!session) throw new Error(`no session ${sessionId}`)
+        return session
+      },
+      forget(sessionId) {
+        const session = sessions.get(sessionId)
+        if (!session) throw new Error(`no session ${sessionId}`)
+        // The tenant's trail keeps its positions (the log is aligned with it); the session and its entries go.
+        sessions.delete(sessionId)
+        session.entries.length = 0
       },
       secret: (tenant, name) => secrets.get(secretKey(tenant, name)),
       setSecret: (tenant, secret) => void secrets.set(secretKey(tenant, secret.name), secret),
@@ -264,6 +307,85 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       const out: SessionRecord[] = []
       for (const session of sessions.values()) if (session.record.tenant === tenant) out.push(session.record)
       return out.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit)
+    },
+
+    async extendLog(tenant, limit, extend) {
+      const log = logOf(tenant)
+      const trail = trails.get(tenant) ?? []
+      const size = log.leafEntryIds.length
+      const pending = trail.slice(size, size + limit)
+      const leafHashes = (sealedLeaves.get(tenant) ?? []).slice(size, size + pending.length)
+      const extension = extend({ size, peaks: peaksOf(size).map((key) => nodeOf(log.levels, key.level, key.index) as string), pending, leafHashes })
+      for (let offset = 0; offset < extension.size - size; offset++) {
+        const entry = pending[offset] as AuditEntry
+        log.leafEntryIds.push(entry.id)
+        log.leafSessionIds.push(entry.sessionId)
+      }
+      for (const node of extension.nodes) (log.levels[node.level] ??= [])[node.index] = node.hash
+      return extension.size
+    },
+
+    async logSize(tenant) {
+      return logs.get(tenant)?.leafEntryIds.length ?? 0
+    },
+
+    async readLogNodes(tenant, keys) {
+      const levels = logs.get(tenant)?.levels ?? []
+      const out = new Map<string, string>()
+      for (const key of keys) {
+        const hash = nodeOf(levels, key.level, key.index)
+        if (hash !== undefined) out.set(nodeKey(key.level, key.index), hash)
+      }
+      return out
+    },
+
+    async leafIndexOf(tenant, entryId) {
+      const log = logs.get(tenant)
+      if (!log) return null
+      for (; log.indexed < log.leafEntryIds.length; log.indexed++) log.leafIndex.set(log.leafEntryIds[log.indexed] as string, log.indexed)
+      return log.leafIndex.get(entryId) ?? null
+    },
+
+    async readLogEntries(tenant, from, limit) {
+      const log = logs.get(tenant)
+      const leaves = (log?.leafEntryIds.slice(from, from + limit) ?? []).map((entryId, offset) => ({ entryId, sessionId: log?.leafSessionIds[from + offset] as string }))
+      // Entries are found where they live (their session's trail), so one removed there is missing here too.
+      const bySession = new Map<string, Map<string, AuditEntry>>()
+      const entryOf = (sessionId: string, entryId: string) => {
+        let index = bySession.get(sessionId)
+        if (!index) bySession.set(sessionId, (index = new Map((sessions.get(sessionId)?.entries ?? []).map((entry) => [entry.id, entry]))))
+        return index.get(entryId) ?? null
+      }
+      return leaves.map((leaf, offset) => ({ leafIndex: from + offset, entry: entryOf(leaf.sessionId, leaf.entryId) }))
+    },
+
+    async recordTreeHead(tenant, head) {
+      let recorded = heads.get(tenant)
+      if (!recorded) heads.set(tenant, (recorded = []))
+      if (!recorded.some((known) => known.treeSize === head.treeSize)) recorded.push(head)
+      recorded.sort((a, b) => a.treeSize - b.treeSize)
+    },
+
+    async treeHeads(tenant, sinceSize, limit) {
+      return (heads.get(tenant) ?? []).filter((head) => head.treeSize > sinceSize).slice(0, limit)
+    },
+
+    async tenantsWithPendingEntries() {
+      const out: string[] = []
+      for (const [tenant, trail] of trails) if (trail.length > (logs.get(tenant)?.leafEntryIds.length ?? 0)) out.push(tenant)
+      return out
+    },
+
+    async readSubtree(tenant, sessionId) {
+      const root = find(tenant, sessionId)
+      if (!root) return null
+      return { spentMicros: root.spentMicros, reservedMicros: root.reservedMicros, trails: subtreeOf(root).map((session) => session.entries) }
+    },
+
+    async sessionIds(tenant) {
+      const out: string[] = []
+      for (const session of sessions.values()) if (session.record.tenant === tenant) out.push(session.record.id)
+      return out
     },
 
     async close() {},

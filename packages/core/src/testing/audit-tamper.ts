@@ -19,6 +19,12 @@ export interface AuditTamper {
    * tenant (`toTenant`), or its required scope changed (`scopeRequired`, `null` clears it).
    */
   rebindSecret(tenant: string, name: string, change: { toTenant?: string; scopeRequired?: string | null }): Promise<void>
+  /** Deletes a session's entries after `keep` and points its recorded head at entry `keep`: its own chain then verifies. */
+  cutTail(sessionId: string, keep: number): Promise<void>
+  /** Deletes a session, its entries and its head, as if it never was. */
+  deleteTrail(sessionId: string): Promise<void>
+  /** Overwrites a session's stored counters. */
+  setCounters(sessionId: string, counters: { spentMicros?: number; reservedMicros?: number }): Promise<void>
 }
 
 /** The tamper hooks of a memory backend (also the state behind a server running one). */
@@ -39,6 +45,22 @@ export function memoryAuditTamper(backend: HaldirBackend): AuditTamper {
     async remove(sessionId, seq) {
       const entries = internals.entriesOf(sessionId)
       entries.splice(indexOf(entries, seq), 1)
+    },
+    async cutTail(sessionId, keep) {
+      const entries = internals.entriesOf(sessionId)
+      const last = entries[keep - 1] as AuditEntry
+      entries.length = keep
+      const state = internals.stateOf(sessionId)
+      state.head.seq = last.seq
+      state.head.hash = last.hash
+    },
+    async deleteTrail(sessionId) {
+      internals.forget(sessionId)
+    },
+    async setCounters(sessionId, counters) {
+      const state = internals.stateOf(sessionId)
+      if (counters.spentMicros !== undefined) state.spentMicros = counters.spentMicros
+      if (counters.reservedMicros !== undefined) state.reservedMicros = counters.reservedMicros
     },
     async rebindSecret(tenant, name, change) {
       const secret = internals.secret(tenant, name)

@@ -12,6 +12,7 @@ import { ValidationError } from '../errors/validation-error.ts'
 import type { Haldir } from '../types.ts'
 import { withHaldir } from '../with-haldir.ts'
 import type { AuditTamper } from './audit-tamper.ts'
+import { ledgerCases } from './ledger-cases.ts'
 import { trustCases } from './trust-cases.ts'
 
 /**
@@ -56,6 +57,11 @@ export interface BackendUnderTest {
    * key does over HTTP); otherwise the suite names its own.
    */
   tenants?: { own: string; other: string }
+  /**
+   * A handle for a third tenant no other case writes to, when the backend decides tenants itself;
+   * otherwise the suite opens one on `backend` under a fresh name (tenant-wide ledger cases use it).
+   */
+  spareTenant?: HaldirBackend
 }
 
 export interface TestBackendOptions {
@@ -596,5 +602,8 @@ export function testBackend(options: TestBackendOptions): void {
     })
 
     trustCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs })
+    // Tenant-wide checks need a tenant the tamper cases never touched.
+    const clean = () => (subject.spareTenant ? createHaldir({ backend: subject.spareTenant }) : createHaldir({ backend: subject.backend, tenant: `clean_${randomUUID()}` }))
+    ledgerCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs, cleanTenant: clean })
   })
 }

@@ -91,7 +91,8 @@ export function trustCases(context: TrustContext): void {
       expect(runs).toEqual([0])
       expect(await haldir().getSpend(s.id)).toMatchObject({ totalUsd: 0.5, reservedUsd: 0 })
       const trail = (await haldir().getAuditTrail({ sessionId: s.id })).entries.filter((entry) => entry.tool === 'send')
-      expect(trail.filter((entry) => entry.outcome === 'ok')).toHaveLength(1)
+      expect(trail.filter((entry) => entry.ledger?.op === 'reserve')).toHaveLength(1)
+      expect(trail.filter((entry) => entry.ledger?.op === 'settle' && entry.outcome === 'ok')).toHaveLength(1)
       expect(trail.filter((entry) => entry.outcome === 'denied' && entry.flagged)).toHaveLength(8)
     })
 

@@ -35,6 +35,21 @@ export function sqlAuditTamper(pool: pg.Pool, schema: string): AuditTamper {
         }
       }),
     remove: (sessionId, seq) => unguarded(async (client) => void (await client.query(`delete from ${table} where session_id = $1 and seq = $2`, [sessionId, seq]))),
+    cutTail: (sessionId, keep) =>
+      unguarded(async (client) => {
+        await client.query(`delete from ${table} where session_id = $1 and seq > $2`, [sessionId, keep])
+        await client.query(`update ${schema}.sessions s set audit_seq = a.seq, audit_head = a.hash from ${table} a where s.id = $1 and a.session_id = $1 and a.seq = $2`, [sessionId, keep])
+      }),
+    deleteTrail: (sessionId) =>
+      unguarded(async (client) => {
+        await client.query(`delete from ${table} where session_id = $1`, [sessionId])
+        await client.query(`delete from ${schema}.holds where session_id = $1`, [sessionId])
+        await client.query(`delete from ${schema}.sessions where id = $1`, [sessionId])
+      }),
+    async setCounters(sessionId, counters) {
+      if (counters.spentMicros !== undefined) await pool.query(`update ${schema}.sessions set spent_micros = $2 where id = $1`, [sessionId, counters.spentMicros])
+      if (counters.reservedMicros !== undefined) await pool.query(`update ${schema}.sessions set reserved_micros = $2 where id = $1`, [sessionId, counters.reservedMicros])
+    },
     // A row copied or rewritten with plain SQL: no trigger guards the secrets table, only the seal does.
     async rebindSecret(tenant, name, change) {
       const secrets = `${schema}.secrets`

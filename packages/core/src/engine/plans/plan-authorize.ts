@@ -42,6 +42,8 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
       closed: null,
     })
     draft.move(chain, 0, request.amountMicros, null)
+    // The reservation is an entry of its own: the trail re-derives what is held, not only what is charged.
+    draft.append(session, auditEvents.reserved(request, holdId))
     result = { allowed: true, holdId, entry: null }
   } else if (request.mode === 'charge') {
     draft.move(chain, request.amountMicros, 0, request.tool)
