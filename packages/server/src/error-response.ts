@@ -9,6 +9,8 @@ const statusByCode: Record<HaldirErrorCode, number> = {
   session_revoked: 403,
   not_found: 404,
   payload_too_large: 413,
+  forbidden: 403,
+  rate_limit_exceeded: 429,
   backend_error: 503,
 }
 

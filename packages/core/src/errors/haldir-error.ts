@@ -12,6 +12,8 @@ export type HaldirErrorCode =
   | 'backend_error'
   | 'unauthorized'
   | 'payload_too_large'
+  | 'forbidden'
+  | 'rate_limit_exceeded'
 
 export interface HaldirErrorOptions {
   message: string
