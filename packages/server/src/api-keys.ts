@@ -34,6 +34,11 @@ export interface ApiKeyStore {
 const KEY_PREFIX = 'hld_'
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
+/** A tenant name a key can be configured for: 1–64 letters, digits, `.`, `_` or `-`, not starting with a symbol. */
+export function isTenantName(value: unknown): value is string {
+  return typeof value === 'string' && TENANT.test(value)
+}
+
 /** A new random API key (`hld_` + 32 random bytes, base64url). Show it once; store only its hash. */
 export function createApiKey(): string {
   return KEY_PREFIX + randomBytes(32).toString('base64url')
@@ -59,7 +64,7 @@ export function apiKeyStore(records: readonly (ApiKeyRecord | PlainApiKey)[]): A
   const seen = new Map<string, string>()
   const hashed = records.map((record, index) => {
     const path = `apiKeys.${index}`
-    if (typeof record.tenant !== 'string' || !TENANT.test(record.tenant)) {
+    if (!isTenantName(record.tenant)) {
       throw new ValidationError({ issues: [{ path: `${path}.tenant`, message: `must be 1–64 letters, digits, '.', '_' or '-', got '${String(record.tenant).slice(0, 40)}'` }] })
     }
     const role = parseApiKeyRole(record.role, `${path}.role`)

@@ -1,4 +1,5 @@
 import { ValidationError } from '@haldir/core'
+import { isTenantName } from './api-keys.ts'
 import type { RateLimitWindow } from './rate-limits.ts'
 
 // The command line's value parsers: each refuses a bad value with a plain sentence naming the
@@ -51,4 +52,37 @@ export function parseRateLimit(flag: string): (text: string) => RateLimitWindow 
     }
     return { points, durationSeconds: durationMs / 1_000 }
   }
+}
+
+/** `--tenant`: a name a key can be configured for. */
+export function parseTenant(text: string): string {
+  if (isTenantName(text)) return text
+  throw refuse(`--tenant must be 1–64 letters, digits, '.', '_' or '-' (not starting with a symbol), got '${String(text).slice(0, 40)}'`)
+}
+
+/** `--url`: an http(s) URL. */
+export function parseUrl(text: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw refuse(`--url must be an http:// or https:// URL, got '${text.slice(0, 60)}'`)
+  return text
+}
+
+/** `--host`: an IP address or a host name (whether this machine has it is checked on listening). */
+export function parseHost(text: string): string {
+  if (!/^(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$|^[0-9A-Fa-f:.]+$/.test(text)) throw refuse(`--host must be an IP address or a host name, got '${text.slice(0, 60)}'`)
+  return text
+}
+
+/** A plain sentence for a failure to start listening (the port is taken, the host is not ours …). */
+export function listenFailure(error: unknown, { host, port }: { host: string; port: number }): Error {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (code === 'EADDRINUSE') return refuse(`--port ${port} is already in use on ${host}`)
+  if (code === 'EACCES') return refuse(`--port ${port} needs privileges this process does not have (use a port above 1023)`)
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return refuse(`--host ${host} is not an address of this machine`)
+  return error instanceof Error ? error : new Error(String(error))
 }

@@ -135,6 +135,11 @@ describe('haldir CLI', () => {
       outcome(['serve'], { HALDIR_API_KEYS: key, HALDIR_AUTH_FAILURE_LIMIT: '-1/1m' }),
       outcome(['keys', 'create', '--tenant', 'acme', '--role', 'admn']),
       outcome(['keys', 'create', '--tenant', 'acme']),
+      outcome(['keys', 'create', '--tenant', 'a b', '--role', 'agent']),
+      outcome(['serve', '--keys-file', '/nonexistent/keys.txt']),
+      outcome(['serve', '--host', 'not a host'], { HALDIR_API_KEYS: key }),
+      outcome(['serve', '--host', 'nonexistent.invalid'], { HALDIR_API_KEYS: key }),
+      outcome(['audit', '--session', 'ses_x', '--url', 'localhost:8787', '--key', 'hld_x']),
     ])
     const expected = [
       "haldir: --port must be an integer between 0 and 65535, got 'abc'",
@@ -146,6 +151,11 @@ describe('haldir CLI', () => {
       "haldir: --auth-failure-limit must be 'off' or COUNT/DURATION with whole seconds, like 6000/1m or 30/60s, got '-1/1m'",
       "haldir: --role must be one of admin, agent, auditor, approver (did you mean admin?), got 'admn'",
       "haldir: required option '--role <role>' not specified",
+      "haldir: --tenant must be 1–64 letters, digits, '.', '_' or '-' (not starting with a symbol), got 'a b'",
+      'haldir: --keys-file /nonexistent/keys.txt cannot be read (no such file)',
+      "haldir: --host must be an IP address or a host name, got 'not a host'",
+      'haldir: --host nonexistent.invalid is not an address of this machine',
+      "haldir: --url must be an http:// or https:// URL, got 'localhost:8787'",
     ]
     for (const [index, result] of results.entries()) {
       expect(result.code, expected[index]).toBe(1)

@@ -6,7 +6,7 @@ import { apiKeyRoleDescriptions, apiKeyRoles, type ApiKeyRole } from './api-key-
 import { apiKeyStore, createApiKey, hashApiKey, parseApiKeys } from './api-keys.ts'
 import { backendFromUrl } from './backend-from-url.ts'
 import { closestMatch } from './closest-match.ts'
-import { parseDuration, parsePort, parseRateLimit, wholeNumber } from './cli-values.ts'
+import { listenFailure, parseDuration, parseHost, parsePort, parseRateLimit, parseTenant, parseUrl, wholeNumber } from './cli-values.ts'
 import { defaultRateLimits, type RateLimitWindow } from './rate-limits.ts'
 import { serveHaldir } from './serve-haldir.ts'
 
@@ -60,7 +60,7 @@ function program(): Command {
     .command('serve')
     .description('run the Haldir API, with the audit dashboard at / (memory state dies with the process: use postgres:// to keep it)')
     .addOption(new Option('--port <port>', 'TCP port, 0 picks a free one').default(8787).argParser(parsePort))
-    .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
+    .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1').argParser(parseHost))
     .addOption(new Option('--backend <spec>', "'memory' or a postgres:// URL (master key: HALDIR_MASTER_KEY)").default('memory'))
     .addOption(new Option('--keys-file <file>', 'API keys, one tenant:role=hld_… or tenant:role=sha256:… per line (else HALDIR_API_KEYS, comma-separated)'))
     .addOption(
@@ -95,7 +95,7 @@ function program(): Command {
   keys
     .command('create')
     .description('print a new API key (once) and the line that configures it')
-    .requiredOption('--tenant <name>', 'the tenant the key acts for (its sessions, secrets and audit)')
+    .addOption(new Option('--tenant <name>', 'the tenant the key acts for (its sessions, secrets and audit)').makeOptionMandatory().argParser(parseTenant))
     .addOption(
       new Option('--role <role>', `what the key may do: ${apiKeyRoles.map((role) => `${role} (${apiKeyRoleDescriptions[role]})`).join('; ')}`).makeOptionMandatory().argParser(parseRole),
     )
@@ -112,10 +112,10 @@ function program(): Command {
     haldir
       .command(name)
       .description(description)
-      .addOption(new Option('--url <url>', 'the Haldir server').default('http://127.0.0.1:8787').env('HALDIR_URL'))
+      .addOption(new Option('--url <url>', 'the Haldir server').default('http://127.0.0.1:8787').env('HALDIR_URL').argParser(parseUrl))
       .addOption(new Option('--key <key>', 'an API key (auditor, approver, admin; or agent for a --session)').env('HALDIR_API_KEY'))
       .addOption(new Option('--backend <spec>', 'read the store directly (memory or postgres://…) instead of a server'))
-      .addOption(new Option('--tenant <name>', 'with --backend: the tenant to read').default('default'))
+      .addOption(new Option('--tenant <name>', 'with --backend: the tenant to read').default('default').argParser(parseTenant))
   readCommand('audit', 'print a trail: one line per entry (time | tool | OK/BLOCKED | $cost)')
     .option('--session <id>', 'the trail of one session')
     .option('--agent <id>', 'the trail of one agent')
@@ -133,7 +133,7 @@ function program(): Command {
 }
 
 async function serve(flags: ServeFlags): Promise<number> {
-  const keysText = flags.keysFile ? readFileSync(flags.keysFile, 'utf8') : (process.env.HALDIR_API_KEYS ?? '')
+  const keysText = flags.keysFile ? readKeysFile(flags.keysFile) : (process.env.HALDIR_API_KEYS ?? '')
   const apiKeys = apiKeyStore(parseApiKeys(keysText))
   if (apiKeys.size === 0) throw new Error('no API keys: set HALDIR_API_KEYS or pass --keys-file (create one with `haldir keys create --tenant NAME --role ROLE`)')
   const backend = await backendFromUrl(flags.backend)
@@ -150,6 +150,9 @@ async function serve(flags: ServeFlags): Promise<number> {
     requestTimeoutMs: flags.requestTimeout,
     keepAliveTimeoutMs: flags.keepAliveTimeout,
     shutdownTimeoutMs: flags.shutdownTimeout,
+  }).catch(async (error: unknown) => {
+    await backend.close?.()
+    throw listenFailure(error, { host: flags.host, port: flags.port })
   })
   console.log(`haldir listening on ${running.url} (backend: ${backend.name}, ${apiKeys.size} API key${apiKeys.size === 1 ? '' : 's'})`)
   if (backend.name === 'memory') {
@@ -168,6 +171,15 @@ async function serve(flags: ServeFlags): Promise<number> {
   })
   console.log('haldir: stopped')
   return 0
+}
+
+function readKeysFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new ValidationError({ message: `--keys-file ${file} cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'unreadable')})`, cause: error })
+  }
 }
 
 async function client(flags: ReadFlags): Promise<Haldir> {
