@@ -11,7 +11,11 @@ const sequentialCalls = Number(process.env.BENCH_HTTP_CALLS ?? 5_000)
 const concurrentCalls = Number(process.env.BENCH_HTTP_CONCURRENT_CALLS ?? 20_000)
 const apiKey = createApiKey()
 const cli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url))
-const server = spawn(process.execPath, [cli, 'serve', '--port', '0'], { env: { ...process.env, HALDIR_API_KEYS: `bench=${apiKey}` }, stdio: ['ignore', 'pipe', 'inherit'] })
+// An agent key, as production runs agents; no per-key limit: the bench sends ~90,000 requests.
+const server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--rate-limit', 'off'], {
+  env: { ...process.env, HALDIR_API_KEYS: `bench:agent=${apiKey}` },
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
 const url = await new Promise<string>((resolve, reject) => {
   let output = ''
   server.stdout.on('data', (chunk: Buffer) => {

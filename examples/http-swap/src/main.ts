@@ -5,7 +5,7 @@ import { researchAgent } from './research-agent.ts'
 
 // A Haldir server on loopback (in production: `haldir serve` on its own host).
 const apiKey = createApiKey()
-const server = await serveHaldir({ backend: memoryBackend(), apiKeys: apiKeyStore([{ tenant: 'demo', key: apiKey }]), port: 0 })
+const server = await serveHaldir({ backend: memoryBackend(), apiKeys: apiKeyStore([{ tenant: 'demo', role: 'agent', key: apiKey }]), port: 0 })
 
 console.log('— memory backend —')
 const embedded = createHaldir()

@@ -5,7 +5,7 @@ import { researchAgent } from './research-agent.ts'
 
 it('behaves the same on the memory backend and through a Haldir server', async () => {
   const apiKey = createApiKey()
-  const server = await serveHaldir({ backend: memoryBackend(), apiKeys: apiKeyStore([{ tenant: 't', key: apiKey }]), port: 0 })
+  const server = await serveHaldir({ backend: memoryBackend(), apiKeys: apiKeyStore([{ tenant: 't', role: 'agent', key: apiKey }]), port: 0 })
   try {
     const embedded = await researchAgent(createHaldir())
     const remote = await researchAgent(createHaldir({ backend: httpBackend({ url: server.url, apiKey }) }))

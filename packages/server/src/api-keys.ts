@@ -1,20 +1,43 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ValidationError } from '@haldir/core'
+import { type ApiKeyRole, apiKeyRoles, parseApiKeyRole } from './api-key-role.ts'
 
-/** One configured key: the tenant it acts for and the SHA-256 of the key (never the key). */
+/** One configured key: the tenant it acts for, its role, and the SHA-256 of the key (never the key). */
 export interface ApiKeyRecord {
   tenant: string
+  role: ApiKeyRole
   /** `sha256:<64 hex>` */
   hash: string
 }
 
+/** A key given in plain text; hashed on load, the text is not kept. */
+export interface PlainApiKey {
+  tenant: string
+  role: ApiKeyRole
+  key: string
+}
+
+/** Who a presented key is. */
+export interface ApiKeyIdentity {
+  tenant: string
+  role: ApiKeyRole
+  /** The first 16 hex digits of the key's SHA-256: safe to log, and what per-key rate limits count by. */
+  keyId: string
+}
+
 export interface ApiKeyStore {
-  /** The tenant of a presented key, or `null`; the comparison does not stop at the first match. */
-  authenticate(presented: string): string | null
+  /** The identity of a presented key, or `null`; the comparison does not stop at the first match. */
+  authenticate(presented: string): ApiKeyIdentity | null
   readonly size: number
 }
 
 const KEY_PREFIX = 'hld_'
+const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+/** A tenant name a key can be configured for: 1–64 letters, digits, `.`, `_` or `-`, not starting with a symbol. */
+export function isTenantName(value: unknown): value is string {
+  return typeof value === 'string' && TENANT.test(value)
+}
 
 /** A new random API key (`hld_` + 32 random bytes, base64url). Show it once; store only its hash. */
 export function createApiKey(): string {
@@ -31,44 +54,67 @@ export function hashApiKey(key: string): string {
 
 /**
  * A key store over hashed records. Keys given in plain text are hashed on load and the plain
- * text is not kept.
+ * text is not kept. Every key names its tenant and its role: there is no default role, so a
+ * forgotten role refuses to start rather than granting more (or less) than meant.
+ *
+ * @example
+ * apiKeyStore([{ tenant: 'acme', role: 'agent', key: process.env.AGENT_KEY }, { tenant: 'acme', role: 'auditor', hash: 'sha256:…' }])
  */
-export function apiKeyStore(records: readonly (ApiKeyRecord | { tenant: string; key: string })[]): ApiKeyStore {
-  const hashed = records.map((record) => {
+export function apiKeyStore(records: readonly (ApiKeyRecord | PlainApiKey)[]): ApiKeyStore {
+  const seen = new Map<string, string>()
+  const hashed = records.map((record, index) => {
+    const path = `apiKeys.${index}`
+    if (!isTenantName(record.tenant)) {
+      throw new ValidationError({ issues: [{ path: `${path}.tenant`, message: `must be 1–64 letters, digits, '.', '_' or '-', got '${String(record.tenant).slice(0, 40)}'` }] })
+    }
+    const role = parseApiKeyRole(record.role, `${path}.role`)
     const hash = 'key' in record ? hashApiKey(record.key) : record.hash
     if (!/^sha256:[0-9a-f]{64}$/.test(hash)) {
-      throw new ValidationError({ issues: [{ path: 'apiKeys', message: `key hash for tenant '${record.tenant}' must be sha256:<64 hex>` }] })
+      throw new ValidationError({ issues: [{ path: `${path}.hash`, message: `key hash for tenant '${record.tenant}' must be sha256:<64 hex>` }] })
     }
-    return { tenant: record.tenant, digest: Buffer.from(hash.slice('sha256:'.length), 'hex') }
+    const other = seen.get(hash)
+    if (other !== undefined) throw new ValidationError({ issues: [{ path, message: `the same key is configured twice (${other} and ${record.tenant}:${role})` }] })
+    seen.set(hash, `${record.tenant}:${role}`)
+    const hex = hash.slice('sha256:'.length)
+    return { identity: { tenant: record.tenant, role, keyId: hex.slice(0, 16) }, digest: Buffer.from(hex, 'hex') }
   })
   return {
     size: hashed.length,
     authenticate(presented) {
       const digest = createHash('sha256').update(presented, 'utf8').digest()
-      let tenant: string | null = null
+      let identity: ApiKeyIdentity | null = null
       // Every record is compared, in constant time each, whether or not one already matched.
-      for (const record of hashed) if (timingSafeEqual(digest, record.digest) && tenant === null) tenant = record.tenant
-      return tenant
+      for (const record of hashed) if (timingSafeEqual(digest, record.digest) && identity === null) identity = record.identity
+      return identity
     },
   }
 }
 
 /**
- * Parses `tenant=hld_…` or `tenant=sha256:…` pairs, separated by commas or new lines (the
- * format of `HALDIR_API_KEYS` and of a keys file); `#` starts a comment.
+ * Parses `tenant:role=hld_…` or `tenant:role=sha256:…` entries, separated by commas or new
+ * lines (the format of `HALDIR_API_KEYS` and of a keys file); `#` starts a comment. An entry
+ * without a role is refused, naming the fix.
  */
-export function parseApiKeys(text: string): (ApiKeyRecord | { tenant: string; key: string })[] {
-  const records: (ApiKeyRecord | { tenant: string; key: string })[] = []
+export function parseApiKeys(text: string): (ApiKeyRecord | PlainApiKey)[] {
+  const records: (ApiKeyRecord | PlainApiKey)[] = []
   for (const raw of text.split(/[\n,]/)) {
     const line = raw.replace(/#.*$/, '').trim()
     if (!line) continue
     const separator = line.indexOf('=')
-    const tenant = line.slice(0, separator).trim()
+    const owner = line.slice(0, separator).trim()
     const value = line.slice(separator + 1).trim()
-    if (separator <= 0 || !tenant || !value) {
-      throw new ValidationError({ issues: [{ path: 'apiKeys', message: `expected tenant=hld_… or tenant=sha256:…, got '${line.slice(0, 40)}'` }] })
+    if (separator <= 0 || !owner || !value) {
+      throw new ValidationError({ issues: [{ path: 'apiKeys', message: `expected tenant:role=hld_… or tenant:role=sha256:…, got '${line.slice(0, 40)}'` }] })
     }
-    records.push(value.startsWith('sha256:') ? { tenant, hash: value } : { tenant, key: value })
+    const colon = owner.indexOf(':')
+    if (colon < 0) {
+      throw new ValidationError({
+        issues: [{ path: 'apiKeys', message: `the key of tenant '${owner.slice(0, 40)}' names no role: write ${owner.slice(0, 40)}:ROLE=… (roles: ${apiKeyRoles.join(', ')})` }],
+      })
+    }
+    const tenant = owner.slice(0, colon).trim()
+    const role = parseApiKeyRole(owner.slice(colon + 1).trim(), `apiKeys (tenant '${tenant.slice(0, 40)}')`)
+    records.push(value.startsWith('sha256:') ? { tenant, role, hash: value } : { tenant, role, key: value })
   }
   return records
 }

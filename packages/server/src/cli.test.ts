@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createApiKey, hashApiKey } from './api-keys.ts'
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 const children: ChildProcess[] = []
 afterEach(() => {
   for (const child of children.splice(0)) child.kill('SIGKILL')
@@ -31,10 +32,17 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { child, exited, waitFor, output: () => output }
 }
 
+/** Runs a command to its end: its exit code and everything it printed. */
+async function outcome(args: string[], env: Record<string, string> = {}) {
+  const command = run(args, env)
+  const code = await command.exited
+  return { code, output: command.output() }
+}
+
 describe('haldir CLI', () => {
   it('serves, reads and verifies a trail from the terminal, and stops gracefully on SIGTERM', async () => {
     const key = createApiKey()
-    const server = run(['serve', '--port', '0', '--backend', 'memory'], { HALDIR_API_KEYS: `acme=${key}` })
+    const server = run(['serve', '--port', '0', '--backend', 'memory'], { HALDIR_API_KEYS: `acme:admin=${key}` })
     const [, url] = await server.waitFor(/listening on (http:\/\/\S+) \(backend: memory, 1 API key\)/)
     expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ ok: true })
 
@@ -58,34 +66,100 @@ describe('haldir CLI', () => {
     expect(server.output()).toContain('haldir: stopped')
   })
 
-  it('reads hashed keys from --keys-file', async () => {
-    const key = createApiKey()
+  it('says at start-up that a memory backend loses its state with the process', async () => {
+    const server = run(['serve', '--port', '0'], { HALDIR_API_KEYS: `acme:admin=${createApiKey()}` })
+    await server.waitFor(/listening on/)
+    await server.waitFor(/WARNING: the memory backend keeps sessions, budgets, the audit trail and secrets in this process only; they are lost when it stops/)
+  })
+
+  it('reads hashed keys with roles from --keys-file, and applies the role', async () => {
+    const admin = createApiKey()
+    const auditor = createApiKey()
     const folder = mkdtempSync(join(tmpdir(), 'haldir-keys-'))
     const file = join(folder, 'keys.txt')
-    writeFileSync(file, `# tenants\nacme=${hashApiKey(key)}\n`)
+    writeFileSync(file, `# tenants\nacme:admin=${hashApiKey(admin)}\nacme:auditor=${hashApiKey(auditor)}\n`)
     const server = run(['serve', '--port', '0', '--keys-file', file], { HALDIR_API_KEYS: '' })
     const [, url] = await server.waitFor(/listening on (http:\/\/\S+)/)
-    expect((await fetch(`${url}/v1/sessions/ses_x`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(404)
+    expect((await fetch(`${url}/v1/sessions/ses_x`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(404)
     expect((await fetch(`${url}/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_other' } })).status).toBe(401)
+    const create = await fetch(`${url}/v1/sessions`, { method: 'POST', headers: { authorization: `Bearer ${auditor}` }, body: '{}' })
+    expect(create.status).toBe(403)
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
   })
 
-  it('refuses to serve without API keys', async () => {
-    const server = run(['serve', '--port', '0'], { HALDIR_API_KEYS: '' })
-    expect(await server.exited).toBe(1)
-    expect(server.output()).toContain('no API keys')
+  it('refuses to serve without API keys, with a key line that names no role, and with an unknown backend', async () => {
+    const [noKeys, noRole, mysql] = await Promise.all([
+      outcome(['serve', '--port', '0'], { HALDIR_API_KEYS: '' }),
+      outcome(['serve', '--port', '0'], { HALDIR_API_KEYS: `acme=${createApiKey()}` }),
+      outcome(['serve', '--port', '0', '--backend', 'mysql://x'], { HALDIR_API_KEYS: `a:admin=${createApiKey()}` }),
+    ])
+    expect(noKeys).toMatchObject({ code: 1, output: expect.stringContaining('no API keys') })
+    expect(noRole).toMatchObject({ code: 1, output: expect.stringContaining("the key of tenant 'acme' names no role: write acme:ROLE=…") })
+    expect(mysql).toMatchObject({ code: 1, output: expect.stringContaining("expected 'memory' or a postgres:// URL") })
   })
 
-  it('refuses an unknown backend', async () => {
-    const server = run(['serve', '--port', '0', '--backend', 'mysql://x'], { HALDIR_API_KEYS: `a=${createApiKey()}` })
-    expect(await server.exited).toBe(1)
-    expect(server.output()).toContain("expected 'memory' or a postgres:// URL")
+  it('creates keys with a role, and prints the role', async () => {
+    const keys = await outcome(['keys', 'create', '--tenant', 'acme', '--role', 'auditor'])
+    expect(keys.code).toBe(0)
+    expect(keys.output).toMatch(/^API key \(shown once\): hld_\S+\nrole: auditor \(read sessions, spend and the audit trail[^\n]*\)\nconfigure the server with: acme:auditor=sha256:[0-9a-f]{64}\n$/)
   })
 
-  it('creates keys', async () => {
-    const keys = run(['keys', 'create', '--tenant', 'acme'])
-    expect(await keys.exited).toBe(0)
-    expect(keys.output()).toMatch(/API key \(shown once\): hld_\S+\nconfigure the server with: acme=sha256:[0-9a-f]{64}/)
+  it('answers --help, -h and --version, and documents --tenant and --role', async () => {
+    const [help, short, serveHelp, keysHelp, versionFlag] = await Promise.all([
+      outcome(['--help']),
+      outcome(['-h']),
+      outcome(['serve', '--help']),
+      outcome(['keys', 'create', '--help']),
+      outcome(['--version']),
+    ])
+    expect(help.code).toBe(0)
+    expect(help.output).toMatch(/Usage: haldir \[options\] \[command\]/)
+    for (const command of ['serve', 'keys', 'audit', 'verify']) expect(help.output).toContain(command)
+    expect(short).toEqual(help)
+    expect(serveHelp.output).toMatch(/--rate-limit <limit>[\s\S]*--auth-failure-limit <limit>[\s\S]*--body-timeout <duration>/)
+    expect(keysHelp.output).toMatch(/--tenant <name>\s+the tenant the key acts for/)
+    expect(keysHelp.output).toMatch(/--role <role>\s+what the key may do: admin/)
+    expect(versionFlag).toEqual({ code: 0, output: `${version}\n` })
+  })
+
+  it('refuses bad flags with plain messages, and an unknown flag or command with the closest valid one', async () => {
+    const key = `a:admin=${createApiKey()}`
+    const results = await Promise.all([
+      outcome(['serve', '--port', 'abc'], { HALDIR_API_KEYS: key }),
+      outcome(['serve', '--port', '70000'], { HALDIR_API_KEYS: key }),
+      outcome(['serve', '--prot', '8080'], { HALDIR_API_KEYS: key }),
+      outcome(['srve']),
+      outcome(['serve', '--rate-limit', 'lots'], { HALDIR_API_KEYS: key }),
+      outcome(['serve', '--body-timeout', '10 parsecs'], { HALDIR_API_KEYS: key }),
+      outcome(['serve'], { HALDIR_API_KEYS: key, HALDIR_AUTH_FAILURE_LIMIT: '-1/1m' }),
+      outcome(['keys', 'create', '--tenant', 'acme', '--role', 'admn']),
+      outcome(['keys', 'create', '--tenant', 'acme']),
+      outcome(['keys', 'create', '--tenant', 'a b', '--role', 'agent']),
+      outcome(['serve', '--keys-file', '/nonexistent/keys.txt']),
+      outcome(['serve', '--host', 'not a host'], { HALDIR_API_KEYS: key }),
+      outcome(['serve', '--host', 'nonexistent.invalid'], { HALDIR_API_KEYS: key }),
+      outcome(['audit', '--session', 'ses_x', '--url', 'localhost:8787', '--key', 'hld_x']),
+    ])
+    const expected = [
+      "haldir: --port must be an integer between 0 and 65535, got 'abc'",
+      "haldir: --port must be an integer between 0 and 65535, got '70000'",
+      "haldir: unknown option '--prot'\n(Did you mean --port?)",
+      "haldir: unknown command 'srve'\n(Did you mean serve?)",
+      "haldir: --rate-limit must be 'off' or COUNT/DURATION with whole seconds, like 6000/1m or 30/60s, got 'lots'",
+      "haldir: --body-timeout must be a duration like 500ms, 10s, 2m or 1h (at most 24h), got '10 parsecs'",
+      "haldir: --auth-failure-limit must be 'off' or COUNT/DURATION with whole seconds, like 6000/1m or 30/60s, got '-1/1m'",
+      "haldir: --role must be one of admin, agent, auditor, approver (did you mean admin?), got 'admn'",
+      "haldir: required option '--role <role>' not specified",
+      "haldir: --tenant must be 1–64 letters, digits, '.', '_' or '-' (not starting with a symbol), got 'a b'",
+      'haldir: --keys-file /nonexistent/keys.txt cannot be read (no such file)',
+      "haldir: --host must be an IP address or a host name, got 'not a host'",
+      'haldir: --host nonexistent.invalid is not an address of this machine',
+      "haldir: --url must be an http:// or https:// URL, got 'localhost:8787'",
+    ]
+    for (const [index, result] of results.entries()) {
+      expect(result.code, expected[index]).toBe(1)
+      expect(result.output.trim()).toBe(expected[index])
+    }
   })
 })

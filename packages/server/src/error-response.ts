@@ -1,4 +1,6 @@
-import { HaldirError, type HaldirErrorCode } from '@haldir/core'
+import { BackendError, HaldirError, type HaldirErrorCode } from '@haldir/core'
+import type { FailureLog } from './failure-log.ts'
+import { HttpRefusal } from './http-refusal.ts'
 
 const statusByCode: Record<HaldirErrorCode, number> = {
   validation_error: 400,
@@ -16,6 +18,8 @@ const statusByCode: Record<HaldirErrorCode, number> = {
   // Stored data that does not check out is a server-side fault, not the caller's.
   integrity_error: 500,
   quota_exceeded: 507,
+  forbidden: 403,
+  rate_limit_exceeded: 429,
 }
 
 export interface ErrorBody {
@@ -23,16 +27,25 @@ export interface ErrorBody {
 }
 
 /**
- * The status and `{ error: { code, message, data } }` body for anything a handler threw.
- * Typed errors keep their code and fields (the client rebuilds the same class); anything else
- * is a 500 whose details stay in the server log.
+ * The status, `{ error: { code, message, data } }` body and headers for anything a handler
+ * threw. Typed errors keep their code and fields (the client rebuilds the same class). A
+ * backend failure is a 503 whose body says only that (its message names hosts, ports, SQL …:
+ * the details go to the server log, once per burst); anything else is a 500, details logged.
  */
-export function errorResponse(error: unknown, log: (message: string, error: unknown) => void = console.error): { status: number; body: ErrorBody } {
-  if (HaldirError.isInstance(error)) {
-    const json = error.toJSON()
-    if (json.code === 'backend_error') log('haldir server: backend failure', error)
-    return { status: statusByCode[json.code] ?? 500, body: { error: json } }
+export function errorResponse(error: unknown, failures: FailureLog, requestId?: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  if (error instanceof HttpRefusal) {
+    return { status: error.status, body: { error: { code: error.code, message: error.message, data: error.data } }, headers: error.headers }
   }
-  log('haldir server: unexpected error', error)
-  return { status: 500, body: { error: { code: 'internal_error', message: 'Internal server error' } } }
+  if (HaldirError.isInstance(error)) {
+    if (BackendError.isInstance(error) && error.code === 'backend_error') {
+      if (error.status === 501) return { status: 501, body: { error: { code: 'not_implemented', message: error.message, data: {} } }, headers: {} }
+      failures.backend(error, requestId)
+      const message = `The backend is unavailable; try again later${requestId ? ` (request ${requestId})` : ''}`
+      return { status: 503, body: { error: { code: 'backend_error', message, data: {} } }, headers: { 'Retry-After': '1' } }
+    }
+    const json = error.toJSON()
+    return { status: statusByCode[json.code] ?? 500, body: { error: json }, headers: {} }
+  }
+  failures.unexpected(error, requestId)
+  return { status: 500, body: { error: { code: 'internal_error', message: `Internal server error${requestId ? ` (request ${requestId})` : ''}`, data: {} } }, headers: {} }
 }

@@ -15,7 +15,18 @@ testBackend({
     const keyA = createApiKey()
     const keyB = createApiKey()
     const keyC = createApiKey()
-    running = await serveHaldir({ backend: state, apiKeys: apiKeyStore([{ tenant: 'a', key: keyA }, { tenant: 'b', key: keyB }, { tenant: 'c', key: keyC }]), port: 0 })
+    // Admin keys (the suite stores secrets and reads whole tenants) and no per-key limit: the
+    // suite fires thousands of requests in a few seconds to test the backend, not the limiter.
+    running = await serveHaldir({
+      backend: state,
+      apiKeys: apiKeyStore([
+        { tenant: 'a', role: 'admin', key: keyA },
+        { tenant: 'b', role: 'admin', key: keyB },
+        { tenant: 'c', role: 'admin', key: keyC },
+      ]),
+      rateLimits: { perKey: false },
+      port: 0,
+    })
     return {
       backend: httpBackend({ url: running.url, apiKey: keyA }),
       otherTenant: httpBackend({ url: running.url, apiKey: keyB }),

@@ -16,7 +16,7 @@ async function serve(env: Record<string, string>): Promise<{ url: string; stop: 
   const url = new URL(testDatabaseUrl)
   url.searchParams.set('schema', schema)
   const child: ChildProcess = spawn(process.execPath, ['--conditions=@haldir/source', cli, 'serve', '--port', '0', '--backend', url.href], {
-    env: { ...process.env, HALDIR_API_KEYS: `acme=${apiKey}`, HALDIR_PREVIOUS_MASTER_KEYS: '', ...env },
+    env: { ...process.env, HALDIR_API_KEYS: `acme:admin=${apiKey}`, HALDIR_PREVIOUS_MASTER_KEYS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const address = await new Promise<string>((resolve, reject) => {

@@ -1,5 +1,6 @@
-import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ValidationError } from '@haldir/core'
 import { serve } from '@hono/node-server'
 import { createHaldirServer, type HaldirServerOptions } from './create-haldir-server.ts'
 
@@ -10,6 +11,12 @@ export interface ServeHaldirOptions extends HaldirServerOptions {
   hostname?: string
   /** How long `close()` waits for in-flight requests before cutting connections. @default 10_000 */
   shutdownTimeoutMs?: number
+  /** How long a client may take to send its request headers; then 408 and the connection closes. @default 10_000 */
+  headersTimeoutMs?: number
+  /** How long a client may take to send a whole request (headers and body); then 408 and close. @default 30_000 */
+  requestTimeoutMs?: number
+  /** How long an idle keep-alive connection is kept open. @default 5_000 */
+  keepAliveTimeoutMs?: number
 }
 
 export interface RunningHaldirServer {
@@ -24,12 +31,38 @@ export interface RunningHaldirServer {
   close(): Promise<void>
 }
 
-/** Starts the Haldir API on `@hono/node-server` and resolves once it listens. */
+/**
+ * Starts the Haldir API on `@hono/node-server` and resolves once it listens. Node's own limits
+ * apply before a request reaches the app: slow headers (slowloris) and slow requests are cut
+ * with a 408 (`headersTimeoutMs`, `requestTimeoutMs`), idle connections closed
+ * (`keepAliveTimeoutMs`); the app then bounds how long a body may take (`bodyTimeoutMs`).
+ */
 export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningHaldirServer> {
+  const headersTimeout = milliseconds(options.headersTimeoutMs, 10_000, 'headersTimeoutMs')
+  const requestTimeout = milliseconds(options.requestTimeoutMs, 30_000, 'requestTimeoutMs')
+  const keepAliveTimeout = milliseconds(options.keepAliveTimeoutMs, 5_000, 'keepAliveTimeoutMs')
+  if (headersTimeout > requestTimeout) {
+    throw new ValidationError({ issues: [{ path: 'headersTimeoutMs', message: `must not exceed requestTimeoutMs (${requestTimeout})` }] })
+  }
   const app = createHaldirServer(options)
   const hostname = options.hostname ?? '127.0.0.1'
   const server = await new Promise<Server>((resolve, reject) => {
-    const started = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname }, () => resolve(started as Server)) as Server
+    const started = serve(
+      {
+        fetch: app.fetch,
+        port: options.port ?? 8787,
+        hostname,
+        serverOptions: {
+          headersTimeout,
+          requestTimeout,
+          keepAliveTimeout,
+          // Node checks the two timeouts above on this period (30 s by default, which would let
+          // a slow client overstay a short timeout by that much).
+          connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(headersTimeout / 4))),
+        },
+      },
+      () => resolve(started as Server),
+    ) as Server
     started.once('error', reject)
   })
   const { port } = server.address() as AddressInfo
@@ -58,4 +91,10 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
       return closing
     },
   }
+}
+
+function milliseconds(value: number | undefined, fallback: number, path: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 1) throw new ValidationError({ issues: [{ path, message: 'must be a whole number of milliseconds ≥ 1' }] })
+  return value
 }

@@ -14,7 +14,7 @@ async function serve(apiKey: string): Promise<string> {
   const url = new URL(testDatabaseUrl)
   url.searchParams.set('schema', schema)
   const child = spawn(process.execPath, ['--conditions=@haldir/source', cli, 'serve', '--port', '0', '--backend', url.href], {
-    env: { ...process.env, HALDIR_API_KEYS: `acme=${apiKey}`, HALDIR_MASTER_KEY: testMasterKey },
+    env: { ...process.env, HALDIR_API_KEYS: `acme:admin=${apiKey}`, HALDIR_MASTER_KEY: testMasterKey },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.push(child)

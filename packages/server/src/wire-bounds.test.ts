@@ -11,7 +11,7 @@ describe('bounds on the wire', () => {
   const post = (path: string, body: unknown) =>
     fetch(`${running.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
   beforeAll(async () => {
-    running = await serveHaldir({ backend, apiKeys: apiKeyStore([{ tenant: 'wire', key }]), port: 0 })
+    running = await serveHaldir({ backend, apiKeys: apiKeyStore([{ tenant: 'wire', role: 'admin', key }]), port: 0 })
   })
   afterAll(() => running.close())
 

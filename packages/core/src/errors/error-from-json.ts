@@ -1,5 +1,6 @@
 import { BackendError } from './backend-error.ts'
 import { BudgetExceededError } from './budget-exceeded-error.ts'
+import { ForbiddenError } from './forbidden-error.ts'
 import { HaldirError, type HaldirErrorCode } from './haldir-error.ts'
 import { HoldExpiredError } from './hold-expired-error.ts'
 import { IdempotencyError } from './idempotency-error.ts'
@@ -57,8 +58,16 @@ export function errorFromJson(json: HaldirErrorJson, status?: number): HaldirErr
       return new IntegrityError({ message, data })
     case 'quota_exceeded':
       return new QuotaExceededError({ message, data })
+    case 'forbidden':
+      return new ForbiddenError({
+        message,
+        role: text(data.role),
+        operation: text(data.operation),
+        allowedRoles: Array.isArray(data.allowedRoles) ? data.allowedRoles.filter((role): role is string => typeof role === 'string') : [],
+      })
     case 'unauthorized':
     case 'payload_too_large':
+    case 'rate_limit_exceeded':
       return new BackendError({ message, status, code: json.code as HaldirErrorCode })
     default:
       return new BackendError({ message, status: status ?? amount(data.status) })

@@ -17,6 +17,8 @@ export type HaldirErrorCode =
   | 'hold_expired'
   | 'integrity_error'
   | 'quota_exceeded'
+  | 'forbidden'
+  | 'rate_limit_exceeded'
 
 export interface HaldirErrorOptions {
   message: string

@@ -1,5 +1,6 @@
 export { BackendError } from './backend-error.ts'
 export { BudgetExceededError, type BudgetExceededDetails } from './budget-exceeded-error.ts'
+export { ForbiddenError } from './forbidden-error.ts'
 export { errorFromJson, type HaldirErrorJson } from './error-from-json.ts'
 export { HaldirError, type HaldirErrorCode, type HaldirErrorOptions } from './haldir-error.ts'
 export { HaldirPermissionError } from './haldir-permission-error.ts'

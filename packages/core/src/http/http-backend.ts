@@ -24,7 +24,10 @@ export interface HttpBackendOptions {
  * stateful backend. No dependencies beyond `fetch`. A governed call costs two round trips
  * (authorize, settle). Requests are retried only where a repeat cannot double-charge or
  * double-audit (the route table says which): reads, `authorize` with an idempotency key, and
- * `settle` (idempotent per hold).
+ * `settle` (idempotent per hold). The one exception is a request the server never read: sent on
+ * a pooled keep-alive socket the server had already closed, it is sent again on a fresh socket
+ * whatever the operation (see `nodeTransport`). A key whose role does not allow an operation
+ * gets a `ForbiddenError`; a 429 is a `BackendError` with code `rate_limit_exceeded`.
  *
  * @example
  * const haldir = createHaldir({ backend: httpBackend({ url: 'http://127.0.0.1:8787', apiKey: process.env.HALDIR_API_KEY }) })

@@ -1,0 +1,69 @@
+import { ForbiddenError } from '@haldir/core'
+import type { HttpOperation } from '@haldir/core/backend'
+import { type ApiKeyRole, apiKeyRoles } from './api-key-role.ts'
+
+/**
+ * How a role may use an operation: `any` request, or only a request that names a session
+ * (`named-session`: a session id is an unguessable capability, so an agent may read the trail
+ * of a session it holds, but not enumerate the tenant's).
+ */
+export type RoleGrant = 'any' | 'named-session'
+
+const everyone = { admin: 'any', agent: 'any', auditor: 'any', approver: 'any' } as const
+const readers = { admin: 'any', auditor: 'any', approver: 'any' } as const
+const runners = { admin: 'any', agent: 'any' } as const
+
+/**
+ * Which roles may call each operation of the route table. A role missing from an entry is
+ * refused with a `ForbiddenError` (403 `forbidden`). Keyed by every `HttpOperation`, so a new
+ * route does not compile until it is given its roles; an operation missing at run time is
+ * admin-only. Approval routes, when they land, take `approver` and `admin`.
+ */
+export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
+  createSession: runners,
+  listSessions: readers,
+  getSession: everyone,
+  authorize: runners,
+  settle: runners,
+  appendAudit: runners,
+  getSpend: everyone,
+  verifyAudit: everyone,
+  // Revoking only takes permissions away; a crew revokes its members and itself when it ends.
+  revokeSession: runners,
+  queryAudit: { ...readers, agent: 'named-session' },
+  putSecret: { admin: 'any' },
+  readSecret: runners,
+  // An agent sees the holds of a session it names; releasing someone's hold is an operator's act.
+  listHolds: { ...readers, agent: 'named-session' },
+  releaseHold: { admin: 'any' },
+  // Releasing holds whose lease ended only frees money nobody may use any more.
+  sweepHolds: runners,
+  // Heads, proofs and keys are what anyone holding an entry checks it with; the whole log is for auditors.
+  treeHead: everyone,
+  inclusionProof: everyone,
+  consistencyProof: everyone,
+  treeHeads: everyone,
+  ledgerKeys: everyone,
+  ledgerPage: readers,
+  verifyLedger: readers,
+}
+
+/**
+ * Refuses (throws `ForbiddenError`) a role that may not call `operation`. Without `request` it
+ * checks only whether the role has any grant (before the body is read); with the parsed
+ * request it also checks a `named-session` grant.
+ */
+export function authorizeRole(role: ApiKeyRole, operation: HttpOperation, request?: Readonly<Record<string, unknown>>): void {
+  const grants = routeRoles[operation] ?? { admin: 'any' }
+  const grant = grants[role]
+  const allowedRoles = () => apiKeyRoles.filter((candidate) => grants[candidate] !== undefined)
+  if (grant === undefined) throw new ForbiddenError({ role, operation, allowedRoles: allowedRoles() })
+  if (grant === 'named-session' && request !== undefined && (typeof request.sessionId !== 'string' || request.sessionId === '')) {
+    throw new ForbiddenError({
+      role,
+      operation,
+      allowedRoles: allowedRoles(),
+      message: `An API key with role '${role}' may ${operation} only for a session it names (sessionId); reading the whole tenant needs ${allowedRoles().filter((candidate) => grants[candidate] === 'any').join(', ')}`,
+    })
+  }
+}
