@@ -10,6 +10,8 @@ const statusByCode: Record<HaldirErrorCode, number> = {
   not_found: 404,
   payload_too_large: 413,
   backend_error: 503,
+  upstream_error: 502,
+  upstream_timeout: 504,
 }
 
 export interface ErrorBody {

@@ -12,6 +12,10 @@ export type HaldirErrorCode =
   | 'backend_error'
   | 'unauthorized'
   | 'payload_too_large'
+  /** An upstream a Haldir adapter forwards to (an MCP server) failed or closed. */
+  | 'upstream_error'
+  /** An upstream did not answer in time. */
+  | 'upstream_timeout'
 
 export interface HaldirErrorOptions {
   message: string
