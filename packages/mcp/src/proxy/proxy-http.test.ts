@@ -1,0 +1,122 @@
+import { createHaldir, type Haldir } from '@haldir/core'
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { httpClient, proxyConfig, text, toolNames } from './proxy-fixtures.test-helper.ts'
+import { type RunningProxy, startProxy } from './start-proxy.ts'
+
+const SESSION_HEADER = 'x-haldir-session'
+let haldir: Haldir
+let running: RunningProxy
+const clients: Client[] = []
+const notes: string[] = []
+
+beforeAll(async () => {
+  haldir = createHaldir()
+  running = await startProxy({ config: proxyConfig({ session: { header: SESSION_HEADER } }), haldir, http: { port: 0 }, log: (line) => notes.push(line) })
+})
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()))
+  await running.close()
+})
+
+async function connectAs(scopes: string[], spendLimit: number | null = 5): Promise<{ client: Client; sessionId: string }> {
+  const session = await haldir.createSession({ agentId: `agent-${clients.length}`, scopes, spendLimit })
+  const client = await httpClient(running.url as string, { [SESSION_HEADER]: session.id })
+  clients.push(client)
+  return { client, sessionId: session.id }
+}
+
+describe('the proxy over Streamable HTTP', () => {
+  it('serves both upstreams, namespacing the tool name they share', () => {
+    const names = [...running.proxy.tools.keys()]
+    expect(names).toEqual(expect.arrayContaining(['charge', 'search', 'get-sum', 'pay__echo', 'everything__echo']))
+    expect(names).not.toContain('echo')
+  })
+
+  it('forwards an allowed call, charges the tool cost or the amount in its arguments, and audits both', async () => {
+    const { client, sessionId } = await connectAs(['payments', 'math'])
+    expect(text(await client.callTool({ name: 'charge', arguments: { amount: 0.25, memo: 'book' } }))).toBe('charged $0.25')
+    expect(text(await client.callTool({ name: 'get-sum', arguments: { a: 2, b: 3 } }))).toBe('The sum of 2 and 3 is 5.')
+    expect(await haldir.getSpend(sessionId)).toMatchObject({ totalUsd: 0.251, reservedUsd: 0, remainingUsd: 4.749, byTool: { charge: 0.25, 'get-sum': 0.001 } })
+    const { entries } = await haldir.getAuditTrail({ sessionId })
+    expect(entries.filter((entry) => entry.tool !== 'haldir').map((entry) => [entry.tool, entry.outcome, entry.scope, entry.costUsd])).toEqual([
+      ['charge', 'ok', 'payments', 0.25],
+      ['get-sum', 'ok', 'math', 0.001],
+    ])
+    expect(entries.find((entry) => entry.tool === 'charge')?.details).toMatchObject({ args: { amount: 0.25, memo: 'book' }, upstream: 'pay' })
+    expect(await haldir.verifyAuditTrail(sessionId)).toMatchObject({ ok: true })
+  })
+
+  it('gives two clients with different sessions different tool lists', async () => {
+    const payer = await connectAs(['payments', 'read'])
+    const mathematician = await connectAs(['math'])
+    expect(await toolNames(payer.client)).toEqual(['charge', 'everything__echo', 'pay__echo', 'search'])
+    expect(await toolNames(mathematician.client)).toEqual(['get-sum'])
+  })
+
+  it('neither lists nor forwards a tool outside the scopes, and audits the attempt as flagged', async () => {
+    const { client, sessionId } = await connectAs(['math'])
+    expect(await toolNames(client)).not.toContain('charge')
+    const result = await client.callTool({ name: 'charge', arguments: { amount: 1 } })
+    expect(result).toMatchObject({ isError: true, _meta: { haldir: { code: 'permission_denied' } } })
+    expect(text(result)).toBe("BLOCKED: scope 'payments' not granted (session has: math)")
+    expect((await haldir.getAuditTrail({ sessionId, outcome: 'denied' })).entries).toEqual([expect.objectContaining({ tool: 'charge', flagged: true, scope: 'payments' })])
+    expect(await haldir.getSpend(sessionId)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
+  })
+
+  it('refuses the call that would exhaust the budget mid-session, whole', async () => {
+    const { client, sessionId } = await connectAs(['payments'], 1)
+    expect(text(await client.callTool({ name: 'charge', arguments: { amount: 0.4 } }))).toBe('charged $0.4')
+    expect(text(await client.callTool({ name: 'charge', arguments: { amount: 0.4 } }))).toBe('charged $0.4')
+    const refused = await client.callTool({ name: 'charge', arguments: { amount: 0.4 } })
+    expect(refused).toMatchObject({ isError: true, _meta: { haldir: { code: 'budget_exceeded' } } })
+    expect(text(refused)).toMatch(/^BLOCKED: .*budget/i)
+    expect(await haldir.getSpend(sessionId)).toMatchObject({ totalUsd: 0.8, reservedUsd: 0, remainingUsd: 0.2 })
+    expect(text(await client.callTool({ name: 'charge', arguments: { amount: 0.2 } }))).toBe('charged $0.2')
+  })
+
+  it('releases the hold and audits the error when the upstream crashes mid-call, then reconnects', async () => {
+    const { client, sessionId } = await connectAs(['crash', 'payments'])
+    const result = await client.callTool({ name: 'crash', arguments: {} })
+    expect(result).toMatchObject({ isError: true, _meta: { haldir: { code: 'upstream_error' } } })
+    expect(text(result)).toMatch(/^ERROR: tool 'crash' on upstream 'pay' failed: the upstream connection closed/)
+    expect(await haldir.getSpend(sessionId)).toMatchObject({ totalUsd: 0, reservedUsd: 0, remainingUsd: 5 })
+    expect((await haldir.getAuditTrail({ sessionId, outcome: 'error' })).entries).toEqual([
+      expect.objectContaining({ tool: 'crash', flagged: true, costUsd: 0, details: expect.objectContaining({ error: { code: 'upstream_error' } }) }),
+    ])
+    // The next call starts the upstream again.
+    expect(text(await client.callTool({ name: 'charge', arguments: { amount: 0.1 } }))).toBe('charged $0.1')
+    expect(notes.some((note) => note.includes("upstream 'pay': connection closed"))).toBe(true)
+  })
+
+  it('releases the hold and audits a timeout', async () => {
+    const { client, sessionId } = await connectAs(['slow'])
+    const result = await client.callTool({ name: 'slow', arguments: { ms: 5_000 } })
+    expect(result).toMatchObject({ isError: true, _meta: { haldir: { code: 'upstream_timeout' } } })
+    expect(text(result)).toBe("ERROR: tool 'slow' on upstream 'pay' timed out after 1000 ms")
+    expect(await haldir.getSpend(sessionId)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
+    expect((await haldir.getAuditTrail({ sessionId, outcome: 'error' })).entries.map((entry) => entry.reason)).toEqual(["tool 'slow' on upstream 'pay' timed out after 1000 ms"])
+  })
+
+  it("forwards a tool's own error unchanged and does not charge it", async () => {
+    const { client, sessionId } = await connectAs(['refuse'])
+    expect(await client.callTool({ name: 'refuse', arguments: {} })).toEqual({ content: [{ type: 'text', text: 'card declined' }], isError: true })
+    expect(await haldir.getSpend(sessionId)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
+    expect((await haldir.getAuditTrail({ sessionId, outcome: 'error' })).entries.map((entry) => entry.reason)).toEqual(['tool returned an error: card declined'])
+  })
+
+  it('passes resources through read-only for a live session', async () => {
+    const { client } = await connectAs(['read'])
+    const { resources } = await client.listResources()
+    expect(resources.length).toBeGreaterThan(0)
+    const first = resources[0] as { uri: string }
+    const read = await client.readResource({ uri: first.uri })
+    expect(read.contents[0]).toMatchObject({ uri: first.uri })
+    expect((await client.listPrompts()).prompts.length).toBeGreaterThan(0)
+  })
+
+  it('refuses a request without a session, or with a session the backend does not have', async () => {
+    await expect(httpClient(running.url as string)).rejects.toThrow(/401|missing x-haldir-session header/)
+    await expect(httpClient(running.url as string, { [SESSION_HEADER]: 'ses_nope' })).rejects.toThrow(/403|No Haldir session/)
+  })
+})
