@@ -143,7 +143,7 @@ const httpSchema = z.strictObject({
   allowedOrigins: z.array(z.string()).optional(),
   /** An MCP session idle this long is closed. @default 1_800_000 (30 minutes) */
   sessionIdleMs: timeoutSchema.optional(),
-  /** Answer POSTs with plain JSON instead of an SSE stream (progress is then not relayed mid-call). @default false */
+  /** Answer POSTs with plain JSON (lower latency); `false`: an SSE stream per call, relaying upstream progress. @default true */
   jsonResponse: z.boolean().optional(),
 })
 

@@ -12,7 +12,8 @@ const notes: string[] = []
 
 beforeAll(async () => {
   haldir = createHaldir()
-  running = await startProxy({ config: proxyConfig({ session: { header: SESSION_HEADER } }), haldir, http: { port: 0 }, log: (line) => notes.push(line) })
+  // SSE responses here (progress is relayed mid-call); the tenant and PostgreSQL tests use the JSON default.
+  running = await startProxy({ config: proxyConfig({ session: { header: SESSION_HEADER }, http: { jsonResponse: false } }), haldir, http: { port: 0 }, log: (line) => notes.push(line) })
 })
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()))
@@ -105,6 +106,20 @@ describe('the proxy over Streamable HTTP', () => {
     expect((await haldir.getAuditTrail({ sessionId, outcome: 'error' })).entries.map((entry) => entry.reason)).toEqual(['tool returned an error: card declined'])
   })
 
+  it("relays the upstream's progress notifications under the client's own token", async () => {
+    const { client, sessionId } = await connectAs(['trigger-long-running-operation'])
+    const progress: { progress: number; total?: number }[] = []
+    const result = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (update) => progress.push(update) })
+    expect(text(result)).toBe('Long running operation completed. Duration: 0.3 seconds, Steps: 3.')
+    // The SDK runs notification handlers a microtask late, so the last update can lose the race
+    // with the result it arrives with (in the proxy's client or in this one); the earlier ones cannot.
+    expect(progress.slice(0, 2)).toEqual([
+      { progress: 1, total: 3 },
+      { progress: 2, total: 3 },
+    ])
+    expect((await haldir.getAuditTrail({ sessionId })).entries.at(-1)).toMatchObject({ tool: 'trigger-long-running-operation', outcome: 'ok' })
+  })
+
   it('passes resources through read-only for a live session', async () => {
     const { client } = await connectAs(['read'])
     const { resources } = await client.listResources()
@@ -113,6 +128,16 @@ describe('the proxy over Streamable HTTP', () => {
     const read = await client.readResource({ uri: first.uri })
     expect(read.contents[0]).toMatchObject({ uri: first.uri })
     expect((await client.listPrompts()).prompts.length).toBeGreaterThan(0)
+  })
+
+  it('lists no tools and passes nothing through once the session is revoked', async () => {
+    const { client, sessionId } = await connectAs(['read', 'payments'])
+    expect(await toolNames(client)).toContain('charge')
+    await haldir.revokeSession(sessionId)
+    expect(await toolNames(client)).toEqual([])
+    await expect(client.listResources()).rejects.toThrow(`Haldir session ${sessionId} is revoked or expired`)
+    const refused = await client.callTool({ name: 'charge', arguments: { amount: 0.1 } })
+    expect(refused).toMatchObject({ isError: true, _meta: { haldir: { code: 'session_revoked' } } })
   })
 
   it('refuses a request without a session, or with a session the backend does not have', async () => {

@@ -18,6 +18,7 @@ describe.skipIf(unavailable)(`the proxy on PostgreSQL, sessions picked by API ke
     backendUrl.searchParams.set('schema', schema)
     const payerKey = `payer-key-${'x'.repeat(16)}`
     const mathKey = `math-key-${'y'.repeat(16)}`
+    const previousMasterKey = process.env.HALDIR_MASTER_KEY
     process.env.HALDIR_MASTER_KEY = testMasterKey
     const running = await startProxy({
       config: {
@@ -41,6 +42,8 @@ describe.skipIf(unavailable)(`the proxy on PostgreSQL, sessions picked by API ke
       const other = await httpClient(running.url as string, { authorization: `Bearer ${mathKey}` })
       expect(await toolNames(payer)).toEqual(['charge'])
       expect(await toolNames(other)).toEqual(['search'])
+      // Resources and prompts pass through only where an upstream turns them on.
+      await expect(payer.listResources()).rejects.toThrow(/Method not found/)
       expect(text(await payer.callTool({ name: 'charge', arguments: { amount: 0.4 } }))).toBe('charged $0.4')
       expect(text(await payer.callTool({ name: 'charge', arguments: { amount: 0.7 } }))).toMatch(/^BLOCKED: /)
 
@@ -63,6 +66,8 @@ describe.skipIf(unavailable)(`the proxy on PostgreSQL, sessions picked by API ke
     } finally {
       await running.close()
       await reader.close()
+      if (previousMasterKey === undefined) delete process.env.HALDIR_MASTER_KEY
+      else process.env.HALDIR_MASTER_KEY = previousMasterKey
     }
   })
 })

@@ -23,7 +23,10 @@ export interface ServeProxyHttpOptions {
   sessionIdleMs?: number
   /** Largest accepted POST body, in bytes. @default 4_194_304 */
   maxBodyBytes?: number
-  /** Answer POSTs with plain JSON instead of an SSE stream (no progress relayed mid-call). @default false */
+  /**
+   * Answer each POST with plain JSON (one write; the lower latency). `false`: an SSE stream per
+   * call, which also relays the upstream's progress notifications mid-call. @default true
+   */
   jsonResponse?: boolean
   log?: (line: string) => void
 }
@@ -103,7 +106,7 @@ export async function serveProxyHttp(options: ServeProxyHttpOptions): Promise<Ru
       idle: undefined,
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
-        enableJsonResponse: options.jsonResponse ?? false,
+        enableJsonResponse: options.jsonResponse ?? true,
         onsessioninitialized: (id) => touch(id, session),
       }),
     }
