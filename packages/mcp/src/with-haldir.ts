@@ -1,4 +1,5 @@
 import { type Haldir, ValidationError } from '@haldir/core'
+import { scopesAllow } from '@haldir/core/backend'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import type { CallToolRequestParams, CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { blockedToolResult } from './blocked-tool-result.ts'
@@ -9,7 +10,6 @@ import { toolResultText } from './internal/tool-result-text.ts'
 import { recordedInput } from './internal/recorded-input.ts'
 import type { McpToolPolicyOptions } from './internal/tool-call-policy.ts'
 import { createPolicyTable } from './internal/policy-table.ts'
-import { scopesAllow } from '@haldir/core/backend'
 
 /** The two members of an MCP `Client` that governance changes. */
 export type GovernableClient = Pick<Client, 'callTool' | 'listTools'>
@@ -39,7 +39,7 @@ export interface HaldirClientOptions extends McpToolPolicyOptions {
  * tool's cost reserved in one backend call — then is settled and audited, and whose
  * `listTools` shows only the tools the session may call. A tool's own error result
  * (`isError: true`) is returned as it is and not charged; a failed or timed-out call releases
- * the hold and rejects with a typed {@link UpstreamError} / {@link UpstreamTimeoutError}.
+ * the hold and rejects with a typed `UpstreamError` / `UpstreamTimeoutError`.
  * Scope and cost per tool name use the shared vocabulary (`scope`/`scopes`, `cost`/`costs`,
  * `maxCost`/`maxCosts`); a cost may also be read from the arguments (`{ argument: 'amount' }`).
  *

@@ -9,6 +9,9 @@ import { type CallToolResult, CallToolResultSchema, type ServerCapabilities, typ
 import { UpstreamError } from '../errors/upstream-error.ts'
 import type { UpstreamConfig } from './proxy-config.ts'
 
+/** After a failed (re)connect, how long calls fail at once instead of starting the server again. */
+const RETRY_AFTER_MS = 1_000
+
 /** One upstream MCP server the proxy forwards to, reconnected on demand after it closes. */
 export interface Upstream {
   readonly name: string
@@ -46,6 +49,7 @@ export async function connectUpstream(name: string, config: UpstreamConfig, opti
   let closed = false
   let tools: readonly Tool[] = []
   let capabilities: ServerCapabilities | undefined
+  let lastFailure: { at: number; error: unknown } | undefined
 
   async function open(): Promise<Client> {
     const next = new Client(
@@ -94,9 +98,16 @@ export async function connectUpstream(name: string, config: UpstreamConfig, opti
   function connected(): Promise<Client> {
     if (closed) return Promise.reject(new UpstreamError({ upstream: name, failure: 'closed', message: `upstream '${name}' is closed` }))
     if (client) return Promise.resolve(client)
-    connecting ??= open().finally(() => {
-      connecting = null
-    })
+    // A server that will not start is not spawned again for every call: its failure stands for a moment.
+    if (lastFailure && performance.now() - lastFailure.at < RETRY_AFTER_MS) return Promise.reject(lastFailure.error)
+    connecting ??= open()
+      .catch((error: unknown) => {
+        lastFailure = { at: performance.now(), error }
+        throw error
+      })
+      .finally(() => {
+        connecting = null
+      })
     return connecting
   }
 

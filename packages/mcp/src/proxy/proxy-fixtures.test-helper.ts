@@ -1,10 +1,16 @@
 // Shared by the proxy tests: the two real upstreams (the SDK test server of this package, and
-// @modelcontextprotocol/server-everything from npm), both spawned over stdio.
+// @modelcontextprotocol/server-everything from npm) spawned over stdio, and the test server
+// over Streamable HTTP.
+import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { createTestUpstream } from '../test-upstream.test-helper.ts'
 import type { ProxyConfigInput } from './proxy-config.ts'
 
 export const testUpstreamScript = fileURLToPath(new URL('../test-upstream.test-helper.ts', import.meta.url))
@@ -39,4 +45,38 @@ export function text(result: unknown): string {
 /** Tool names, sorted. */
 export async function toolNames(client: Client): Promise<string[]> {
   return (await client.listTools()).tools.map((tool) => tool.name).sort()
+}
+
+/**
+ * The test upstream over Streamable HTTP on a loopback port, one McpServer per MCP session;
+ * requests without the given Authorization header get 401.
+ */
+export async function serveTestUpstreamOverHttp(authorization: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>()
+  const listener = createServer(async (request, response) => {
+    if (request.headers.authorization !== authorization) return void response.writeHead(401).end()
+    const chunks: Buffer[] = []
+    for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk)
+    const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown) : undefined
+    const id = request.headers['mcp-session-id']
+    let transport = typeof id === 'string' ? sessions.get(id) : undefined
+    if (!transport) {
+      const created = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (sessionId) => void sessions.set(sessionId, created) })
+      transport = created
+      await createTestUpstream({ name: 'remote', onCrash: () => listener.closeAllConnections() }).server.connect(created)
+    }
+    await transport.handleRequest(request, response, body)
+  })
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+  const { port } = listener.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: async () => {
+      await Promise.all([...sessions.values()].map((transport) => transport.close()))
+      await new Promise<void>((resolve) => {
+        listener.close(() => resolve())
+        listener.closeAllConnections()
+      })
+    },
+  }
 }

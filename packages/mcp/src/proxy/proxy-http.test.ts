@@ -1,7 +1,7 @@
 import { createHaldir, type Haldir } from '@haldir/core'
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { httpClient, proxyConfig, text, toolNames } from './proxy-fixtures.test-helper.ts'
+import { httpClient, proxyConfig, serveTestUpstreamOverHttp, text, toolNames } from './proxy-fixtures.test-helper.ts'
 import { type RunningProxy, startProxy } from './start-proxy.ts'
 
 const SESSION_HEADER = 'x-haldir-session'
@@ -143,5 +143,49 @@ describe('the proxy over Streamable HTTP', () => {
   it('refuses a request without a session, or with a session the backend does not have', async () => {
     await expect(httpClient(running.url as string)).rejects.toThrow(/401|missing x-haldir-session header/)
     await expect(httpClient(running.url as string, { [SESSION_HEADER]: 'ses_nope' })).rejects.toThrow(/403|No Haldir session/)
+  })
+})
+
+describe('the proxy in front of a Streamable HTTP upstream', () => {
+  it('forwards with the configured headers, charges, and releases the hold when the upstream goes away', async () => {
+    const upstream = await serveTestUpstreamOverHttp('Bearer upstream-secret')
+    const local = createHaldir()
+    const proxy = await startProxy({
+      config: {
+        upstreams: { remote: { url: upstream.url, headers: { authorization: 'Bearer upstream-secret' }, timeoutMs: 2_000 } },
+        scopes: { charge: 'payments' },
+        costs: { charge: { argument: 'amount' } },
+        session: { create: { agentId: 'remote-agent', scopes: ['payments'], spendLimit: 2 } },
+      },
+      haldir: local,
+      http: { port: 0 },
+      log: () => {},
+    })
+    try {
+      const client = await httpClient(proxy.url as string)
+      clients.push(client)
+      expect(text(await client.callTool({ name: 'charge', arguments: { amount: 1.25 } }))).toBe('charged $1.25')
+      const sessionId = (await local.getAuditTrail({ agentId: 'remote-agent' })).entries[0]?.sessionId as string
+      await upstream.close()
+      const failed = await client.callTool({ name: 'charge', arguments: { amount: 0.5 } })
+      expect(failed).toMatchObject({ isError: true, _meta: { haldir: { code: 'upstream_error' } } })
+      expect(text(failed)).toMatch(/^ERROR: tool 'charge' on upstream 'remote' failed/)
+      expect(await local.getSpend(sessionId)).toMatchObject({ totalUsd: 1.25, reservedUsd: 0, remainingUsd: 0.75 })
+      expect((await local.getAuditTrail({ sessionId, outcome: 'error' })).entries).toEqual([expect.objectContaining({ tool: 'charge', costUsd: 0, details: expect.objectContaining({ upstream: 'remote' }) })])
+    } finally {
+      await proxy.close()
+      await upstream.close().catch(() => {})
+    }
+  })
+
+  it('refuses to start when an upstream cannot be reached, naming it', async () => {
+    const refused = startProxy({
+      config: { upstreams: { gone: { url: 'http://127.0.0.1:9/mcp' } }, session: { create: { agentId: 'a' } } },
+      haldir: createHaldir(),
+      http: { port: 0 },
+      log: () => {},
+    })
+    await expect(refused).rejects.toMatchObject({ code: 'upstream_error', failure: 'unavailable', upstream: 'gone' })
+    await expect(refused).rejects.toThrow(/^upstream 'gone' is unavailable: /)
   })
 })
