@@ -1,7 +1,7 @@
 import { BudgetExceededError, createHaldir, type Haldir, PermissionDeniedError, ValidationError } from '@haldir/core'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { UpstreamError } from './errors/upstream-error.ts'
 import { UpstreamTimeoutError } from './errors/upstream-timeout-error.ts'
 import { createTestUpstream, type TestUpstream } from './test-upstream.test-helper.ts'
@@ -35,6 +35,7 @@ describe('withHaldir(client)', () => {
     const { haldir, sessionId, client } = await setup()
     const governed = withHaldir(client, { haldir, sessionId, ...policy })
     expect(governed).toBeInstanceOf(Client)
+    expectTypeOf(governed).toEqualTypeOf<Client>()
     const result = await governed.callTool({ name: 'charge', arguments: { amount: 0.1 } })
     await governed.callTool({ name: 'charge', arguments: { amount: 0.2 } })
     await governed.callTool({ name: 'echo', arguments: { message: 'hi' } })

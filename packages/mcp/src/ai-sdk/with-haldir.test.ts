@@ -3,7 +3,7 @@ import { createHaldir, type Haldir, PermissionDeniedError } from '@haldir/core'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import { generateText, stepCountIs } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
 import { createTestUpstream, type TestUpstream } from '../test-upstream.test-helper.ts'
 import { withHaldir } from './with-haldir.ts'
 
@@ -40,7 +40,9 @@ function scripted(calls: { name: string; input: unknown }[]) {
 describe('withHaldir (tool sets of @ai-sdk/mcp)', () => {
   it('governs the tools in a generateText loop: the amount in the arguments charged, the refusal read by the model', async () => {
     const { haldir, sessionId, mcp, upstream } = await setup()
-    const tools = withHaldir(await mcp.tools(), { haldir, sessionId, scopes: { charge: 'payments' }, costs: { charge: { argument: 'amount' } } })
+    const original = await mcp.tools()
+    const tools = withHaldir(original, { haldir, sessionId, scopes: { charge: 'payments' }, costs: { charge: { argument: 'amount' } } })
+    expectTypeOf(tools).toEqualTypeOf(original)
     const result = await generateText({
       model: scripted([
         { name: 'charge', input: { amount: 0.35 } },
