@@ -20,6 +20,8 @@ const statusByCode: Record<HaldirErrorCode, number> = {
   quota_exceeded: 507,
   forbidden: 403,
   rate_limit_exceeded: 429,
+  upstream_error: 502,
+  upstream_timeout: 504,
 }
 
 export interface ErrorBody {

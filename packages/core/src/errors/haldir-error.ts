@@ -19,6 +19,10 @@ export type HaldirErrorCode =
   | 'quota_exceeded'
   | 'forbidden'
   | 'rate_limit_exceeded'
+  /** An upstream a Haldir adapter forwards to (an MCP server) failed or closed. */
+  | 'upstream_error'
+  /** An upstream did not answer in time. */
+  | 'upstream_timeout'
 
 export interface HaldirErrorOptions {
   message: string

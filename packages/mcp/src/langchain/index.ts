@@ -1,0 +1,2 @@
+// @haldir/mcp/langchain: governed tools of @langchain/mcp-adapters.
+export { withHaldir, type HaldirMcpToolsOptions } from './with-haldir.ts'
