@@ -4,10 +4,27 @@ import { errorMessage } from './internal/error-message.ts'
 import { usdToMicros } from './money/usd-to-micros.ts'
 import { checkOptionKeys } from './internal/check-option-keys.ts'
 import { holdTtlSchema, nameSchema, parseInput, scopeSchema } from './schemas.ts'
-import type { GateDecision, Haldir, Hold } from './types.ts'
+import { requireApprovalSchema } from './schemas.ts'
+import type { GateDecision, Haldir, Hold, RequireApproval } from './types.ts'
 
-/** A refusal of the gate, as the governed call sees it. */
+/** A refusal of the gate, as the governed call sees it (a call waiting for approval included). */
 export type DeniedDecision = Extract<GateDecision, { allowed: false }>
+
+/** A call the gate sent to a person: nothing ran, its cost is held. */
+export type PendingDecision = Extract<GateDecision, { pending: true }>
+
+/**
+ * What a governed call does when it is sent to a person: `'wait'` for the decision (then run,
+ * or be refused like any denial), `'throw'` the `ApprovalPendingError` (carrying `approvalId` to
+ * go on with later), return a `PENDING: …` `'message'`, or whatever a function makes of it.
+ */
+export type OnPending<Input = unknown> = 'wait' | 'throw' | 'message' | ((pending: PendingDecision, input: Input) => unknown)
+
+/** Per call: stop waiting with a signal, or go on with the approval an earlier attempt was sent to. */
+export interface GovernedCallOptions {
+  signal?: AbortSignal
+  approvalId?: string
+}
 
 /**
  * What a governed call does when the gate refuses it: `'throw'` the typed error, return a
@@ -44,24 +61,54 @@ export interface GovernOptions<Input, Result> {
   idempotencyKey?: (input: Input) => string | undefined
   /** Seconds a call's hold stays open before its lease ends and it is released. @default 900 */
   holdTtl?: number
+  /**
+   * Sends calls to a person (besides the session's and the tenant's rules): always, or when a
+   * predicate in your code says so (a reason string, `true`, or a rule's options; falsy: no).
+   */
+  requireApproval?: RequireApproval | ((input: Input) => RequireApproval | false | null | undefined)
+  /** What a call sent to a person does. @default 'wait' */
+  onPending?: OnPending<Input>
+  /** Seconds a waiting call waits at most (the approval stays open after). @default until it is decided or times out */
+  approvalWait?: number
 }
 
-const GOVERN_OPTIONS = ['haldir', 'sessionId', 'scope', 'auditName', 'tool', 'cost', 'maxCost', 'onDenied', 'recordInput', 'details', 'idempotencyKey', 'holdTtl'] as const
+const GOVERN_OPTIONS = [
+  'haldir',
+  'sessionId',
+  'scope',
+  'auditName',
+  'tool',
+  'cost',
+  'maxCost',
+  'onDenied',
+  'recordInput',
+  'details',
+  'idempotencyKey',
+  'holdTtl',
+  'requireApproval',
+  'onPending',
+  'approvalWait',
+] as const
 
 /** The refusal a governed call reports to the model (`onDenied: 'message'`). */
 export function deniedMessage(decision: DeniedDecision): string {
   return `BLOCKED: ${decision.reason}`
 }
 
+/** What a governed call reports when it is sent to a person (`onPending: 'message'`). */
+export function pendingMessage(decision: PendingDecision): string {
+  return `PENDING: approval ${decision.approval.id} requested (${decision.approval.reason}); nothing ran, the cost is held until a person decides`
+}
+
 /** Runs one call through the gate; resolves to the result, or to what `onDenied` made of a refusal. */
 export interface Governor<Input, Result> {
-  (input: Input, run: () => Result | Promise<Result>): Promise<Result | string>
+  (input: Input, run: () => Result | Promise<Result>, call?: GovernedCallOptions): Promise<Result | string>
   /**
    * The same gate around a streaming call: reserved before the first chunk, settled (cost from
    * the last chunk) when the stream ends or the consumer stops, released if it throws. A refusal
    * is thrown, or yielded as the only chunk.
    */
-  stream(input: Input, run: () => AsyncIterable<Result>): AsyncGenerator<Result | string, void, undefined>
+  stream(input: Input, run: () => AsyncIterable<Result>, call?: GovernedCallOptions): AsyncGenerator<Result | string, void, undefined>
 }
 
 /**
@@ -96,20 +143,52 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   const pickSession = options.sessionId
   const describe = options.recordInput ?? options.details ?? true
   const holdTtl = options.holdTtl === undefined ? undefined : parseInput(holdTtlSchema, options.holdTtl, 'holdTtl')
+  const onPending = options.onPending ?? 'wait'
+  if (onPending !== 'wait' && onPending !== 'throw' && onPending !== 'message' && typeof onPending !== 'function') {
+    throw new ValidationError({ issues: [{ path: 'onPending', message: "must be 'wait', 'throw', 'message' or a function" }] })
+  }
+  const requireApproval = options.requireApproval
+  if (requireApproval !== undefined && typeof requireApproval !== 'function') parseInput(requireApprovalSchema, requireApproval, 'requireApproval')
+  if (options.approvalWait !== undefined && !(typeof options.approvalWait === 'number' && options.approvalWait > 0 && Number.isFinite(options.approvalWait))) {
+    throw new ValidationError({ issues: [{ path: 'approvalWait', message: 'must be a positive number of seconds' }] })
+  }
+  const demandFor = (input: Input): RequireApproval | undefined => {
+    if (typeof requireApproval !== 'function') return requireApproval
+    return requireApproval(input) || undefined
+  }
   // Calls in flight by session and idempotency key: a second call with the key joins the first.
   const inFlight = new Map<string, Promise<Result | string>>()
 
-  async function enter(input: Input): Promise<{ hold: Hold } | { denied: unknown }> {
+  function gate(input: Input, approvalId: string | undefined): Promise<GateDecision> {
     const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
-    const decision = await haldir.gate({
+    const demand = approvalId === undefined ? demandFor(input) : undefined
+    return haldir.gate({
       sessionId: typeof pickSession === 'function' ? pickSession(input) : pickSession,
       scope,
       tool,
       maxCostUsd: reserveUsd,
       ...(idempotencyKeyOf(input) === undefined ? {} : { idempotencyKey: idempotencyKeyOf(input) as string }),
       ...(holdTtl === undefined ? {} : { holdTtl }),
+      ...(demand === undefined ? {} : { requireApproval: demand }),
+      ...(approvalId === undefined ? {} : { approvalId }),
       details,
     })
+  }
+
+  async function enter(input: Input, call: GovernedCallOptions | undefined): Promise<{ hold: Hold } | { denied: unknown }> {
+    let decision = await gate(input, call?.approvalId)
+    if (!decision.allowed && decision.pending === true) {
+      if (onPending !== 'wait') {
+        if (onPending === 'throw') throw decision.error
+        return { denied: onPending === 'message' ? pendingMessage(decision) : onPending(decision, input) }
+      }
+      const waited = await haldir.waitForApproval(decision.approval.id, {
+        ...(options.approvalWait === undefined ? {} : { timeout: options.approvalWait }),
+        ...(call?.signal ? { signal: call.signal } : {}),
+      })
+      // Decided (or still waiting when the wait ran out): the gate gives the answer, audited.
+      if (waited.status !== 'pending') decision = await gate(input, waited.id)
+    }
     if (decision.allowed) return { hold: decision.hold }
     if (onDenied === 'throw') throw decision.error
     return { denied: onDenied === 'message' ? deniedMessage(decision) : onDenied(decision, input) }
@@ -139,19 +218,19 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
 
   const idempotencyKeyOf = (input: Input) => options.idempotencyKey?.(input)
 
-  const governed = function governed(input: Input, run: () => Result | Promise<Result>): Promise<Result | string> {
+  const governed = function governed(input: Input, run: () => Result | Promise<Result>, call?: GovernedCallOptions): Promise<Result | string> {
     const key = idempotencyKeyOf(input)
-    if (key === undefined) return once(input, run)
+    if (key === undefined) return once(input, run, call)
     const slot = `${typeof pickSession === 'function' ? pickSession(input) : pickSession}\u0000${key}`
     const running = inFlight.get(slot)
     if (running) return running
-    const call = once(input, run).finally(() => inFlight.delete(slot))
-    inFlight.set(slot, call)
-    return call
+    const pending = once(input, run, call).finally(() => inFlight.delete(slot))
+    inFlight.set(slot, pending)
+    return pending
   } as Governor<Input, Result>
 
-  async function once(input: Input, run: () => Result | Promise<Result>): Promise<Result | string> {
-    const entered = await enter(input)
+  async function once(input: Input, run: () => Result | Promise<Result>, call: GovernedCallOptions | undefined): Promise<Result | string> {
+    const entered = await enter(input, call)
     if (!('hold' in entered)) return entered.denied as Result
     const started = performance.now()
     let result: Result
@@ -165,8 +244,8 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     return result
   }
 
-  governed.stream = async function* governedStream(input, run) {
-    const entered = await enter(input)
+  governed.stream = async function* governedStream(input, run, call) {
+    const entered = await enter(input, call)
     if (!('hold' in entered)) {
       yield entered.denied as Result
       return

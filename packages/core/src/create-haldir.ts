@@ -1,5 +1,8 @@
-import type { AuthorizeRequest, HaldirBackend } from './backend/haldir-backend.ts'
+import type { AuthorizeRequest, DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
+import { approvalMethods } from './client/approval-methods.ts'
+import { demandOf, ruleInput, toApproval } from './client/approval-shapes.ts'
 import { createClientContext, DEFAULT_REDACT } from './client/client-context.ts'
+import { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import { createHold } from './client/create-hold.ts'
 import { toSession, toSpend } from './client/to-session.ts'
 import { ValidationError } from './errors/validation-error.ts'
@@ -59,9 +62,15 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
   /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
   async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
     const result = await backend.authorize(request)
-    if (!result.allowed) return { allowed: false, error: denialToError(result, request.sessionId), reason: result.reason, entry: result.entry }
-    return { allowed: true, hold: createHold(client, request.sessionId, result.holdId as string, request.amountMicros) }
+    if (result.allowed) return { allowed: true, hold: createHold(client, request.sessionId, result.holdId as string, request.amountMicros) }
+    if (result.code === 'approval_pending') {
+      const approval = toApproval(result.approval)
+      return { allowed: false, pending: true, approval, error: pendingError(approval.id, result.approval.holdId, approval.expiresAt, request.sessionId), reason: result.reason, entry: result.entry }
+    }
+    return { allowed: false, error: denialToError(result, request.sessionId), reason: result.reason, entry: result.entry }
   }
+
+  const pendingError = (approvalId: string, holdId: string, expiresAt: string, sessionId: string) => new ApprovalPendingError({ approvalId, holdId, expiresAt, sessionId })
 
   return {
     backend,
@@ -76,6 +85,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         ttlMs: Math.max(1, Math.round(parsed.ttl * 1000)),
         parentId: parsed.parentId ?? null,
         metadata: parsed.metadata,
+        approvalRules: parsed.approvalRules.map(ruleInput),
       })
       return toSession(record)
     },
@@ -96,9 +106,12 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         action: 'check_permission',
         idempotencyKey: null,
         holdTtlMs: null,
+        approval: null,
+        approvalId: null,
         details: client.cleanDetails(checkOptions.details),
       })
-      return result.allowed ? { allowed: true } : { allowed: false, code: result.code, reason: result.reason }
+      // A check never waits for a person (rules apply to calls that hold money).
+      return result.allowed ? { allowed: true } : { allowed: false, code: result.code as DenialCode, reason: result.reason }
     },
 
     async authorizePayment(sessionId, amountUsd, paymentOptions = {}) {
@@ -115,8 +128,13 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         action: 'payment',
         idempotencyKey: parsed.idempotencyKey ?? null,
         holdTtlMs: null,
+        approval: demandOf(parsed.requireApproval, parsed.tool),
+        approvalId: parsed.approvalId ?? null,
         details: client.cleanDetails(parsed.description === undefined ? parsed.details : { ...parsed.details, description: parsed.description }),
       })
+      if (!result.allowed && result.code === 'approval_pending') {
+        throw pendingError(result.approval.id, result.approval.holdId, new Date(result.approval.expiresAt).toISOString(), checkedId)
+      }
       if (!result.allowed) throw denialToError(result, checkedId)
       return { sessionId: checkedId, amountUsd: microsToUsd(amountMicros), entry: result.entry as AuditEntry }
     },
@@ -135,6 +153,8 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         action: 'reserve',
         idempotencyKey: parsed.idempotencyKey ?? null,
         holdTtlMs: holdTtlMs(parsed.holdTtl),
+        approval: demandOf(parsed.requireApproval, parsed.tool),
+        approvalId: parsed.approvalId ?? null,
         details: client.cleanDetails(parsed.details),
       })
       if (!decision.allowed) throw decision.error
@@ -145,16 +165,19 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const checked = parseInput(gateOptionsSchema, gateOptions, 'options')
       const sessionId = id(gateOptions.sessionId, 'sessionId')
       const amountMicros = gateOptions.maxCostUsd === undefined ? 0 : usdToMicros(gateOptions.maxCostUsd, 'maxCostUsd')
+      const tool = name(gateOptions.tool, 'tool')
       return holdOrRefuse({
         tenant,
         mode: 'reserve',
         sessionId,
         amountMicros,
         scope: gateOptions.scope === undefined || gateOptions.scope === null ? null : scope(gateOptions.scope, 'scope'),
-        tool: name(gateOptions.tool, 'tool'),
+        tool,
         action: gateOptions.action ?? 'execute',
         idempotencyKey: gateOptions.idempotencyKey === undefined ? null : id(gateOptions.idempotencyKey, 'idempotencyKey'),
         holdTtlMs: holdTtlMs(checked.holdTtl),
+        approval: checked.requireApproval === undefined ? null : demandOf(checked.requireApproval, tool),
+        approvalId: checked.approvalId ?? null,
         details: client.cleanDetails(gateOptions.details),
       })
     },
@@ -271,6 +294,8 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const parsed = parseInput(verifyLedgerOptionsSchema, verifyOptions, 'options')
       return backend.verifyLedger({ tenant, earlierHead: parsed.earlierHead ?? null })
     },
+
+    ...approvalMethods(client),
 
     async close() {
       await backend.close?.()

@@ -47,6 +47,66 @@ export const treeHeadSchema = z.strictObject({
 })
 export const outcomeSchema = z.enum(['ok', 'denied', 'error'])
 
+// Approvals. A rule carries what it matches and how long a person has; the user API speaks USD
+// and seconds, the backend contract micro-dollars and milliseconds (converted exactly at the edge).
+export const approvalStatusSchema = z.enum(['pending', 'approved', 'denied', 'expired'])
+export const approvalTimeoutActionSchema = z.enum(['deny', 'approve'])
+/** Seconds a person has to decide: at least one, at most a week (money stays held meanwhile). */
+export const approvalTimeoutSchema = z.number().positive().finite().min(1).max(7 * 24 * 3600)
+const ruleOptions = {
+  reason: textSchema.pipe(z.string().min(1).max(1000)).optional(),
+  timeout: approvalTimeoutSchema.optional(),
+  onTimeout: approvalTimeoutActionSchema.optional(),
+}
+const verbSchema = z.string().regex(/^[a-z0-9]+$/, 'must be one lowercase word (letters and digits)').max(100)
+/** An approval rule as users write it. */
+export const approvalRuleSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('all'), ...ruleOptions }),
+  z.strictObject({ kind: z.literal('spend_over'), thresholdUsd: z.number().nonnegative().finite(), ...ruleOptions }),
+  z.strictObject({ kind: z.literal('tool'), tools: z.array(nameSchema).min(1).max(1000), ...ruleOptions }),
+  z.strictObject({ kind: z.literal('scope'), scopes: z.array(scopeSchema).min(1).max(1000), ...ruleOptions }),
+  z.strictObject({ kind: z.literal('destructive'), verbs: z.array(verbSchema).min(1).max(100).optional(), ...ruleOptions }),
+])
+const recordRuleOptions = {
+  reason: textSchema.pipe(z.string().min(1).max(1000)).nullable(),
+  timeoutMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000).nullable(),
+  onTimeout: approvalTimeoutActionSchema.nullable(),
+}
+/** An approval rule as the backend contract carries it. */
+export const approvalRuleInputSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('all'), ...recordRuleOptions }),
+  z.strictObject({ kind: z.literal('spend_over'), thresholdMicros: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), ...recordRuleOptions }),
+  z.strictObject({ kind: z.literal('tool'), tools: z.array(nameSchema).min(1).max(1000), ...recordRuleOptions }),
+  z.strictObject({ kind: z.literal('scope'), scopes: z.array(scopeSchema).min(1).max(1000), ...recordRuleOptions }),
+  z.strictObject({ kind: z.literal('destructive'), verbs: z.array(verbSchema).min(1).max(100).nullable(), ...recordRuleOptions }),
+])
+/** At most this many rules per session and per tenant: every call reads them. */
+export const MAX_APPROVAL_RULES = 100
+/** What a caller's code demands (`requireApproval`): `true`, a reason, or the options of a rule. */
+export const requireApprovalSchema = z.union([
+  z.literal(true),
+  textSchema.pipe(z.string().min(1).max(1000)),
+  z.strictObject(ruleOptions),
+])
+const approvalDemandSchema = z.strictObject({
+  reason: textSchema.pipe(z.string().min(1).max(1000)),
+  timeoutMs: z.number().int().min(1000).max(7 * 24 * 3600 * 1000).nullable(),
+  onTimeout: approvalTimeoutActionSchema.nullable(),
+})
+export const decideApprovalOptionsSchema = z.strictObject({ by: idSchema, note: textSchema.pipe(z.string().max(2000)).optional() })
+export const listApprovalsOptionsSchema = z.strictObject({
+  status: approvalStatusSchema.optional(),
+  sessionId: idSchema.optional(),
+  limit: z.number().int().positive().max(10_000).default(100),
+})
+export const waitForApprovalOptionsSchema = z.strictObject({
+  /** Seconds to wait at most; omitted: until the approval is decided or times out. */
+  timeout: z.number().positive().finite().optional(),
+  signal: z.custom<AbortSignal>((value) => typeof AbortSignal !== 'undefined' && value instanceof AbortSignal, 'must be an AbortSignal').optional(),
+  /** Seconds between looks when the backend delivers no events. @default 0.5 */
+  pollInterval: z.number().positive().finite().max(60).optional(),
+})
+
 export const createSessionOptionsSchema = z.strictObject({
   agentId: idSchema,
   scopes: z.array(scopeSchema).max(1000).default([]),
@@ -55,6 +115,7 @@ export const createSessionOptionsSchema = z.strictObject({
   ttl: z.number().positive().finite().max(MAX_TTL_MS / 1000).default(3600),
   parentId: idSchema.nullable().optional(),
   metadata: detailsSchema.default({}),
+  approvalRules: z.array(approvalRuleSchema).max(MAX_APPROVAL_RULES).default([]),
 })
 
 export const paymentOptionsSchema = z.strictObject({
@@ -62,6 +123,8 @@ export const paymentOptionsSchema = z.strictObject({
   tool: nameSchema.default('payment'),
   scope: scopeSchema.nullable().optional(),
   idempotencyKey: idSchema.optional(),
+  requireApproval: requireApprovalSchema.optional(),
+  approvalId: idSchema.optional(),
   details: detailsSchema.default({}),
 })
 
@@ -73,6 +136,8 @@ export const reserveOptionsSchema = z.strictObject({
   scope: scopeSchema.nullable().optional(),
   idempotencyKey: idSchema.optional(),
   holdTtl: holdTtlSchema.optional(),
+  requireApproval: requireApprovalSchema.optional(),
+  approvalId: idSchema.optional(),
   details: detailsSchema.default({}),
 })
 
@@ -84,6 +149,8 @@ export const gateOptionsSchema = z.strictObject({
   maxCostUsd: z.unknown().optional(),
   idempotencyKey: z.unknown().optional(),
   holdTtl: holdTtlSchema.optional(),
+  requireApproval: requireApprovalSchema.optional(),
+  approvalId: idSchema.optional(),
   details: z.unknown().optional(),
 })
 
@@ -146,6 +213,7 @@ export const backendRequestSchemas = {
     ttlMs: z.number().int().positive().max(MAX_TTL_MS),
     parentId: idSchema.nullable(),
     metadata: detailsSchema,
+    approvalRules: z.array(approvalRuleInputSchema).max(MAX_APPROVAL_RULES).default([]),
   }),
   session: z.strictObject({ sessionId: idSchema }),
   authorize: z.strictObject({
@@ -157,6 +225,8 @@ export const backendRequestSchemas = {
     amountMicros: microsSchema,
     idempotencyKey: idSchema.nullable(),
     holdTtlMs: z.number().int().positive().max(MAX_TTL_MS).nullable().default(null),
+    approval: approvalDemandSchema.nullable().default(null),
+    approvalId: idSchema.nullable().default(null),
     details: detailsSchema,
   }),
   settle: z.strictObject({
@@ -201,6 +271,11 @@ export const backendRequestSchemas = {
   treeHeads: z.strictObject({ sinceSize: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), limit: z.number().int().positive().max(10_000) }),
   ledgerPage: z.strictObject({ from: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), limit: z.number().int().positive().max(10_000) }),
   verifyLedger: z.strictObject({ earlierHead: treeHeadSchema.nullable() }),
+  approval: z.strictObject({ approvalId: idSchema }),
+  listApprovals: z.strictObject({ status: approvalStatusSchema.nullable(), sessionId: idSchema.nullable(), limit: z.number().int().positive().max(10_000) }),
+  decideApproval: z.strictObject({ approvalId: idSchema, decision: z.enum(['approve', 'deny']), decidedBy: idSchema, note: textSchema.pipe(z.string().max(2000)).nullable() }),
+  addApprovalRule: z.strictObject({ rule: approvalRuleInputSchema }),
+  removeApprovalRule: z.strictObject({ ruleId: idSchema }),
 } as const
 
 /**
@@ -219,21 +294,26 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unkn
   throw new ValidationError({ issues, cause: result.error })
 }
 
-/** The keys the object schema at `path` takes (through optional, nullable, default and refine wrappers). */
+/** The keys the object schema at `path` takes (through optional, nullable, default, refine, array and union wrappers). */
 function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let current: unknown = schema
-  const unwrap = () => {
-    for (let guard = 0; guard < 10; guard++) {
-      const def = (current as { _zod?: { def?: { innerType?: unknown; in?: unknown; schema?: unknown } } })._zod?.def
-      const inner = def?.innerType ?? def?.in ?? def?.schema
-      if (!inner) return
-      current = inner
-    }
+  type Def = { innerType?: unknown; in?: unknown; schema?: unknown; element?: unknown; options?: unknown[] }
+  const defOf = (node: unknown) => (node as { _zod?: { def?: Def } } | undefined)?._zod?.def
+  // Every object schema reachable from `node` without stepping into a key: a union gives several.
+  const objects = (node: unknown, depth = 0): unknown[] => {
+    if (node === undefined || depth > 10) return []
+    const def = defOf(node)
+    if (def?.options) return def.options.flatMap((option) => objects(option, depth + 1))
+    const inner = def?.innerType ?? def?.in ?? def?.schema
+    if (inner) return objects(inner, depth + 1)
+    return [node]
   }
-  unwrap()
+  let current = objects(schema)
   for (const segment of path) {
-    current = (current as { shape?: Record<string, unknown> }).shape?.[String(segment)]
-    unwrap()
+    current = current.flatMap((node) => {
+      const element = defOf(node)?.element
+      if (element !== undefined && typeof segment === 'number') return objects(element)
+      return objects((node as { shape?: Record<string, unknown> }).shape?.[String(segment)])
+    })
   }
-  return Object.keys((current as { shape?: Record<string, unknown> } | undefined)?.shape ?? {})
+  return [...new Set(current.flatMap((node) => Object.keys((node as { shape?: Record<string, unknown> }).shape ?? {})))]
 }

@@ -1,7 +1,9 @@
 import type { AuditEntry, AuditOutcome } from './audit/audit-entry.ts'
 import type { AuditVerification } from './audit/verify-audit-chain.ts'
-import type { DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
+import type { ApprovalStatus, ApprovalTimeoutAction, DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
+import type { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import type { HaldirPermissionError } from './errors/haldir-permission-error.ts'
+import type { HaldirEvent, HaldirEventType } from './events/haldir-event.ts'
 import type { ConsistencyProof, InclusionProof, LedgerKey, LedgerPage, LedgerVerification } from './ledger/ledger-types.ts'
 import type { TreeHead } from './ledger/tree-head.ts'
 
@@ -17,6 +19,84 @@ export interface Session {
   parentId: string | null
   revokedAt: string | null
   metadata: Record<string, unknown>
+  /** The session's own approval rules (its ancestors' and the tenant's apply too). */
+  approvalRules: StoredApprovalRule[]
+}
+
+/** What a rule may say besides what it matches. */
+export interface ApprovalRuleOptions {
+  /** What the approver reads; omitted: a reason made from the rule. */
+  reason?: string
+  /** Seconds a person has to decide (the money stays held meanwhile). @default 600 */
+  timeout?: number
+  /** What silence means once the time is up. @default 'deny' */
+  onTimeout?: ApprovalTimeoutAction
+}
+
+/**
+ * Which calls wait for a person: every call, calls costing more than `thresholdUsd`, calls of
+ * named tools, calls needing a scope one of `scopes` covers (`payments:*`), or calls whose tool
+ * name contains a destructive verb (`delete`, `write`, `execute`, `send` unless `verbs` says).
+ * When several rules match, the shortest timeout applies and the timeout approves only if every
+ * matching rule says so.
+ */
+export type ApprovalRule = (
+  | { kind: 'all' }
+  | { kind: 'spend_over'; thresholdUsd: number }
+  | { kind: 'tool'; tools: string[] }
+  | { kind: 'scope'; scopes: string[] }
+  | { kind: 'destructive'; verbs?: string[] }
+) &
+  ApprovalRuleOptions
+
+/** A rule as stored, with its id. */
+export type StoredApprovalRule = ApprovalRule & { id: string }
+
+/** What a caller's own code demands of one call (`requireApproval`): `true`, a reason, or a rule's options. */
+export type RequireApproval = true | string | ApprovalRuleOptions
+
+/** A call waiting for (or decided by) a person. Its cost is held from the request on. */
+export interface Approval {
+  id: string
+  sessionId: string
+  agentId: string
+  /** The hold keeping the money while it waits (and after approval, until the call settles). */
+  holdId: string
+  /** `reserve`: a governed call runs once approved; `charge`: a payment is charged once approved. */
+  mode: 'reserve' | 'charge'
+  tool: string
+  action: string
+  scope: string | null
+  amountUsd: number
+  /** Why it needs a person. */
+  reason: string
+  status: ApprovalStatus
+  requestedAt: string
+  /** Pending: when it times out. Decided: when its hold's lease ends. */
+  expiresAt: string
+  onTimeout: ApprovalTimeoutAction
+  decidedAt: string | null
+  /** `null` until decided, and when the timeout or the session's end decided. */
+  decidedBy: string | null
+  note: string | null
+  /** The approved call went on (it runs once). */
+  used: boolean
+  details: Record<string, unknown>
+}
+
+export interface DecideOptions {
+  /** Who decides (recorded on the approval and in the trail); never the agent whose call it is. */
+  by: string
+  note?: string
+}
+
+export interface WaitForApprovalOptions {
+  /** Seconds to wait at most (then the approval comes back as it stands, maybe still pending); omitted: until it is decided or times out. */
+  timeout?: number
+  /** Stops waiting (rejects with the signal's reason); the approval itself stays as it is. */
+  signal?: AbortSignal
+  /** Seconds between looks when the backend delivers no events. @default 0.5 */
+  pollInterval?: number
 }
 
 export interface CreateSessionOptions {
@@ -30,6 +110,8 @@ export interface CreateSessionOptions {
   /** Makes this a child session: its scopes must be a subset and every charge also counts against the parent. */
   parentId?: string | null
   metadata?: Record<string, unknown>
+  /** Calls of this session and its descendants that wait for a person. A child adds rules; it cannot drop its ancestors'. */
+  approvalRules?: ApprovalRule[]
 }
 
 export interface CheckPermissionOptions {
@@ -48,6 +130,10 @@ export interface PaymentOptions {
   scope?: string | null
   /** A retry with the same key returns the first receipt and charges once. */
   idempotencyKey?: string
+  /** Send this payment to a person first (besides what the rules say): it throws `ApprovalPendingError`, with the cost held. */
+  requireApproval?: RequireApproval
+  /** Go on with an approved payment: it is charged from the money held since the request. */
+  approvalId?: string
   details?: Record<string, unknown>
 }
 
@@ -65,6 +151,10 @@ export interface ReserveOptions {
   idempotencyKey?: string
   /** Seconds the hold stays open before its lease ends and it is released (never past the session's expiry). @default 900 */
   holdTtl?: number
+  /** Send this reservation to a person first: it throws `ApprovalPendingError`, with the amount held. */
+  requireApproval?: RequireApproval
+  /** Go on with an approved reservation: the hold kept since the request becomes yours. */
+  approvalId?: string
   details?: Record<string, unknown>
 }
 
@@ -148,6 +238,10 @@ export interface GateOptions {
   idempotencyKey?: string
   /** Seconds the hold stays open before its lease ends and it is released (never past the session's expiry). @default 900 */
   holdTtl?: number
+  /** Send this call to a person (a predicate in your code decided so), besides what the rules say. */
+  requireApproval?: RequireApproval
+  /** Go on with the approval this call was sent to (once approved; the same call only). */
+  approvalId?: string
   details?: Record<string, unknown>
 }
 
@@ -165,7 +259,9 @@ export interface HoldSummary {
 
 export type GateDecision =
   | { allowed: true; hold: Hold }
-  | { allowed: false; error: HaldirPermissionError; reason: string; entry: AuditEntry }
+  | { allowed: false; pending?: false; error: HaldirPermissionError; reason: string; entry: AuditEntry }
+  /** Nothing ran: the cost is held while a person decides; go on with `approvalId` once approved. */
+  | { allowed: false; pending: true; approval: Approval; error: ApprovalPendingError; reason: string; entry: AuditEntry | null }
 
 export interface StoreSecretOptions {
   /** A session needs this scope to read the secret; omitted: any live session of the tenant. */
@@ -216,5 +312,20 @@ export interface Haldir {
   verifyLedger(options?: { earlierHead?: TreeHead }): Promise<LedgerVerification>
   /** The tenant's log in order from leaf `from`: each entry with its leaf index, and the log's size. */
   readLedger(options?: { from?: number; limit?: number }): Promise<LedgerPage>
+  /** Approves a waiting call: final; its hold becomes an ordinary hold for the call to go on with. */
+  approve(approvalId: string, options: DecideOptions): Promise<Approval>
+  /** Denies a waiting call: final; its hold is released, nothing runs. */
+  deny(approvalId: string, options: DecideOptions): Promise<Approval>
+  getApproval(approvalId: string): Promise<Approval>
+  /** The tenant's approvals (of a status, of a session), newest first. */
+  listApprovals(options?: { status?: ApprovalStatus; sessionId?: string; limit?: number }): Promise<Approval[]>
+  /** Resolves once the approval is decided (or times out), or after `timeout` seconds with it as it stands. */
+  waitForApproval(approvalId: string, options?: WaitForApprovalOptions): Promise<Approval>
+  /** A rule for every session of the tenant. */
+  addApprovalRule(rule: ApprovalRule): Promise<StoredApprovalRule>
+  listApprovalRules(): Promise<StoredApprovalRule[]>
+  removeApprovalRule(ruleId: string): Promise<void>
+  /** Listens to the tenant's events (`'*'`: all of them); returns the unsubscribe. */
+  on(type: HaldirEventType | '*', listener: (event: HaldirEvent) => void): () => void
   close(): Promise<void>
 }

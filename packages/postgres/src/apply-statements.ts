@@ -24,9 +24,9 @@ export function applyStatements(tables: Tables, changes: Changes): string[] {
   for (const { record, ancestors } of changes.createdSessions) {
     const head = headOf.get(record.id) ?? { seq: 0, hash: '' }
     statements.push(
-      sql`insert into ${tables.sessions} (id, tenant, agent_id, scopes, limit_micros, created_at_ms, expires_at_ms, parent_id, ancestors, metadata, audit_seq, audit_head)
+      sql`insert into ${tables.sessions} (id, tenant, agent_id, scopes, limit_micros, created_at_ms, expires_at_ms, parent_id, ancestors, metadata, approval_rules, audit_seq, audit_head)
           values (${record.id}, ${record.tenant}, ${record.agentId}, ${[...record.scopes]}, ${record.limitMicros}, ${record.createdAt}, ${record.expiresAt}, ${record.parentId},
-                  ${[...ancestors]}, ${record.metadata}, ${head.seq}, ${head.hash})`,
+                  ${[...ancestors]}, ${record.metadata}, ${jsonArray(record.approvalRules)}, ${head.seq}, ${head.hash})`,
     )
   }
   if (changes.entries.length > 0) {
@@ -42,10 +42,14 @@ export function applyStatements(tables: Tables, changes: Changes): string[] {
   }
   for (const hold of changes.openedHolds) {
     statements.push(
-      sql`insert into ${tables.holds} (id, tenant, session_id, root_id, amount_micros, tool, scope, details, created_at_ms, expires_at_ms, idempotency_key)
+      sql`insert into ${tables.holds} (id, tenant, session_id, root_id, amount_micros, tool, scope, details, created_at_ms, expires_at_ms, idempotency_key, approval_id, approval)
           values (${hold.id}, ${hold.tenant}, ${hold.sessionId}, ${hold.rootId}, ${hold.amountMicros}, ${hold.tool}, ${hold.scope}, ${hold.details}, ${hold.createdAt},
-                  ${hold.expiresAt}, ${hold.idempotencyKey})`,
+                  ${hold.expiresAt}, ${hold.idempotencyKey}, ${hold.approval?.id ?? null}, ${hold.approval})`,
     )
+  }
+  // Before closings: a hold may change (its approval decided) and close in one operation.
+  for (const update of changes.updatedHolds) {
+    statements.push(sql`update ${tables.holds} set expires_at_ms = ${update.expiresAt}, approval = ${update.approval} where id = ${update.holdId}`)
   }
   for (const closing of changes.closedHolds) {
     statements.push(
@@ -108,6 +112,11 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
      from (values ${rows.join(', ')}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked) where s.id = v.id`,
     ...extraTools,
   ]
+}
+
+// An array is a Postgres array to the query text; rules are stored as one JSON array.
+function jsonArray(value: readonly unknown[]) {
+  return raw(sql`${JSON.stringify(value)}::jsonb`)
 }
 
 function addTool(tool: string, micros: number) {

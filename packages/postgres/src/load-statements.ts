@@ -9,7 +9,7 @@ export interface Tables {
   holds: ReturnType<typeof raw>
   idempotency: ReturnType<typeof raw>
   secrets: ReturnType<typeof raw>
-  vaultVersions: ReturnType<typeof raw>
+  configVersions: ReturnType<typeof raw>
 }
 
 export function tablesOf(schema: string): Tables {
@@ -19,18 +19,18 @@ export function tablesOf(schema: string): Tables {
     holds: raw(`${schema}.holds`),
     idempotency: raw(`${schema}.idempotency`),
     secrets: raw(`${schema}.secrets`),
-    vaultVersions: raw(`${schema}.vault_versions`),
+    configVersions: raw(`${schema}.config_versions`),
   }
 }
 
-export type LoadPart = 'hold' | 'sessions' | 'expiredHolds' | 'idempotency' | 'secret' | 'vaultVersion'
+export type LoadPart = 'hold' | 'sessions' | 'expiredHolds' | 'idempotency' | 'secret' | 'configVersion'
 
 /** The columns of the audit entry joined onto a hold, prefixed so they do not clash with the hold's own. */
 export const ENTRY_PREFIX = 'entry_'
 const prefixedAudit = (alias: string) => raw(AUDIT_COLUMNS.split(', ').map((column) => `${alias}.${column} as ${ENTRY_PREFIX}${column}`).join(', '))
 /** The hold's columns, prefixed, for the hold joined onto an idempotency record. */
 export const HOLD_PREFIX = 'hold_'
-const HOLD_COLUMNS = ['id', 'tenant', 'session_id', 'root_id', 'amount_micros', 'tool', 'scope', 'details', 'created_at_ms', 'expires_at_ms', 'idempotency_key', 'expired', 'settled_entry_id', 'charged_micros']
+const HOLD_COLUMNS = ['id', 'tenant', 'session_id', 'root_id', 'amount_micros', 'tool', 'scope', 'details', 'created_at_ms', 'expires_at_ms', 'idempotency_key', 'expired', 'settled_entry_id', 'charged_micros', 'approval']
 
 /**
  * The statements that load and lock what a request names, in a fixed lock order: the hold being
@@ -82,13 +82,13 @@ export function loadStatements(tables: Tables, request: LoadRequest): { parts: L
     add(
       'idempotency',
       sql`select i.tenant, i.key, i.session_id, i.fingerprint, i.result, i.created_at_ms, ${holdColumns}
-          from ${tables.idempotency} i left join ${H} h on h.id = i.result ->> 'holdId' and h.tenant = i.tenant
+          from ${tables.idempotency} i left join ${H} h on h.id = coalesce(i.result ->> 'holdId', i.result -> 'approval' ->> 'holdId') and h.tenant = i.tenant
           where i.tenant = ${tenant} and i.key = ${request.idempotencyKey}`,
     )
   }
   if (request.secretName !== undefined) {
     add('secret', sql`select name, key_id, nonce, ciphertext, tag, scope_required, format from ${tables.secrets} where tenant = ${tenant} and name = ${request.secretName}`)
   }
-  if (request.vaultVersion) add('vaultVersion', sql`select version from ${tables.vaultVersions} where tenant = ${tenant}`)
+  if (request.configVersion) add('configVersion', sql`select version from ${tables.configVersions} where tenant = ${tenant}`)
   return { parts, statements }
 }

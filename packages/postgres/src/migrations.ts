@@ -194,6 +194,29 @@ export const migrations: readonly { version: number; name: string; sql: (schema:
       create trigger tree_heads_no_truncate before truncate on ${s}.tree_heads for each statement execute function ${s}.audit_append_only();
     `,
   },
+  {
+    version: 4,
+    name: 'approvals: rules per session and per tenant, approvals on holds, one config version per tenant',
+    sql: (s) => `
+      -- A session's own approval rules (its ancestors' are read over the chain).
+      alter table ${s}.sessions add column approval_rules jsonb not null default '[]';
+      -- A hold opened for a call that waits for a person carries the approval.
+      alter table ${s}.holds add column approval_id text, add column approval jsonb;
+      create unique index holds_approval on ${s}.holds (tenant, approval_id) where approval_id is not null;
+      create index holds_approvals_newest on ${s}.holds (tenant, created_at_ms desc) where approval_id is not null;
+      create table ${s}.approval_rules (
+        tenant text not null,
+        id text not null,
+        rule jsonb not null,
+        created_at_ms bigint not null,
+        -- Rules list in the order they were added.
+        position bigserial,
+        primary key (tenant, id)
+      );
+      -- The version now moves with secrets and approval rules alike (the engine caches both by it).
+      alter table ${s}.vault_versions rename to config_versions;
+    `,
+  },
 ]
 
 /** Applies every migration not yet applied to `schema`; returns the versions applied now. */

@@ -1,4 +1,5 @@
 import type {
+  ApprovalRuleRecord,
   AuditPage,
   Decision,
   ExpiredHold,
@@ -126,15 +127,15 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
 
     async putSecret(tenant, secret, updatedAt) {
       const { sealed } = secret
-      // The secret and the tenant's vault version move together (masks follow the version).
+      // The secret and the tenant's config version move together (masks follow the version).
       await read(
         `with put as (
            insert into ${t('secrets')} (tenant, name, key_id, nonce, ciphertext, tag, scope_required, updated_at_ms, format) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            on conflict (tenant, name) do update set key_id = excluded.key_id, nonce = excluded.nonce, ciphertext = excluded.ciphertext, tag = excluded.tag,
              scope_required = excluded.scope_required, updated_at_ms = excluded.updated_at_ms, format = excluded.format
            returning 1)
-         insert into ${t('vault_versions')} (tenant, version) select $1, 1 from put
-         on conflict (tenant) do update set version = ${t('vault_versions')}.version + 1`,
+         insert into ${t('config_versions')} (tenant, version) select $1, 1 from put
+         on conflict (tenant) do update set version = ${t('config_versions')}.version + 1`,
         [tenant, secret.name, sealed.keyId, sealed.nonce, sealed.ciphertext, sealed.tag, secret.scopeRequired, updatedAt, sealed.format ?? 1],
       )
     },
@@ -142,14 +143,54 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     async listSecrets(tenant) {
       const rows = await read<SecretRow & { version: string }>(
         `select v.version, s.name, s.key_id, s.nonce, s.ciphertext, s.tag, s.scope_required, s.format
-         from ${t('vault_versions')} v join ${t('secrets')} s on s.tenant = v.tenant where v.tenant = $1`,
+         from ${t('config_versions')} v join ${t('secrets')} s on s.tenant = v.tenant where v.tenant = $1`,
         [tenant],
       )
       if (rows.length === 0) {
-        const versions = await read<{ version: string }>(`select version from ${t('vault_versions')} where tenant = $1`, [tenant])
+        const versions = await read<{ version: string }>(`select version from ${t('config_versions')} where tenant = $1`, [tenant])
         return { version: versions[0]?.version ?? null, secrets: [] }
       }
       return { version: String(rows[0]?.version), secrets: rows.map(toStoredSecret) }
+    },
+
+    async putApprovalRule(tenant, rule, createdAt) {
+      await read(
+        `with put as (insert into ${t('approval_rules')} (tenant, id, rule, created_at_ms) values ($1, $2, $3, $4) returning 1)
+         insert into ${t('config_versions')} (tenant, version) select $1, 1 from put
+         on conflict (tenant) do update set version = ${t('config_versions')}.version + 1`,
+        [tenant, rule.id, JSON.stringify(rule), createdAt],
+      )
+    },
+
+    async deleteApprovalRule(tenant, ruleId) {
+      const rows = await read<{ removed: number }>(
+        `with gone as (delete from ${t('approval_rules')} where tenant = $1 and id = $2 returning 1),
+              moved as (insert into ${t('config_versions')} (tenant, version) select $1, 1 from gone
+                        on conflict (tenant) do update set version = ${t('config_versions')}.version + 1 returning 1)
+         select count(*)::int as removed from gone`,
+        [tenant, ruleId],
+      )
+      return (rows[0]?.removed ?? 0) > 0
+    },
+
+    async listApprovalRules(tenant) {
+      const rows = await read<{ rule: ApprovalRuleRecord }>(`select rule from ${t('approval_rules')} where tenant = $1 order by position`, [tenant])
+      return rows.map((row) => row.rule)
+    },
+
+    async readApproval(tenant, approvalId) {
+      const rows = await read<HoldRow>(`select * from ${t('holds')} where tenant = $1 and approval_id = $2`, [tenant, approvalId])
+      return rows[0] ? toHoldRecord(rows[0]) : null
+    },
+
+    async listApprovals(tenant, filter) {
+      const rows = await read<HoldRow>(
+        `select * from ${t('holds')} where tenant = $1 and approval_id is not null and ($2::text is null or approval ->> 'status' = $2)
+           and ($3::text is null or session_id = $3) and (not $4 or settled_entry_id is null)
+         order by created_at_ms desc, id desc limit $5`,
+        [tenant, filter.status, filter.sessionId, filter.openOnly, filter.limit],
+      )
+      return rows.map(toHoldRecord)
     },
 
     async readHold(tenant, holdId) {
@@ -249,7 +290,7 @@ function toLoadedState(request: LoadRequest, rowsOf: (part: LoadPart) => Record<
     : null
   const idempotencyHold = idempotencyRow?.[`${HOLD_PREFIX}id`] ? toHoldRecord(unprefix(idempotencyRow, HOLD_PREFIX) as unknown as HoldRow) : null
   const secretRow = rowsOf('secret')[0] as SecretRow | undefined
-  const version = rowsOf('vaultVersion')[0] as { version: string } | undefined
+  const version = rowsOf('configVersion')[0] as { version: string } | undefined
   return {
     sessions,
     hold,
@@ -258,6 +299,6 @@ function toLoadedState(request: LoadRequest, rowsOf: (part: LoadPart) => Record<
     idempotencyHold,
     secret: secretRow ? toStoredSecret(secretRow) : null,
     expiredHolds,
-    vaultVersion: version ? String(version.version) : null,
+    configVersion: version ? String(version.version) : null,
   }
 }

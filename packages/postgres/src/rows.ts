@@ -1,4 +1,4 @@
-import { type AuditEntry, type HoldRecord, microsToUsd, type SessionRecord, type SessionState } from '@haldir/core/backend'
+import { type ApprovalRuleRecord, type ApprovalState, type AuditEntry, type HoldRecord, microsToUsd, type SessionRecord, type SessionState } from '@haldir/core/backend'
 
 /** A `sessions` row as pg returns it (bigint columns arrive as strings). */
 export interface SessionRow {
@@ -14,6 +14,7 @@ export interface SessionRow {
   parent_id: string | null
   ancestors: string[]
   revoked_at_ms: string | null
+  approval_rules: ApprovalRuleRecord[]
   /** Absent from the lock queries, which do not need it. */
   metadata?: Record<string, unknown>
   by_tool?: Record<string, number>
@@ -56,6 +57,7 @@ export interface HoldRow {
   expired: boolean
   settled_entry_id: string | null
   charged_micros: string | null
+  approval: ApprovalState | null
 }
 
 const num = (value: string | number): number => (typeof value === 'number' ? value : Number(value))
@@ -72,6 +74,7 @@ export function toSessionRecord(row: SessionRow): SessionRecord {
     parentId: row.parent_id,
     revokedAt: row.revoked_at_ms === null ? null : num(row.revoked_at_ms),
     metadata: row.metadata ?? {},
+    approvalRules: row.approval_rules ?? [],
   }
 }
 
@@ -99,6 +102,7 @@ export function toHoldRecord(row: HoldRow): HoldRecord {
     expiresAt: num(row.expires_at_ms),
     idempotencyKey: row.idempotency_key,
     closed: row.settled_entry_id === null ? null : { entryId: row.settled_entry_id, chargedMicros: num(row.charged_micros ?? 0), expired: row.expired },
+    approval: row.approval ?? null,
   }
 }
 
@@ -127,4 +131,4 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
 
 export const AUDIT_COLUMNS = 'id, key_id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, ledger, prev_hash, hash'
 /** What a decision needs of each locked session; metadata and per-tool totals stay in the table. */
-export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, audit_seq, audit_head'
+export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, approval_rules, audit_seq, audit_head'

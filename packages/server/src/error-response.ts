@@ -22,6 +22,12 @@ const statusByCode: Record<HaldirErrorCode, number> = {
   rate_limit_exceeded: 429,
   upstream_error: 502,
   upstream_timeout: 504,
+  // Settling money that still waits for a person: not now, maybe later.
+  approval_pending: 409,
+  approval_denied: 403,
+  approval_decided: 409,
+  approval_used: 409,
+  approval_mismatch: 409,
 }
 
 export interface ErrorBody {

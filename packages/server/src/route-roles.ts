@@ -17,7 +17,7 @@ const runners = { admin: 'any', agent: 'any' } as const
  * Which roles may call each operation of the route table. A role missing from an entry is
  * refused with a `ForbiddenError` (403 `forbidden`). Keyed by every `HttpOperation`, so a new
  * route does not compile until it is given its roles; an operation missing at run time is
- * admin-only. Approval routes, when they land, take `approver` and `admin`.
+ * admin-only.
  */
 export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
   createSession: runners,
@@ -46,6 +46,14 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
   ledgerKeys: everyone,
   ledgerPage: readers,
   verifyLedger: readers,
+  // An agent waits on its own approval by id (unguessable), and lists those of a session it names.
+  getApproval: everyone,
+  listApprovals: { ...readers, agent: 'named-session' },
+  // Deciding is what approver keys are for; never an agent's (it would approve its own requests).
+  decideApproval: { admin: 'any', approver: 'any' },
+  addApprovalRule: { admin: 'any' },
+  removeApprovalRule: { admin: 'any' },
+  listApprovalRules: readers,
 }
 
 /**

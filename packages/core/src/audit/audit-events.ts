@@ -3,6 +3,14 @@ import { microsToUsd } from '../money/usd-to-micros.ts'
 import type { AuthorizationDecision } from '../policy/decide-authorization.ts'
 import type { AuditEntryInput } from './audit-entry.ts'
 
+/** What an entry about a hold names of it. */
+interface HoldFacts {
+  id: string
+  tool: string
+  scope: string | null
+  amountMicros: number
+}
+
 /** What a backend appends for an event; it adds the session, agent, time and chain fields. */
 export type AuditEvent = Omit<AuditEntryInput, 'sessionId' | 'agentId' | 'timestamp'>
 
@@ -25,6 +33,8 @@ export const auditEvents = {
         spendLimitUsd: record.limitMicros === null ? null : microsToUsd(record.limitMicros),
         parentId: record.parentId,
         expiresAt: new Date(record.expiresAt).toISOString(),
+        // Only when it has some: trails of sessions without rules read as before.
+        ...(record.approvalRules.length > 0 ? { approvalRules: record.approvalRules } : {}),
         // Every money entry of this session carries a ledger mark: its balances can be re-derived.
         ledger: 1,
       },
@@ -158,6 +168,68 @@ export const auditEvents = {
       reason,
       costUsd: 0,
       details: { ...request.details, idempotencyKey: request.idempotencyKey },
+    }
+  },
+
+  /** A call sent to a person: nothing runs yet, its cost is held (a reservation of the ledger) until the decision. */
+  approvalRequested(request: AuthorizeRequest, approval: { id: string; holdId: string; reason: string; expiresAt: number }): AuditEvent {
+    return {
+      tool: request.tool,
+      action: 'approval.request',
+      scope: request.scope,
+      outcome: 'ok',
+      flagged: false,
+      reason: approval.reason,
+      costUsd: 0,
+      details: mergeDetails(request.details, { approvalId: approval.id, requestedUsd: microsToUsd(request.amountMicros), expiresAt: new Date(approval.expiresAt).toISOString() }),
+      ledger: { op: 'reserve', holdId: approval.holdId, amountUsd: microsToUsd(request.amountMicros) },
+    }
+  },
+
+  /** Approved (by a person, or by the timeout when the rules say so): the hold stays, as an ordinary hold for the call. */
+  approvalApproved(hold: HoldFacts, approval: { id: string; decidedBy: string | null; note: string | null }, reason: string | null): AuditEvent {
+    return {
+      tool: hold.tool,
+      action: 'approval.approve',
+      scope: hold.scope,
+      outcome: 'ok',
+      flagged: false,
+      reason,
+      costUsd: 0,
+      details: { approvalId: approval.id, holdId: hold.id, decidedBy: approval.decidedBy, note: approval.note },
+    }
+  },
+
+  /**
+   * Not approved: denied by a person (`denied`), or nobody decided in time or the session ended
+   * first (`error`). Its hold is released, nothing charged; flagged for a reviewer.
+   */
+  approvalClosed(hold: HoldFacts, approval: { id: string; decidedBy: string | null; note: string | null }, status: 'denied' | 'expired', reason: string): AuditEvent {
+    return {
+      tool: hold.tool,
+      action: status === 'denied' ? 'approval.deny' : 'approval.expire',
+      scope: hold.scope,
+      outcome: status === 'denied' ? 'denied' : 'error',
+      flagged: true,
+      reason,
+      costUsd: 0,
+      details: { approvalId: approval.id, holdId: hold.id, decidedBy: approval.decidedBy, note: approval.note, releasedUsd: microsToUsd(hold.amountMicros) },
+      ledger: { op: 'release', holdId: hold.id },
+    }
+  },
+
+  /** An approved payment (`charge` mode) charged when its caller goes on with it: the hold closes, charging all of it. */
+  approvedCharge(hold: HoldFacts & { details: Record<string, unknown> }, request: AuthorizeRequest, approvalId: string): AuditEvent {
+    return {
+      tool: hold.tool,
+      action: request.action,
+      scope: hold.scope,
+      outcome: 'ok',
+      flagged: false,
+      reason: null,
+      costUsd: microsToUsd(hold.amountMicros),
+      details: mergeDetails(hold.details, { approvalId }),
+      ledger: { op: 'settle', holdId: hold.id },
     }
   },
 

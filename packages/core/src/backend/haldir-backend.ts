@@ -18,6 +18,7 @@ import type { AuditEntry, AuditOutcome } from '../audit/audit-entry.ts'
 import type { AuditVerification } from '../audit/verify-audit-chain.ts'
 import type { ConsistencyProof, InclusionProof, LedgerKey, LedgerPage, LedgerVerification } from '../ledger/ledger-types.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
+import type { HaldirEvent } from '../events/haldir-event.ts'
 
 /** The contract version this `@haldir/core` speaks; `createHaldir` refuses a backend of another. */
 export const BACKEND_CONTRACT_VERSION = 2
@@ -34,6 +35,80 @@ export interface SessionRecord {
   parentId: string | null
   revokedAt: number | null
   metadata: Record<string, unknown>
+  /** Calls of this session and its descendants that wait for a person (a child adds to its ancestors' rules, never removes them). */
+  approvalRules: readonly ApprovalRuleRecord[]
+}
+
+/** What a person's silence means once an approval's time is up. */
+export type ApprovalTimeoutAction = 'deny' | 'approve'
+
+/** Where an approval stands. `expired`: nobody decided in time (or the session ended first), the money was released. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired'
+
+/**
+ * Which calls a rule sends to a person: every call (`all`), calls costing more than a threshold
+ * (`spend_over`), calls of named tools (`tool`), calls needing a scope a pattern covers
+ * (`scope`), or calls whose tool name is a destructive verb (`destructive`: `delete`, `write`,
+ * `execute`, `send` unless `verbs` says otherwise).
+ */
+export type ApprovalRuleMatch =
+  | { kind: 'all' }
+  | { kind: 'spend_over'; thresholdMicros: number }
+  | { kind: 'tool'; tools: readonly string[] }
+  | { kind: 'scope'; scopes: readonly string[] }
+  | { kind: 'destructive'; verbs: readonly string[] | null }
+
+/** A rule as stored: its match, why it asks (for the approver), and how long a person has. */
+export type ApprovalRuleRecord = ApprovalRuleMatch & {
+  id: string
+  /** Shown to the approver; `null`: a reason made from the rule. */
+  reason: string | null
+  /** How long a person has to decide; `null`: the default (10 minutes). */
+  timeoutMs: number | null
+  /** `null`: `deny`. */
+  onTimeout: ApprovalTimeoutAction | null
+}
+
+/** A rule as a caller adds it (the backend gives it its id). */
+export type ApprovalRuleInput = ApprovalRuleMatch & Omit<ApprovalRuleRecord, 'id' | keyof ApprovalRuleMatch>
+
+/** A call a client's own code sends to a person (a predicate in code), with the same options a rule has. */
+export interface ApprovalDemand {
+  reason: string
+  timeoutMs: number | null
+  onTimeout: ApprovalTimeoutAction | null
+}
+
+/**
+ * A call waiting for (or decided by) a person. Its money is held from the request on: while it
+ * waits, nobody else can spend it, and approving it can never overdraw.
+ */
+export interface ApprovalRecord {
+  id: string
+  sessionId: string
+  agentId: string
+  /** The hold that keeps the money while the approval waits, and after it is approved until the call settles. */
+  holdId: string
+  /** `reserve`: a governed call runs once approved; `charge`: a payment is charged once approved. */
+  mode: 'reserve' | 'charge'
+  tool: string
+  action: string
+  scope: string | null
+  amountMicros: number
+  /** Why it needs a person (the matching rules, or the caller's reason). */
+  reason: string
+  status: ApprovalStatus
+  requestedAt: number
+  /** Pending: when it times out. Decided: when its hold's lease ends (or ended). */
+  expiresAt: number
+  onTimeout: ApprovalTimeoutAction
+  decidedAt: number | null
+  /** Who decided; `null` until decided, and when the timeout or the session's end decided. */
+  decidedBy: string | null
+  note: string | null
+  /** The approved call was let through (it runs once). */
+  used: boolean
+  details: Record<string, unknown>
 }
 
 export interface TenantRequest {
@@ -52,6 +127,8 @@ export interface CreateSessionRequest extends TenantRequest {
   ttlMs: number
   parentId: string | null
   metadata: Record<string, unknown>
+  /** Rules that make calls of this session (and its descendants) wait for a person. */
+  approvalRules: readonly ApprovalRuleInput[]
 }
 
 /**
@@ -77,10 +154,18 @@ export interface AuthorizeRequest extends SessionRequest {
   idempotencyKey: string | null
   /** `reserve` mode: how long the hold may stay open (never past the session's expiry); `null`: the default lease. */
   holdTtlMs: number | null
+  /** The caller's own code asks a person (beside the session's and the tenant's rules); `null`: only the rules decide. */
+  approval: ApprovalDemand | null
+  /**
+   * Goes on with an approval this call was sent to: approved and not used yet, it lets the call
+   * through on the money held since the request (once); the request must be the same call.
+   */
+  approvalId: string | null
   details: Record<string, unknown>
 }
 
-export type DenialCode = 'permission_denied' | 'budget_exceeded' | 'session_expired' | 'session_revoked'
+/** `approval_denied`: a person said no, or nobody said yes in time. */
+export type DenialCode = 'permission_denied' | 'budget_exceeded' | 'session_expired' | 'session_revoked' | 'approval_denied'
 
 export type AuthorizeResult =
   | {
@@ -98,6 +183,17 @@ export type AuthorizeResult =
       facts: Record<string, unknown>
       /** Every denial is audited, flagged. */
       entry: AuditEntry
+      approval?: undefined
+    }
+  | {
+      /** Nothing runs yet: the money is held while a person decides. */
+      allowed: false
+      code: 'approval_pending'
+      reason: string
+      facts: Record<string, unknown>
+      approval: ApprovalRecord
+      /** The request's entry when this call made it; `null` when it asks about an approval already waiting. */
+      entry: AuditEntry | null
     }
 
 export interface SettleRequest extends SessionRequest {
@@ -226,6 +322,33 @@ export interface VerifyLedgerRequest extends TenantRequest {
   earlierHead: TreeHead | null
 }
 
+export interface ApprovalRequest extends TenantRequest {
+  approvalId: string
+}
+
+export interface DecideApprovalRequest extends ApprovalRequest {
+  decision: 'approve' | 'deny'
+  /** Who decides (an approver's identity); never the agent whose call it is. */
+  decidedBy: string
+  note: string | null
+}
+
+export interface ListApprovalsRequest extends TenantRequest {
+  /** `null`: every status. */
+  status: ApprovalStatus | null
+  /** `null`: the tenant's. */
+  sessionId: string | null
+  limit: number
+}
+
+export interface AddApprovalRuleRequest extends TenantRequest {
+  rule: ApprovalRuleInput
+}
+
+export interface RemoveApprovalRuleRequest extends TenantRequest {
+  ruleId: string
+}
+
 export interface SweepHoldsRequest extends TenantRequest {
   /** At most this many expired holds are released in one call. */
   limit: number
@@ -279,6 +402,23 @@ export interface HaldirBackend {
   ledgerPage(request: LedgerPageRequest): Promise<LedgerPage>
   /** Recomputes every leaf from its entry, the root, and every session's balances; and checks consistency with an earlier head. */
   verifyLedger(request: VerifyLedgerRequest): Promise<LedgerVerification>
+  /** The approval, as it stands (one whose time ran out is timed out first). */
+  getApproval(request: ApprovalRequest): Promise<ApprovalRecord>
+  /** The tenant's approvals (of one session, of one status), newest first. */
+  listApprovals(request: ListApprovalsRequest): Promise<ApprovalRecord[]>
+  /**
+   * A person's decision, final and atomic: of two deciders, one wins and the other gets
+   * `ApprovalError` (`approval_decided`). Approve: the hold becomes an ordinary hold (its lease
+   * starts) for the call to go on with; deny: the hold is released. Audited either way.
+   */
+  decideApproval(request: DecideApprovalRequest): Promise<ApprovalRecord>
+  /** Adds a rule for every session of the tenant. */
+  addApprovalRule(request: AddApprovalRuleRequest): Promise<ApprovalRuleRecord>
+  listApprovalRules(request: TenantRequest): Promise<ApprovalRuleRecord[]>
+  /** `NotFoundError` when the tenant has no such rule. */
+  removeApprovalRule(request: RemoveApprovalRuleRequest): Promise<void>
+  /** Optional: events of the tenant as they happen (approvals requested and decided, denials, expiries, revocations); returns the unsubscribe. */
+  subscribe?(request: TenantRequest, listener: (event: HaldirEvent) => void): () => void
   /** Optional: signs and records a head for every tenant with new entries (a server runs it on a schedule); resolves to how many. */
   publishTreeHeads?(): Promise<number>
   /** Optional: the newest sessions of a tenant (the dashboard uses it). */

@@ -2,6 +2,18 @@
 // audit builders and seal, the vault cipher, the request schemas and the HTTP route table.
 export {
   BACKEND_CONTRACT_VERSION,
+  type AddApprovalRuleRequest,
+  type ApprovalDemand,
+  type ApprovalRecord,
+  type ApprovalRequest,
+  type ApprovalRuleInput,
+  type ApprovalRuleMatch,
+  type ApprovalRuleRecord,
+  type ApprovalStatus,
+  type ApprovalTimeoutAction,
+  type DecideApprovalRequest,
+  type ListApprovalsRequest,
+  type RemoveApprovalRuleRequest,
   type AppendAuditRequest,
   type AuditPage,
   type AuditQuery,
@@ -28,7 +40,10 @@ export {
   type TenantRequest,
 } from './haldir-backend.ts'
 export { createStatefulBackend, type StatefulBackendOptions } from '../engine/create-stateful-backend.ts'
-export type { Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+export type { ApprovalFilter, ApprovalState, Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+export { resultHoldId } from '../engine/result-hold-id.ts'
+export { createEventBus, type EventBus, type EventListener } from '../events/event-bus.ts'
+export { HALDIR_EVENT_TYPES, type HaldirEvent, type HaldirEventType } from '../events/haldir-event.ts'
 export { createSecretMask, type SecretMask } from '../engine/secret-mask.ts'
 export { MAX_PAGE_BYTES } from '../engine/create-stateful-backend.ts'
 export { checkOptionKeys, unknownKeyMessage } from '../internal/check-option-keys.ts'

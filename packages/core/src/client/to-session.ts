@@ -1,6 +1,7 @@
 import type { SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
 import { microsToUsd } from '../money/usd-to-micros.ts'
 import type { Session, Spend } from '../types.ts'
+import { toRule } from './approval-shapes.ts'
 
 /** A stored session as users see it: USD and ISO 8601 times. */
 export function toSession(record: SessionRecord): Session {
@@ -14,6 +15,7 @@ export function toSession(record: SessionRecord): Session {
     parentId: record.parentId,
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),
     metadata: record.metadata,
+    approvalRules: record.approvalRules.map(toRule),
   }
 }
 

@@ -1,7 +1,8 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
 import { sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
-import { type AuditPage, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo } from '../backend/haldir-backend.ts'
+import { type ApprovalRecord, type AuditPage, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo } from '../backend/haldir-backend.ts'
+import { createEventBus, type EventBus } from '../events/event-bus.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
 import { NotFoundError } from '../errors/not-found-error.ts'
@@ -17,8 +18,10 @@ import { planExpireHold, planReleaseHold } from './plans/plan-hold-release.ts'
 import { planRevoke } from './plans/plan-revoke.ts'
 import { planSecretRead, type VaultAccess } from './plans/plan-secret-read.ts'
 import { planSettle } from './plans/plan-settle.ts'
-import { createVaultMasks } from './vault-masks.ts'
-import type { HoldRecord, LoadedState, LoadRequest, StateStore } from './state-store.ts'
+import { createTenantConfigs } from './tenant-configs.ts'
+import { toApprovalRecord } from './plans/approval-steps.ts'
+import { planDecideApproval } from './plans/plan-decide-approval.ts'
+import type { ApprovalState, HoldRecord, LoadedState, LoadRequest, StateStore } from './state-store.ts'
 
 export interface StatefulBackendOptions {
   store: StateStore
@@ -28,13 +31,17 @@ export interface StatefulBackendOptions {
   now?: () => number
   /** Keep the tenant ledger (leaf hashes at seal time, tree heads, proofs). @default true */
   ledger?: boolean
+  /** Where events go once their changes are applied (`subscribe` listens to it). @default a bus of this backend's own */
+  events?: EventBus
 }
 
-// Thrown inside `decide` when a secret changed since the engine last read the vault: the store
-// applies nothing, the engine rereads the vault and decides again. A typed error, so every store
-// passes it through as it is (the engine recognises this very instance).
-const VAULT_CHANGED = new BackendError({ message: 'the vault changed while deciding; decide again' })
-const MAX_VAULT_RETRIES = 3
+// Thrown inside `decide` when a secret or an approval rule changed since the engine last read the
+// tenant's config: the store applies nothing, the engine rereads it and decides again. A typed
+// error, so every store passes it through as it is (the engine recognises this very instance).
+const CONFIG_CHANGED = new BackendError({ message: 'the tenant config changed while deciding; decide again' })
+const MAX_CONFIG_RETRIES = 3
+/** How many approvals a revocation closes, and how many overdue ones a read times out, in one call. */
+const APPROVAL_BATCH = 10_000
 /** A page of the trail is cut here, whatever its `limit`: its entries up to this size, the rest on the next page. */
 export const MAX_PAGE_BYTES = 4 * 1024 * 1024
 
@@ -63,7 +70,8 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   const now = options.now ?? Date.now
   const cipher = createVaultCipher({ masterKey: keys.masterKey, previousKeys: keys.previousKeys })
   const vault: VaultAccess = { open: (binding, sealed) => cipher.open(binding, sealed), seal: (binding, value) => cipher.seal(binding, value) }
-  const masks = createVaultMasks({ store, open: vault.open })
+  const configs = createTenantConfigs({ store, open: vault.open })
+  const events = options.events ?? createEventBus()
   const ledger = (options.ledger ?? true) ? createLedgerOperations({ store, keys, now }) : ledgerOff()
   const sealing = { id: keys.auditKeyId, key: keys.auditKey }
   const ledgerOn = options.ledger ?? true
@@ -74,29 +82,68 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
    * plan's value, or rejects with the refusal the plan recorded. A plan's unexpected failure (a
    * bug, not a decision) is reported as a `BackendError`, with nothing applied.
    */
-  // Every load asks for the vault version (in its literal, so each call site keeps one object shape).
-  async function run<Request, R>(load: LoadRequest & { vaultVersion: true }, plan: (state: LoadedState, request: Request, draft: Draft<R>) => R, request: Request): Promise<R> {
+  // Every load asks for the config version (in its literal, so each call site keeps one object shape).
+  async function run<Request, R>(load: LoadRequest & { configVersion: true }, plan: (state: LoadedState, request: Request, draft: Draft<R>) => R, request: Request): Promise<R> {
     const { tenant } = load
     for (let attempt = 0; ; attempt++) {
-      const mask = masks.current(tenant)
+      const config = configs.current(tenant)
+      // The draft the store applied last (a store may decide more than once when it retries).
+      let applied: Draft<R> | undefined
       try {
-        return await store.transact<R>(load, (state) => {
-          if (state.vaultVersion !== mask.version) throw VAULT_CHANGED
-          const draft = new Draft<R>(tenant, now(), sealer, mask.mask, ledgerOn)
+        const value = await store.transact<R>(load, (state) => {
+          if (state.configVersion !== config.version) throw CONFIG_CHANGED
+          const draft = new Draft<R>(tenant, now(), sealer, config.mask, ledgerOn, config.approvalRules)
           try {
             draft.value = plan(state, request, draft)
           } catch (error) {
             if (HaldirError.isInstance(error)) throw error
             throw new BackendError({ message: `Haldir could not decide this request: ${error instanceof Error ? error.message : String(error)}`, cause: error })
           }
+          applied = draft
           return draft
         })
+        publish(applied)
+        return value
       } catch (error) {
-        if (error !== VAULT_CHANGED) throw error
-        if (attempt >= MAX_VAULT_RETRIES) throw new BackendError({ message: 'The vault kept changing while this request was decided; try again' })
-        await masks.refresh(tenant)
+        // A refusal the plan recorded was applied: its events happened.
+        if (applied?.error !== undefined && error === applied.error) publish(applied)
+        if (error !== CONFIG_CHANGED) throw error
+        if (attempt >= MAX_CONFIG_RETRIES) throw new BackendError({ message: 'The tenant config kept changing while this request was decided; try again' })
+        await configs.refresh(tenant)
       }
     }
+  }
+
+  function publish(draft: Draft<unknown> | undefined): void {
+    if (!draft) return
+    for (let index = 0; index < draft.events.length; index++) events.emit(draft.events[index] as never)
+  }
+
+  async function approvalOf(tenant: string, approvalId: string): Promise<HoldRecord & { approval: ApprovalState }> {
+    const hold = await store.readApproval(tenant, approvalId)
+    if (!hold || hold.approval === null) throw new NotFoundError({ resource: 'approval', id: approvalId })
+    return hold as HoldRecord & { approval: ApprovalState }
+  }
+
+  /** Times out the pending approvals among `holds` whose deadline passed (as a read would find them decided); whether any was. */
+  async function timeOutOverdue(tenant: string, holds: readonly HoldRecord[]): Promise<boolean> {
+    const at = now()
+    let any = false
+    for (const hold of holds) {
+      if (hold.approval?.status !== 'pending' || hold.closed !== null || hold.expiresAt > at) continue
+      await run({ tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, configVersion: true }, planExpireHold, { holdId: hold.id })
+      any = true
+    }
+    return any
+  }
+
+  /** A call going on with its approval: the approval's hold is locked with the chain. */
+  async function goOn(request: Parameters<HaldirBackend['authorize']>[0]) {
+    const hold = await store.readApproval(request.tenant, request.approvalId as string)
+    if (!hold) throw new NotFoundError({ resource: 'approval', id: request.approvalId as string })
+    const load: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, holdId: hold.id }
+    if (request.idempotencyKey !== null) load.idempotencyKey = request.idempotencyKey
+    return run(load, planAuthorize, request)
   }
 
   async function found<T>(value: T | null, sessionId: string): Promise<T> {
@@ -115,21 +162,22 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     name: store.name,
 
     createSession: (request) =>
-      run(request.parentId === null ? { tenant: request.tenant, vaultVersion: true } : { tenant: request.tenant, sessionId: request.parentId, sessions: 'chain', vaultVersion: true }, planCreateSession, request),
+      run(request.parentId === null ? { tenant: request.tenant, configVersion: true } : { tenant: request.tenant, sessionId: request.parentId, sessions: 'chain', configVersion: true }, planCreateSession, request),
 
     getSession: async (request) => found(await store.readSession(request.tenant, request.sessionId), request.sessionId),
 
     authorize: (request) => {
-      const load: LoadRequest & { vaultVersion: true } =
+      if (request.approvalId !== null) return goOn(request)
+      const load: LoadRequest & { configVersion: true } =
         request.idempotencyKey === null
-          ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), vaultVersion: true }
-          : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), vaultVersion: true, idempotencyKey: request.idempotencyKey }
+          ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true }
+          : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, idempotencyKey: request.idempotencyKey }
       return run(load, planAuthorize, request)
     },
 
-    settle: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), vaultVersion: true }, planSettle, request),
+    settle: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true }, planSettle, request),
 
-    appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', vaultVersion: true }, planAppendAudit, request),
+    appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', configVersion: true }, planAppendAudit, request),
 
     getSpend: async (request) => found(await store.readSpend(request.tenant, request.sessionId), request.sessionId),
 
@@ -147,7 +195,28 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
       return balance === null ? chain : { ok: false, count: chain.count, brokenAt: chain.count, reason: 'balance_mismatch', message: balance }
     },
 
-    revokeSession: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'subtree', vaultVersion: true }, planRevoke, request),
+    async revokeSession(request) {
+      const result = await run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'subtree', configVersion: true }, planRevoke, request)
+      // Approvals of revoked sessions close, each in its own step, releasing their money. A crash
+      // in between leaves them to their deadline: nobody can approve or use them meanwhile,
+      // since both check that the session is live.
+      if (result.revokedSessionIds.length > 0) {
+        const revoked = new Set(result.revokedSessionIds)
+        const open = await store.listApprovals(request.tenant, { status: null, sessionId: null, openOnly: true, limit: APPROVAL_BATCH })
+        for (const hold of open) {
+          if (!revoked.has(hold.sessionId) || hold.approval?.used) continue
+          await run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, configVersion: true }, planReleaseHold, {
+            tenant: request.tenant,
+            holdId: hold.id,
+            reason: `session ${request.sessionId} revoked${request.reason ? `: ${request.reason}` : ''}; the approval closes, nothing ran`,
+          }).catch((error: unknown) => {
+            // Closed meanwhile (decided, timed out): nothing left to release.
+            if (!NotFoundError.isInstance(error)) throw error
+          })
+        }
+      }
+      return result
+    },
 
     putSecret: (request) =>
       store.putSecret(
@@ -158,7 +227,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     readSecret: (request) =>
       run(
-        { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', secretName: request.name, vaultVersion: true },
+        { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', secretName: request.name, configVersion: true },
         (state, secretRequest: typeof request, draft: Draft<string>) => planSecretRead(state, secretRequest, draft, vault),
         request,
       ),
@@ -171,17 +240,49 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     async releaseHold(request) {
       const hold = await holdOf(request.tenant, request.holdId)
-      return run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, vaultVersion: true }, planReleaseHold, request)
+      return run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, configVersion: true }, planReleaseHold, request)
     },
 
     async sweepHolds(request) {
       const expired = await store.findExpiredHolds(request.tenant, now(), request.limit)
       let released = 0
       for (const hold of expired) {
-        if (await run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, vaultVersion: true }, planExpireHold, { holdId: hold.id })) released++
+        if (await run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, configVersion: true }, planExpireHold, { holdId: hold.id })) released++
       }
       return { released }
     },
+
+    async getApproval(request): Promise<ApprovalRecord> {
+      const hold = await approvalOf(request.tenant, request.approvalId)
+      if (await timeOutOverdue(request.tenant, [hold])) return toApprovalRecord(await approvalOf(request.tenant, request.approvalId))
+      return toApprovalRecord(hold)
+    },
+
+    async listApprovals(request) {
+      const filter = { status: request.status, sessionId: request.sessionId, openOnly: false, limit: request.limit }
+      let holds = await store.listApprovals(request.tenant, filter)
+      if (await timeOutOverdue(request.tenant, holds.slice(0, APPROVAL_BATCH))) holds = await store.listApprovals(request.tenant, filter)
+      return holds.map((hold) => toApprovalRecord(hold as HoldRecord & { approval: ApprovalState }))
+    },
+
+    async decideApproval(request) {
+      const hold = await approvalOf(request.tenant, request.approvalId)
+      return run({ tenant: request.tenant, sessionId: hold.sessionId, sessions: 'chain', holdId: hold.id, configVersion: true }, planDecideApproval, request)
+    },
+
+    async addApprovalRule(request) {
+      const rule = { ...request.rule, id: newId('rul') }
+      await store.putApprovalRule(request.tenant, rule, now())
+      return rule
+    },
+
+    listApprovalRules: (request) => store.listApprovalRules(request.tenant),
+
+    async removeApprovalRule(request) {
+      if (!(await store.deleteApprovalRule(request.tenant, request.ruleId))) throw new NotFoundError({ resource: 'rule', id: request.ruleId })
+    },
+
+    subscribe: (request, listener) => events.subscribe(request.tenant, listener),
 
     treeHead: ledger.treeHead,
     inclusionProof: ledger.inclusionProof,

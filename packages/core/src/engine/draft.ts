@@ -2,7 +2,9 @@ import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entr
 import type { SealOutputs } from '../audit/hash-audit-entry.ts'
 import type { AuditEvent } from '../audit/audit-events.ts'
 import type { IdPrefix } from '../internal/new-id.ts'
-import type { Changes, CounterChange, Decision, HoldClosing, HoldRecord, IdempotencyRecord, SessionState, StoredSecret } from './state-store.ts'
+import type { ApprovalRuleRecord } from '../backend/haldir-backend.ts'
+import type { HaldirEvent, HaldirEventType } from '../events/haldir-event.ts'
+import type { Changes, CounterChange, Decision, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, SessionState, StoredSecret } from './state-store.ts'
 import type { SecretMask } from './secret-mask.ts'
 
 /** What plans may use besides the loaded state: fresh ids and the audit seal. */
@@ -33,6 +35,9 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   revocations: { sessionId: string; revokedAt: number }[] = NONE as never[]
   openedHolds: HoldRecord[] = NONE as HoldRecord[]
   closedHolds: ({ holdId: string } & HoldClosing)[] = NONE as never[]
+  updatedHolds: HoldUpdate[] = NONE as HoldUpdate[]
+  /** What listeners hear once the changes are applied. */
+  events: HaldirEvent[] = NONE as HaldirEvent[]
   entries: AuditEntry[] = NONE as AuditEntry[]
   idempotency: IdempotencyRecord | null = null
   secrets: StoredSecret[] = NONE as StoredSecret[]
@@ -45,12 +50,16 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   error?: Error
   #timestamp: string | undefined
 
-  constructor(tenant: string, now: number, sealer: Sealer, mask: SecretMask | null = null, ledger = true) {
+  /** The tenant's approval rules (a session's own are on its record). */
+  readonly rules: readonly ApprovalRuleRecord[]
+
+  constructor(tenant: string, now: number, sealer: Sealer, mask: SecretMask | null = null, ledger = true, rules: readonly ApprovalRuleRecord[] = NONE) {
     this.tenant = tenant
     this.now = now
     this.sealer = sealer
     this.mask = mask
     this.leaves = ledger ? [] : null
+    this.rules = rules
   }
 
   /**
@@ -115,6 +124,20 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   closeHold(holdId: string, entryId: string, chargedMicros: number, expired: boolean): void {
     if (this.closedHolds === NONE) this.closedHolds = []
     this.closedHolds.push({ holdId, entryId, chargedMicros, expired })
+  }
+
+  /** A hold changes its lease or approval; a later update of the same hold in this operation replaces the earlier one. */
+  updateHold(update: HoldUpdate): void {
+    if (this.updatedHolds === NONE) this.updatedHolds = []
+    const earlier = this.updatedHolds.findIndex((known) => known.holdId === update.holdId)
+    if (earlier === -1) this.updatedHolds.push(update)
+    else this.updatedHolds[earlier] = update
+  }
+
+  /** An event for listeners, about `session` (the decision's clock and tenant). */
+  emit(type: HaldirEventType, session: SessionState | null, data: Record<string, unknown>): void {
+    if (this.events === NONE) this.events = []
+    this.events.push({ id: this.sealer.newId('evt'), type, tenant: this.tenant, at: this.now, sessionId: session?.record.id ?? null, agentId: session?.record.agentId ?? null, data })
   }
 
   putSecret(secret: StoredSecret): void {

@@ -9,7 +9,7 @@
  * `Dialect`: the store supplies the connection and the atomicity, core supplies the decisions.
  */
 import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
-import type { AuditPage, AuditQuery, AuthorizeResult, SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
+import type { ApprovalRuleRecord, ApprovalStatus, ApprovalTimeoutAction, AuditPage, AuditQuery, AuthorizeResult, SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
 import type { LogNode, NodeKey } from '../ledger/merkle-log.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
 import type { SealedSecret } from '../vault/vault-cipher.ts'
@@ -46,6 +46,42 @@ export interface HoldRecord {
   idempotencyKey: string | null
   /** Set once the hold is closed: the entry that closed it, what it charged, and whether its lease ended. */
   closed: HoldClosing | null
+  /** Set when the hold was opened for a call that waits for a person: where that stands. */
+  approval: ApprovalState | null
+}
+
+/** The approval a hold carries (the hold has the call: session, tool, scope, amount, details; its lease is the approval's deadline while pending). */
+export interface ApprovalState {
+  id: string
+  agentId: string
+  mode: 'reserve' | 'charge'
+  action: string
+  reason: string
+  status: ApprovalStatus
+  requestedAt: number
+  onTimeout: ApprovalTimeoutAction
+  /** The lease the hold gets once approved (`null`: the default). */
+  holdTtlMs: number | null
+  decidedAt: number | null
+  decidedBy: string | null
+  note: string | null
+  /** The approved call was let through (once). */
+  used: boolean
+}
+
+export interface ApprovalFilter {
+  status: ApprovalStatus | null
+  sessionId: string | null
+  /** Only approvals whose hold is still open (pending, or approved and not settled yet). */
+  openOnly: boolean
+  limit: number
+}
+
+/** A hold that stays what it is but changes its lease or its approval (a decision, a use). */
+export interface HoldUpdate {
+  holdId: string
+  expiresAt: number
+  approval: ApprovalState
 }
 
 export interface HoldClosing {
@@ -98,8 +134,8 @@ export interface LoadRequest {
    * or before this time, each with the chain of its session (locked with the others, in one order).
    */
   expiredHoldsAt?: number
-  /** Report the tenant's vault version (it changes whenever a secret is stored or removed). */
-  vaultVersion?: boolean
+  /** Report the tenant's config version (it changes whenever a secret or an approval rule is stored or removed). */
+  configVersion?: boolean
 }
 
 export interface LoadedState {
@@ -118,8 +154,8 @@ export interface LoadedState {
   secret: StoredSecret | null
   /** Open holds past their lease under the chain's root (when asked for with `expiredHoldsAt`). */
   expiredHolds: ExpiredHold[]
-  /** The tenant's vault version (when asked for); `null` when it has never stored a secret. */
-  vaultVersion: string | null
+  /** The tenant's config version (when asked for); `null` when it has never stored a secret or a rule. */
+  configVersion: string | null
 }
 
 /** A change of a session's counters: deltas in micro-dollars. */
@@ -145,6 +181,8 @@ export interface Changes {
   readonly revocations: readonly { sessionId: string; revokedAt: number }[]
   readonly openedHolds: readonly HoldRecord[]
   readonly closedHolds: readonly ({ holdId: string } & HoldClosing)[]
+  /** Holds whose lease or approval changes (applied before `closedHolds`, so a hold may change and close in one operation). */
+  readonly updatedHolds: readonly HoldUpdate[]
   /**
    * Sealed entries, in append order. Each extends its session's chain: after applying, a
    * session's head is its last entry here (`seq`, `hash`).
@@ -201,10 +239,20 @@ export interface StateStore {
   readTrail(tenant: string, sessionId: string): Promise<{ entries: AuditEntry[]; head: AuditHead } | null>
   /** A page of the tenant's entries in stored order, filtered. */
   queryAudit(query: AuditQuery): Promise<AuditPage>
-  /** Stores or replaces a sealed secret, and moves the tenant's vault version. */
+  /** Stores or replaces a sealed secret, and moves the tenant's config version. */
   putSecret(tenant: string, secret: StoredSecret, updatedAt: number): Promise<void>
-  /** Every sealed secret of the tenant, and the vault version they are at. */
+  /** Every sealed secret of the tenant, and the config version they are at (read together). */
   listSecrets(tenant: string): Promise<{ version: string | null; secrets: StoredSecret[] }>
+  /** Stores an approval rule of the tenant, and moves its config version. */
+  putApprovalRule(tenant: string, rule: ApprovalRuleRecord, createdAt: number): Promise<void>
+  /** Removes one; `false` when the tenant has no rule by that id. Moves the config version when it removes. */
+  deleteApprovalRule(tenant: string, ruleId: string): Promise<boolean>
+  /** The tenant's rules, oldest first. */
+  listApprovalRules(tenant: string): Promise<ApprovalRuleRecord[]>
+  /** The hold carrying an approval (open or closed); `null` if the tenant has none by that id. */
+  readApproval(tenant: string, approvalId: string): Promise<HoldRecord | null>
+  /** Holds carrying approvals of the tenant (of a status, of a session, only open holds), newest request first. */
+  listApprovals(tenant: string, filter: ApprovalFilter): Promise<HoldRecord[]>
   /** A hold of the tenant, open or closed; `null` if it has none by that id. */
   readHold(tenant: string, holdId: string): Promise<HoldRecord | null>
   /** Open holds of the tenant (of one session, when given), oldest first. */

@@ -1,3 +1,6 @@
+import { ApprovalDeniedError } from './approval-denied-error.ts'
+import { ApprovalError, type ApprovalErrorCode } from './approval-error.ts'
+import { ApprovalPendingError } from './approval-pending-error.ts'
 import { BackendError } from './backend-error.ts'
 import { BudgetExceededError } from './budget-exceeded-error.ts'
 import { ForbiddenError } from './forbidden-error.ts'
@@ -65,6 +68,21 @@ export function errorFromJson(json: HaldirErrorJson, status?: number): HaldirErr
         operation: text(data.operation),
         allowedRoles: Array.isArray(data.allowedRoles) ? data.allowedRoles.filter((role): role is string => typeof role === 'string') : [],
       })
+    case 'approval_pending':
+      return new ApprovalPendingError({ message, approvalId: text(data.approvalId) ?? '', holdId: text(data.holdId), expiresAt: text(data.expiresAt), sessionId: text(data.sessionId) })
+    case 'approval_denied':
+      return new ApprovalDeniedError({
+        message,
+        approvalId: text(data.approvalId) ?? '',
+        status: data.status === 'denied' ? 'denied' : 'expired',
+        decidedBy: text(data.decidedBy),
+        note: text(data.note),
+        sessionId: text(data.sessionId),
+      })
+    case 'approval_decided':
+    case 'approval_used':
+    case 'approval_mismatch':
+      return new ApprovalError({ code: json.code as ApprovalErrorCode, approvalId: text(data.approvalId) ?? '', message, data })
     case 'unauthorized':
     case 'payload_too_large':
     case 'rate_limit_exceeded':

@@ -23,6 +23,13 @@ export type HaldirErrorCode =
   | 'upstream_error'
   /** An upstream did not answer in time. */
   | 'upstream_timeout'
+  /** The call waits for a person; its cost is held. */
+  | 'approval_pending'
+  /** A person denied the call, or nobody approved it in time. */
+  | 'approval_denied'
+  | 'approval_decided'
+  | 'approval_used'
+  | 'approval_mismatch'
 
 export interface HaldirErrorOptions {
   message: string

@@ -5,7 +5,7 @@ import { backendRequestSchemas } from '../schemas.ts'
 export type QueryField = 'string' | 'number' | 'boolean'
 
 export interface HttpRoute {
-  method: 'GET' | 'POST' | 'PUT'
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   path: string
   /** Members of the request carried in the path. */
   params: readonly string[]
@@ -26,7 +26,8 @@ export interface HttpRoute {
 }
 
 /** Every operation of the backend contract that travels over HTTP. */
-export type HttpOperation = Exclude<keyof HaldirBackend, 'contractVersion' | 'name' | 'close' | 'publishTreeHeads'>
+// `subscribe` is a stream of its own (server-sent events), not a request and an answer.
+export type HttpOperation = Exclude<keyof HaldirBackend, 'contractVersion' | 'name' | 'close' | 'publishTreeHeads' | 'subscribe'>
 
 const body = { in: 'body' } as const
 // A GET whose only members are in the path.
@@ -193,6 +194,42 @@ export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = {
     schema: backendRequestSchemas.verifyLedger,
     status: 200,
     answer: 'json',
+    retry: 'always',
+  },
+  getApproval: { method: 'GET', path: '/v1/approvals/:approvalId', params: ['approvalId'], input: none, schema: backendRequestSchemas.approval, status: 200, answer: 'json', retry: 'always' },
+  listApprovals: {
+    method: 'GET',
+    path: '/v1/approvals',
+    params: [],
+    input: { in: 'query', fields: { status: 'string', sessionId: 'string', limit: 'number' } },
+    defaults: { status: null, sessionId: null, limit: 100 },
+    schema: backendRequestSchemas.listApprovals,
+    status: 200,
+    answer: 'json',
+    retry: 'always',
+  },
+  // A decision is final: repeating it after a lost answer gets `approval_decided`, never a second decision.
+  decideApproval: {
+    method: 'POST',
+    path: '/v1/approvals/:approvalId/decision',
+    params: ['approvalId'],
+    input: body,
+    defaults: { note: null },
+    schema: backendRequestSchemas.decideApproval,
+    status: 200,
+    answer: 'json',
+    retry: 'never',
+  },
+  addApprovalRule: { method: 'POST', path: '/v1/approval-rules', params: [], input: body, schema: backendRequestSchemas.addApprovalRule, status: 201, answer: 'json', retry: 'never' },
+  listApprovalRules: { method: 'GET', path: '/v1/approval-rules', params: [], input: none, schema: backendRequestSchemas.tenant, status: 200, answer: 'json', retry: 'always' },
+  removeApprovalRule: {
+    method: 'DELETE',
+    path: '/v1/approval-rules/:ruleId',
+    params: ['ruleId'],
+    input: none,
+    schema: backendRequestSchemas.removeApprovalRule,
+    status: 200,
+    answer: 'ok',
     retry: 'always',
   },
   // Releasing what expired twice releases nothing the second time.

@@ -1,5 +1,5 @@
 /** The kinds of ids Haldir mints; the prefix makes each readable in logs. */
-export type IdPrefix = 'ses' | 'hold' | 'aud'
+export type IdPrefix = 'ses' | 'hold' | 'aud' | 'apr' | 'rul' | 'evt'
 
 /**
  * Prefixed random ids (`ses_…`, `hold_…`, `aud_…`): readable in logs, unguessable across tenants.

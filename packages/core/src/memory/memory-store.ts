@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache'
 import type { AuditEntry } from '../audit/audit-entry.ts'
-import type { AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
-import type { Changes, CounterChange, ExpiredHold, HoldClosing, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+import type { ApprovalRuleRecord, AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
+import type { Changes, CounterChange, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+import { resultHoldId } from '../engine/result-hold-id.ts'
 import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
 import { nodeKey, peaksOf } from '../ledger/merkle-log.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
@@ -44,7 +45,11 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
   const closedHolds = new RecentMap<string, { hold: HoldRecord; entry: AuditEntry; closing: HoldClosing }>(options.cacheSize)
   const idempotency = new LRUCache<string, IdempotencyRecord>({ max: options.cacheSize })
   const secrets = new Map<string, StoredSecret>()
-  const vaultVersions = new Map<string, number>()
+  const configVersions = new Map<string, number>()
+  const approvalRules = new Map<string, ApprovalRuleRecord[]>()
+  // Every approval by id, in request order (its hold has the rest). Decided ones are dropped
+  // oldest first past `cacheSize`, like closed holds; waiting ones stay as long as their hold.
+  const approvals = new Map<string, { tenant: string; holdId: string }>()
   const trails = new Map<string, AuditEntry[]>()
   // About how much each tenant keeps here (entries, sessions' metadata, secrets): one tenant cannot
   // grow the process without bound.
@@ -126,7 +131,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     }
     const found = request.holdId === undefined ? null : holdOf(tenant, request.holdId)
     const remembered = request.idempotencyKey === undefined ? undefined : idempotency.get(idempotencyKey(tenant, request.idempotencyKey))
-    const rememberedHoldId = remembered?.result.allowed ? remembered.result.holdId : null
+    const rememberedHoldId = remembered ? resultHoldId(remembered.result) : null
     const secret = request.secretName === undefined ? undefined : secrets.get(secretKey(tenant, request.secretName))
     const root = loaded[loaded.length - 1]
     return {
@@ -137,18 +142,43 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       idempotencyHold: rememberedHoldId ? (holdOf(tenant, rememberedHoldId)?.hold ?? null) : null,
       secret: secret ?? null,
       expiredHolds: request.expiredHoldsAt !== undefined && scope === 'chain' && root ? expiredUnder(root.record.id, request.expiredHoldsAt) : [],
-      vaultVersion: request.vaultVersion ? versionOf(tenant) : null,
+      configVersion: request.configVersion ? versionOf(tenant) : null,
     }
   }
 
   function versionOf(tenant: string): string | null {
-    const version = vaultVersions.get(tenant)
+    const version = configVersions.get(tenant)
     return version === undefined ? null : String(version)
+  }
+
+  function moveVersion(tenant: string): void {
+    configVersions.set(tenant, (configVersions.get(tenant) ?? 0) + 1)
   }
 
   function putSecret(tenant: string, secret: StoredSecret): void {
     secrets.set(secretKey(tenant, secret.name), secret)
-    vaultVersions.set(tenant, (vaultVersions.get(tenant) ?? 0) + 1)
+    moveVersion(tenant)
+  }
+
+  function updateHold(update: HoldUpdate): void {
+    const open = openHolds.get(update.holdId)
+    if (open) {
+      open.expiresAt = update.expiresAt
+      open.approval = update.approval
+      const root = holdsByRoot.get(open.rootId)
+      if (root && update.expiresAt < root.nextExpiry) root.nextExpiry = update.expiresAt
+      return
+    }
+    const closed = closedHolds.get(update.holdId)
+    if (closed) closed.hold = { ...closed.hold, approval: update.approval }
+  }
+
+  function forgetDecidedApprovals(): void {
+    if (approvals.size <= options.cacheSize) return
+    for (const [id, { holdId }] of approvals) {
+      if (approvals.size <= options.cacheSize) return
+      if (!openHolds.has(holdId)) approvals.delete(id)
+    }
   }
 
   // Indexed loops over each kind of change: most are empty on the hot path, and for-of over
@@ -181,7 +211,13 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       if (!root) holdsByRoot.set(hold.rootId, (root = { holds: new Set(), nextExpiry: hold.expiresAt }))
       root.holds.add(hold)
       if (hold.expiresAt < root.nextExpiry) root.nextExpiry = hold.expiresAt
+      if (hold.approval !== null) {
+        approvals.set(hold.approval.id, { tenant: hold.tenant, holdId: hold.id })
+        forgetDecidedApprovals()
+      }
     }
+    // Before closings: a hold may change (its approval decided) and close in one operation.
+    for (let index = 0; index < changes.updatedHolds.length; index++) updateHold(changes.updatedHolds[index] as HoldUpdate)
     if (entries.length > 0) {
       let trail = trails.get(changes.tenant)
       if (!trail) trails.set(changes.tenant, (trail = []))
@@ -285,6 +321,46 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       const out: StoredSecret[] = []
       for (const [key, secret] of secrets) if (key.startsWith(`${tenant}\u0000`)) out.push(secret)
       return { version: versionOf(tenant), secrets: out }
+    },
+
+    async putApprovalRule(tenant, rule) {
+      reserveBytes(tenant, JSON.stringify(rule).length + 100)
+      const rules = approvalRules.get(tenant) ?? []
+      approvalRules.set(tenant, [...rules, rule])
+      moveVersion(tenant)
+    },
+
+    async deleteApprovalRule(tenant, ruleId) {
+      const rules = approvalRules.get(tenant) ?? []
+      const kept = rules.filter((rule) => rule.id !== ruleId)
+      if (kept.length === rules.length) return false
+      approvalRules.set(tenant, kept)
+      moveVersion(tenant)
+      return true
+    },
+
+    async listApprovalRules(tenant) {
+      return [...(approvalRules.get(tenant) ?? [])]
+    },
+
+    async readApproval(tenant, approvalId) {
+      const known = approvals.get(approvalId)
+      if (!known || known.tenant !== tenant) return null
+      return holdOf(tenant, known.holdId)?.hold ?? null
+    },
+
+    async listApprovals(tenant, filter) {
+      const out: HoldRecord[] = []
+      for (const known of approvals.values()) {
+        if (known.tenant !== tenant) continue
+        const hold = holdOf(tenant, known.holdId)?.hold
+        if (!hold?.approval) continue
+        if (filter.status !== null && hold.approval.status !== filter.status) continue
+        if (filter.sessionId !== null && hold.sessionId !== filter.sessionId) continue
+        if (filter.openOnly && hold.closed !== null) continue
+        out.push(hold)
+      }
+      return out.sort((a, b) => (b.approval?.requestedAt ?? 0) - (a.approval?.requestedAt ?? 0)).slice(0, filter.limit)
     },
 
     async readHold(tenant, holdId) {

@@ -1,4 +1,5 @@
 import type { DenialCode } from '../backend/haldir-backend.ts'
+import { ApprovalDeniedError } from '../errors/approval-denied-error.ts'
 import { BudgetExceededError } from '../errors/budget-exceeded-error.ts'
 import type { HaldirPermissionError } from '../errors/haldir-permission-error.ts'
 import { PermissionDeniedError } from '../errors/permission-denied-error.ts'
@@ -29,5 +30,14 @@ export function denialToError(denial: { code: DenialCode; reason: string; facts:
       return new SessionExpiredError({ sessionId, expiresAt: text(facts.expiresAt), message })
     case 'session_revoked':
       return new SessionRevokedError({ sessionId, revokedSessionId: text(facts.revokedSessionId), message })
+    case 'approval_denied':
+      return new ApprovalDeniedError({
+        sessionId,
+        approvalId: text(facts.approvalId) ?? '',
+        status: facts.status === 'denied' ? 'denied' : 'expired',
+        decidedBy: text(facts.decidedBy),
+        note: text(facts.note),
+        message,
+      })
   }
 }

@@ -12,6 +12,7 @@ import { ValidationError } from '../errors/validation-error.ts'
 import type { Haldir } from '../types.ts'
 import { withHaldir } from '../with-haldir.ts'
 import type { AuditTamper } from './audit-tamper.ts'
+import { approvalCases } from './approval-cases.ts'
 import { ledgerCases } from './ledger-cases.ts'
 import { trustCases } from './trust-cases.ts'
 
@@ -605,5 +606,6 @@ export function testBackend(options: TestBackendOptions): void {
     // Tenant-wide checks need a tenant the tamper cases never touched.
     const clean = () => (subject.spareTenant ? createHaldir({ backend: subject.spareTenant }) : createHaldir({ backend: subject.backend, tenant: `clean_${randomUUID()}` }))
     ledgerCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs, cleanTenant: clean })
+    approvalCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs, cleanTenant: clean })
   })
 }

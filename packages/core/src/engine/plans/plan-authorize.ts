@@ -4,12 +4,18 @@ import { IdempotencyError } from '../../errors/idempotency-error.ts'
 import { decideAuthorization } from '../../policy/decide-authorization.ts'
 import type { Draft } from '../draft.ts'
 import type { HoldRecord, IdempotencyRecord, LoadedState, SessionState } from '../state-store.ts'
-import { afterReleases, holdExpiry, releaseExpiredHolds } from './release-expired-holds.ts'
+import { approvalDemand } from '../../policy/approval-demand.ts'
+import { requestApproval } from './approval-steps.ts'
+import { holdExpiry } from './hold-expiry.ts'
+import { planGoOnApproval } from './plan-go-on-approval.ts'
+import { afterReleases, releaseExpiredHolds } from './release-expired-holds.ts'
 import { requestFingerprint } from './request-fingerprint.ts'
 import { requireSession } from './require-session.ts'
 
 /**
- * The gate, over the locked chain (the session and its ancestors). Holds under the chain's root
+ * The gate, over the locked chain (the session and its ancestors). A call the approval rules
+ * (the session's, its ancestors', the tenant's, the caller's own) send to a person is held and
+ * answered pending; a call going on with its approval (`approvalId`) is let through once approved. Holds under the chain's root
  * whose lease ended are released first (audited, flagged). A repeated idempotency key answers as
  * the first time, after re-checking liveness, and never lets a call whose hold is closed run
  * again. Otherwise liveness, scope and budget decide: a refusal is audited, flagged; `reserve`
@@ -18,13 +24,29 @@ import { requireSession } from './require-session.ts'
  */
 export function planAuthorize(state: LoadedState, request: AuthorizeRequest, draft: Draft<AuthorizeResult>): AuthorizeResult {
   const session = requireSession(state.sessions, request.sessionId)
-  const chain = afterReleases(state.sessions, releaseExpiredHolds(state.expiredHolds, draft))
+  // An approval's own hold is judged where the call goes on with it, not twice.
+  const approvalHold = state.hold?.approval ? state.hold.id : state.idempotencyHold?.approval ? state.idempotencyHold.id : null
+  const chain = afterReleases(state.sessions, releaseExpiredHolds(state.expiredHolds, draft, approvalHold))
   if (state.idempotency) return replay(state.idempotency, state.idempotencyHold, request, chain, draft)
-  const decision = decideAuthorization({ chain, mode: request.mode, scope: request.scope, amountMicros: request.amountMicros, now: draft.now })
   let result: AuthorizeResult
+  if (request.approvalId !== null) {
+    result = planGoOnApproval(state.hold, request.approvalId, request, chain, draft)
+    if (draft.error) return result
+    if (request.idempotencyKey !== null) remember(request, result, draft)
+    return result
+  }
+  const decision = decideAuthorization({ chain, mode: request.mode, scope: request.scope, amountMicros: request.amountMicros, now: draft.now })
+  // Rules are asked only of calls that would go through: a refusal needs no approver.
+  const demand =
+    decision.allowed && request.mode !== 'check'
+      ? approvalDemand({ chain, tenantRules: draft.rules, demand: request.approval, call: { tool: request.tool, scope: request.scope, amountMicros: request.amountMicros } })
+      : null
   if (!decision.allowed) {
     const entry = draft.append(session, auditEvents.denied(request, decision))
+    draft.emit('call.denied', session, { code: decision.code, reason: decision.reason, tool: request.tool, scope: request.scope, requestedUsd: entry.details.requestedUsd })
     result = { allowed: false, code: decision.code, reason: decision.reason, facts: decision.facts, entry }
+  } else if (demand !== null) {
+    result = requestApproval(request, chain, demand, draft)
   } else if (request.mode === 'reserve') {
     const holdId = draft.newId('hold')
     draft.openHold({
@@ -40,6 +62,7 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
       expiresAt: holdExpiry(chain, draft.now, request.holdTtlMs),
       idempotencyKey: request.idempotencyKey,
       closed: null,
+      approval: null,
     })
     draft.move(chain, 0, request.amountMicros, null)
     // The reservation is an entry of its own: the trail re-derives what is held, not only what is charged.
@@ -51,10 +74,12 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
   } else {
     result = { allowed: true, holdId: null, entry: null }
   }
-  if (request.idempotencyKey !== null) {
-    draft.remember({ tenant: request.tenant, key: request.idempotencyKey, sessionId: request.sessionId, fingerprint: requestFingerprint(request), result, createdAt: draft.now })
-  }
+  if (request.idempotencyKey !== null) remember(request, result, draft)
   return result
+}
+
+function remember(request: AuthorizeRequest, result: AuthorizeResult, draft: Draft<AuthorizeResult>): void {
+  draft.remember({ tenant: request.tenant, key: request.idempotencyKey as string, sessionId: request.sessionId, fingerprint: requestFingerprint(request), result, createdAt: draft.now })
 }
 
 /**
@@ -75,7 +100,9 @@ function replay(remembered: IdempotencyRecord, hold: HoldRecord | null, request:
     return { allowed: false, code: live.code, reason: live.reason, facts: live.facts, entry }
   }
   const first = remembered.result
-  if (first.allowed && first.holdId !== null && (hold === null || hold.closed !== null)) {
+  // The first time it was sent to a person: the same call now goes on with that approval.
+  if (!first.allowed && first.code === 'approval_pending') return planGoOnApproval(hold, first.approval.id, request, chain, draft)
+  if (first.allowed && first.holdId !== null && (hold === null || hold.closed !== null || hold.expiresAt <= draft.now)) {
     const reason = `idempotency key '${key}' belongs to a call that already ran (hold ${first.holdId} is closed); not run again`
     draft.append(session, auditEvents.replayRefused(request, reason))
     return draft.refuse(new IdempotencyError({ code: 'idempotency_replayed', idempotencyKey: key, data: { holdId: first.holdId } }))

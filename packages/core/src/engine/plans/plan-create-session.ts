@@ -31,6 +31,8 @@ export function planCreateSession(state: LoadedState, request: CreateSessionRequ
     parentId: request.parentId,
     revokedAt: null,
     metadata: request.metadata,
+    // A child's own rules; its ancestors' apply too (they are read over the chain at each call).
+    approvalRules: request.approvalRules.map((rule) => ({ ...rule, id: draft.newId('rul') })),
   }
   const session: SessionState = { record, ancestors, spentMicros: 0, reservedMicros: 0, head: { seq: 0, hash: GENESIS_HASH } }
   draft.createSession(session)

@@ -11,7 +11,8 @@ export function planRevoke(state: LoadedState, request: RevokeRequest, draft: Dr
   for (const session of state.sessions) {
     if (session.record.revokedAt !== null) continue
     draft.revoke(session.record.id)
-    draft.append(session, auditEvents.revoked({ sessionId: session.record.id, revokedBy: request.sessionId, reason: request.reason }))
+    const entry = draft.append(session, auditEvents.revoked({ sessionId: session.record.id, revokedBy: request.sessionId, reason: request.reason }))
+    draft.emit('session.revoked', session, { revokedBy: request.sessionId, reason: entry.reason })
     revoked.push(session.record.id)
   }
   return { revokedSessionIds: revoked }

@@ -1,5 +1,7 @@
 import { auditEvents } from '../../audit/audit-events.ts'
 import type { SettleRequest, SettleResult } from '../../backend/haldir-backend.ts'
+import { ApprovalDeniedError } from '../../errors/approval-denied-error.ts'
+import { ApprovalPendingError } from '../../errors/approval-pending-error.ts'
 import { BackendError } from '../../errors/backend-error.ts'
 import { HoldExpiredError } from '../../errors/hold-expired-error.ts'
 import { NotFoundError } from '../../errors/not-found-error.ts'
@@ -19,6 +21,14 @@ import { requireSession } from './require-session.ts'
 export function planSettle(state: LoadedState, request: SettleRequest, draft: Draft<SettleResult>): SettleResult {
   const { hold } = state
   if (!hold || hold.sessionId !== request.sessionId) throw new NotFoundError({ resource: 'hold', id: request.holdId })
+  // A hold opened for an approval settles only once approved: there is no call to settle before.
+  if (hold.approval !== null && hold.approval.status !== 'approved') {
+    const { approval } = hold
+    if (approval.status === 'pending') {
+      throw new ApprovalPendingError({ approvalId: approval.id, holdId: hold.id, sessionId: hold.sessionId, expiresAt: new Date(hold.expiresAt).toISOString() })
+    }
+    throw new ApprovalDeniedError({ approvalId: approval.id, status: approval.status as 'denied' | 'expired', sessionId: hold.sessionId, decidedBy: approval.decidedBy ?? undefined, note: approval.note ?? undefined })
+  }
   if (hold.closed) {
     if (hold.closed.expired) throw expiredError(hold)
     if (!state.closingEntry) throw new BackendError({ message: `hold ${hold.id} is closed but its entry ${hold.closed.entryId} is missing` })

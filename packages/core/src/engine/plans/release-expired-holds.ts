@@ -2,14 +2,33 @@ import type { AuditEntry } from '../../audit/audit-entry.ts'
 import { auditEvents } from '../../audit/audit-events.ts'
 import type { Draft } from '../draft.ts'
 import type { ExpiredHold, HoldRecord, SessionState } from '../state-store.ts'
+import { closeApproval, isPending, timeOutApproval } from './approval-steps.ts'
 
-/** How long a hold stays open when the gate names no lease: long enough for slow tools, short enough that a crash frees the money. */
-export const DEFAULT_HOLD_TTL_MS = 15 * 60_000
+/**
+ * Ends one hold whose lease ended: its chain gets the reservation back, its session's trail a
+ * flagged entry. A pending approval's lease is its deadline: it times out as its rules say
+ * (approved on timeout, it stays open with a fresh lease). Returns whether money was released.
+ */
+export function endLease(hold: HoldRecord, chain: readonly SessionState[], draft: Draft<unknown>): boolean {
+  if (isPending(hold)) return timeOutApproval(hold, chain, draft)
+  expireHold(hold, chain, draft)
+  return true
+}
 
-/** Releases one hold whose lease ended: its chain gets the reservation back, its session's trail a flagged entry. */
+/** Releases one hold whose lease ended (not a pending approval: see {@link endLease}). */
 export function expireHold(hold: HoldRecord, chain: readonly SessionState[], draft: Draft<unknown>): AuditEntry {
+  if (hold.approval !== null) {
+    // An approved call that never went on: the approval keeps its status, the money comes back.
+    return closeApproval(hold as HoldRecord & { approval: NonNullable<HoldRecord['approval']> }, chain, draft, {
+      status: 'expired',
+      decidedBy: null,
+      note: null,
+      reason: `hold lease ended at ${new Date(hold.expiresAt).toISOString()} before the approved call went on; released, nothing charged`,
+    }).entry
+  }
   draft.move(chain, 0, -hold.amountMicros, null)
   const entry = draft.append(chain[0] as SessionState, auditEvents.holdExpired(hold))
+  draft.emit('hold.expired', chain[0] as SessionState, { holdId: hold.id, tool: hold.tool, releasedUsd: entry.details.releasedUsd })
   draft.closeHold(hold.id, entry.id, 0, true)
   return entry
 }
@@ -23,7 +42,7 @@ export function releaseExpiredHolds(expired: readonly ExpiredHold[], draft: Draf
   let released: Map<string, number> | null = null
   for (const { hold, chain } of expired) {
     if (hold.id === except || hold.expiresAt > draft.now || hold.closed || chain[0]?.record.id !== hold.sessionId) continue
-    expireHold(hold, chain, draft)
+    if (!endLease(hold, chain, draft)) continue
     released ??= new Map()
     for (const link of chain) released.set(link.record.id, (released.get(link.record.id) ?? 0) + hold.amountMicros)
   }
@@ -37,11 +56,4 @@ export function afterReleases(chain: SessionState[], released: ReadonlyMap<strin
     const back = released.get(link.record.id)
     return back ? { ...link, reservedMicros: link.reservedMicros - back } : link
   })
-}
-
-/** When a new hold on this chain must end: its lease, but never after the session or an ancestor expires. */
-export function holdExpiry(chain: readonly SessionState[], now: number, ttlMs: number | null): number {
-  let expiresAt = now + (ttlMs ?? DEFAULT_HOLD_TTL_MS)
-  for (const link of chain) if (link.record.expiresAt < expiresAt) expiresAt = link.record.expiresAt
-  return expiresAt
 }
