@@ -1,6 +1,7 @@
 import { createGovernor, deniedMessage, type Governor, type Haldir, resolveToolPolicy, type ToolCost as CoreToolCost, type ToolPolicyOptions, ValidationError } from '@haldir/core'
 import { checkOptionKeys } from '@haldir/core/backend'
 import type { Tool, ToolExecutionOptions, ToolSet } from 'ai'
+import { approvalHook, approvalHookKey, type ToolCall } from './approval-hook.ts'
 
 /** A cost in USD: fixed, or from the tool's input and output (then `maxCost` is reserved first). */
 export type ToolCost = CoreToolCost<unknown, unknown>
@@ -23,9 +24,23 @@ interface SharedOptions {
   recordInput?: boolean | ((input: unknown) => Record<string, unknown>)
   /** Seconds a call's hold stays open before its lease ends. @default 900 */
   holdTtl?: number
+  /**
+   * Who decides in Haldir when a person answers the SDK's tool-approval request (recorded on
+   * the approval and in the trail). @default 'ai-sdk-user'
+   */
+  decidedBy?: string | ((call: { toolCallId: string; input: unknown }) => string)
+  /** The client that records those decisions, when `haldir` may not (an approver key over HTTP). @default haldir */
+  approver?: Haldir
+  /**
+   * A call sent to a person while it executes (not through the SDK's approval request: a
+   * generic `toolApproval` function replaces every tool's `needsApproval` in the SDK): `'throw'`
+   * the `ApprovalPendingError` (a `tool-error` the model reads), or `'wait'` for the decision.
+   * @default 'throw'
+   */
+  onPending?: 'throw' | 'wait'
 }
 
-const SHARED_OPTIONS = ['haldir', 'sessionId', 'onDenied', 'recordInput', 'holdTtl'] as const
+const SHARED_OPTIONS = ['haldir', 'sessionId', 'onDenied', 'recordInput', 'holdTtl', 'decidedBy', 'approver', 'onPending'] as const
 const TOOL_OPTIONS = [...SHARED_OPTIONS, 'auditName', 'name', 'scope', 'cost', 'maxCost'] as const
 const TOOL_SET_OPTIONS = [...SHARED_OPTIONS, 'scope', 'scopes', 'cost', 'costs', 'maxCost', 'maxCosts'] as const
 
@@ -51,10 +66,7 @@ export interface HaldirToolSetOptions<TOOLS extends ToolSet> extends SharedOptio
   maxCosts?: { [name in keyof TOOLS]?: number }
 }
 
-interface Call {
-  input: unknown
-  options: ToolExecutionOptions<unknown>
-}
+type Call = ToolCall
 
 /**
  * Governs an AI SDK tool, or every tool of a tool set: the result has the same type, schema
@@ -125,11 +137,26 @@ function governTool<T extends Tool>(tool: T, name: string, policy: ReturnType<ty
     ...(options.holdTtl === undefined ? {} : { holdTtl: options.holdTtl }),
     recordInput: (call) => ({ ...(record === true ? { args: call.input } : record === false ? {} : record(call.input)), toolCallId: call.options.toolCallId }),
     onDenied: onDenied === 'message' || onDenied === 'result' ? (decision) => deniedMessage(decision) : 'throw',
+    onPending: options.onPending ?? 'throw',
   })
+  const sessionOf = (executionOptions: ToolExecutionOptions<unknown>) => (typeof pickSession === 'function' ? pickSession(executionOptions) : pickSession)
+  const hook = approvalHook(govern, {
+    haldir: options.haldir,
+    approver: options.approver ?? options.haldir,
+    decidedBy: options.decidedBy ?? 'ai-sdk-user',
+    own: (tool as { needsApproval?: unknown }).needsApproval,
+    sessionOf,
+  })
+  // The gate's answer from the approval hook, when the SDK asked it first; the call's own signal.
+  const callOptions = (executionOptions: ToolExecutionOptions<unknown>) => {
+    const decision = hook.take(executionOptions.toolCallId)
+    return { ...(decision ? { decision } : {}), ...(executionOptions.abortSignal ? { signal: executionOptions.abortSignal } : {}) }
+  }
   const streaming = execute.constructor?.name === 'AsyncGeneratorFunction'
   const governedExecute = streaming
     ? (input: unknown, executionOptions: ToolExecutionOptions<unknown>) =>
-        govern.stream({ input, options: executionOptions }, () => execute.call(tool, input, executionOptions) as AsyncIterable<unknown>)
-    : (input: unknown, executionOptions: ToolExecutionOptions<unknown>) => govern({ input, options: executionOptions }, () => execute.call(tool, input, executionOptions))
-  return { ...tool, execute: governedExecute }
+        govern.stream({ input, options: executionOptions }, () => execute.call(tool, input, executionOptions) as AsyncIterable<unknown>, callOptions(executionOptions))
+    : (input: unknown, executionOptions: ToolExecutionOptions<unknown>) =>
+        govern({ input, options: executionOptions }, () => execute.call(tool, input, executionOptions), callOptions(executionOptions))
+  return { ...tool, execute: governedExecute, needsApproval: hook.needsApproval, [approvalHookKey]: hook }
 }

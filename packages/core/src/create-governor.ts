@@ -24,6 +24,11 @@ export type OnPending<Input = unknown> = 'wait' | 'throw' | 'message' | ((pendin
 export interface GovernedCallOptions {
   signal?: AbortSignal
   approvalId?: string
+  /**
+   * The gate's answer for this very call, when a framework hook asked it first (an approval hook
+   * runs before the tool): used instead of asking again, so the call still costs one gate.
+   */
+  decision?: GateDecision
 }
 
 /**
@@ -109,6 +114,12 @@ export interface Governor<Input, Result> {
    * is thrown, or yielded as the only chunk.
    */
   stream(input: Input, run: () => AsyncIterable<Result>, call?: GovernedCallOptions): AsyncGenerator<Result | string, void, undefined>
+  /**
+   * Asks the gate for a call without running it, as the governed call would (same session,
+   * scope, cost, details): for a framework hook that runs before the tool (an approval hook).
+   * Hand the answer to the call as `decision`. `requireApproval` adds to what the options say.
+   */
+  decide(input: Input, options?: { approvalId?: string; requireApproval?: RequireApproval }): Promise<GateDecision>
 }
 
 /**
@@ -159,9 +170,9 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   // Calls in flight by session and idempotency key: a second call with the key joins the first.
   const inFlight = new Map<string, Promise<Result | string>>()
 
-  function gate(input: Input, approvalId: string | undefined): Promise<GateDecision> {
+  function gate(input: Input, approvalId: string | undefined, extra?: RequireApproval): Promise<GateDecision> {
     const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
-    const demand = approvalId === undefined ? demandFor(input) : undefined
+    const demand = approvalId === undefined ? (demandFor(input) ?? extra) : undefined
     return haldir.gate({
       sessionId: typeof pickSession === 'function' ? pickSession(input) : pickSession,
       scope,
@@ -176,7 +187,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   }
 
   async function enter(input: Input, call: GovernedCallOptions | undefined): Promise<{ hold: Hold } | { denied: unknown }> {
-    let decision = await gate(input, call?.approvalId)
+    let decision = call?.decision ?? (await gate(input, call?.approvalId))
     if (!decision.allowed && decision.pending === true) {
       if (onPending !== 'wait') {
         if (onPending === 'throw') throw decision.error
@@ -242,6 +253,11 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     }
     await settle(entered.hold, input, result, started)
     return result
+  }
+
+  governed.decide = (input, decideOptions = {}) => {
+    if (decideOptions.requireApproval !== undefined) parseInput(requireApprovalSchema, decideOptions.requireApproval, 'requireApproval')
+    return gate(input, decideOptions.approvalId, decideOptions.requireApproval)
   }
 
   governed.stream = async function* governedStream(input, run, call) {

@@ -1,5 +1,5 @@
-import type { TokenPrice } from '@haldir/core'
-import { checkOptionKeys, parseInput, scopeSchema } from '@haldir/core/backend'
+import type { ApprovalRule, TokenPrice } from '@haldir/core'
+import { approvalRuleSchema, checkOptionKeys, parseInput, scopeSchema } from '@haldir/core/backend'
 import type { LanguageModel } from 'ai'
 import { z } from 'zod'
 import { type CrewTools, toToolSet } from './to-ai-tool.ts'
@@ -24,6 +24,8 @@ export interface AgentOptions {
   toolCosts?: Record<string, number>
   /** Token prices: model calls are then metered against the budget. @default the crew's */
   price?: TokenPrice
+  /** Calls of this agent that wait for a person, besides the crew's rules. */
+  approvalRules?: ApprovalRule[]
 }
 
 export interface CrewAgent extends Omit<AgentOptions, 'tools'> {
@@ -33,7 +35,7 @@ export interface CrewAgent extends Omit<AgentOptions, 'tools'> {
   readonly maxIter: number
 }
 
-const AGENT_OPTIONS = ['role', 'goal', 'backstory', 'tools', 'model', 'scopes', 'budget', 'maxIter', 'toolScopes', 'toolCosts', 'price'] as const
+const AGENT_OPTIONS = ['role', 'goal', 'backstory', 'tools', 'model', 'scopes', 'budget', 'maxIter', 'toolScopes', 'toolCosts', 'price', 'approvalRules'] as const
 
 const agentSchema = z.looseObject({
   role: z.string().min(1),
@@ -56,5 +58,6 @@ const agentSchema = z.looseObject({
 export function Agent(options: AgentOptions): CrewAgent {
   checkOptionKeys(options, AGENT_OPTIONS, 'agent')
   const parsed = parseInput(agentSchema, options, 'agent')
+  for (const [index, rule] of (options.approvalRules ?? []).entries()) parseInput(approvalRuleSchema, rule, `agent.approvalRules.${index}`)
   return { ...options, ...parsed, kind: 'haldir.crew.agent', tools: toToolSet(options.tools) }
 }

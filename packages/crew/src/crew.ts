@@ -1,8 +1,9 @@
-import { createHaldir, type Haldir, type Spend, type TokenPrice, ValidationError } from '@haldir/core'
-import { checkOptionKeys, errorMessage, parseInput } from '@haldir/core/backend'
+import { type Approval, type ApprovalRule, createHaldir, type Haldir, type Spend, type TokenPrice, ValidationError } from '@haldir/core'
+import { approvalRuleSchema, checkOptionKeys, errorMessage, parseInput } from '@haldir/core/backend'
 import type { LanguageModel } from 'ai'
 import { z } from 'zod'
 import type { CrewAgent } from './agent.ts'
+import type { PendingCall } from './approval-answers.ts'
 import { type BudgetEvent, type BudgetWatch, createBudgetWatch } from './budget-watch.ts'
 import { collectAudit } from './collect-audit.ts'
 import { type AgentRunner, isCrewLimitRefusal } from './create-agent-runner.ts'
@@ -38,6 +39,27 @@ export interface CrewOptions {
   onTaskStart?: (event: { task: CrewTask; index: number; agent: string }) => void | Promise<void>
   onTaskEnd?: (event: { task: CrewTask; index: number; output: TaskOutput }) => void | Promise<void>
   onBudget?: (event: BudgetEvent) => void | Promise<void>
+  /**
+   * Calls that wait for a person: rules for every agent (each agent may add its own), and what
+   * a waiting agent does: `'wait'` for the decision (a timeout denies, and the model is told),
+   * or `'stop'` the crew with the pending approvals, to `kickoff({ resume })` once decided.
+   */
+  approvals?: { rules?: ApprovalRule[]; onPending?: 'wait' | 'stop' }
+}
+
+/**
+ * Where a crew stopped for approvals: its sessions (still live, the money held) and the
+ * conversation of the task that waits. Plain JSON: keep it anywhere and resume in any process.
+ */
+export interface CrewCheckpoint {
+  kind: 'haldir.crew.checkpoint'
+  crewSessionId: string
+  agentSessions: Record<string, string>
+  /** The task that waits, and the outputs of the tasks before it. */
+  taskIndex: number
+  tasksOutput: TaskOutput[]
+  messages: unknown[]
+  pending: PendingCall[]
 }
 
 export interface CrewOutput {
@@ -46,7 +68,12 @@ export interface CrewOutput {
   tasksOutput: TaskOutput[]
   tokenUsage: { inputTokens: number; outputTokens: number; totalTokens: number }
   /** Why the crew stopped before its last task, or `null`. */
-  stopped: { reason: 'budget_exhausted'; message: string; beforeTask: number } | null
+  stopped:
+    | { reason: 'budget_exhausted'; message: string; beforeTask: number }
+    | { reason: 'approval_pending'; message: string; beforeTask: number; approvals: Approval[] }
+    | null
+  /** Set when the crew stopped for approvals: pass it to `kickoff({ resume })` once they are decided. */
+  resume: CrewCheckpoint | null
   /** The crew session's spend (all agents). */
   spend: Spend
   sessions: { crew: string; agents: Record<string, string>; manager: string | null }
@@ -58,7 +85,7 @@ export interface CrewOutput {
 
 /** A crew, CrewAI-style: its agents, its tasks, and `kickoff()` to run them governed. */
 export interface Crew {
-  kickoff(options?: { inputs?: Record<string, string | number> }): Promise<CrewOutput>
+  kickoff(options?: { inputs?: Record<string, string | number>; resume?: CrewCheckpoint }): Promise<CrewOutput>
   readonly agents: readonly CrewAgent[]
   readonly tasks: readonly CrewTask[]
   readonly process: 'sequential' | 'hierarchical'
@@ -80,6 +107,7 @@ const CREW_OPTIONS = [
   'onTaskStart',
   'onTaskEnd',
   'onBudget',
+  'approvals',
 ] as const
 
 const crewSchema = z.looseObject({
@@ -121,8 +149,22 @@ export function Crew(options: CrewOptions): Crew {
   if (parsed.process === 'hierarchical' && !options.managerModel && !options.model) {
     throw new ValidationError({ issues: [{ path: 'crew.managerModel', message: 'a hierarchical crew needs a managerModel (or a crew model)' }] })
   }
+  checkOptionKeys(options.approvals, ['rules', 'onPending'], 'crew.approvals')
+  for (const [index, rule] of (options.approvals?.rules ?? []).entries()) parseInput(approvalRuleSchema, rule, `crew.approvals.rules.${index}`)
+  const onPending = options.approvals?.onPending ?? 'wait'
+  if (onPending !== 'wait' && onPending !== 'stop') throw new ValidationError({ issues: [{ path: 'crew.approvals.onPending', message: "must be 'wait' or 'stop'" }] })
+  // A delegated coworker's run sits inside the manager's tool call: it can wait, not stop.
+  if (onPending === 'stop' && parsed.process === 'hierarchical') {
+    throw new ValidationError({ issues: [{ path: 'crew.approvals.onPending', message: "'stop' needs a sequential crew; a hierarchical crew waits" }] })
+  }
 
-  async function kickoff(kickoffOptions: { inputs?: Record<string, string | number> } = {}): Promise<CrewOutput> {
+  async function kickoff(kickoffOptions: { inputs?: Record<string, string | number>; resume?: CrewCheckpoint } = {}): Promise<CrewOutput> {
+    checkOptionKeys(kickoffOptions, ['inputs', 'resume'], 'kickoff')
+    const resume = kickoffOptions.resume
+    if (resume !== undefined) checkCheckpoint(resume)
+    if (resume !== undefined && !options.haldir) {
+      throw new ValidationError({ issues: [{ path: 'kickoff.resume', message: 'resuming needs the crew to name its haldir (the sessions live there)' }] })
+    }
     const haldir = options.haldir ?? createHaldir()
     const inputs = kickoffOptions.inputs ?? {}
     const hierarchical = parsed.process === 'hierarchical'
@@ -150,6 +192,9 @@ export function Crew(options: CrewOptions): Crew {
           crewSessionId = id
           watch = createBudgetWatch({ haldir, crewSessionId: id, thresholds: parsed.budgetThresholds, onBudget: options.onBudget })
         },
+        approvalRules: options.approvals?.rules ?? [],
+        onPending,
+        ...(resume ? { existing: { crewSessionId: resume.crewSessionId, agentSessions: resume.agentSessions } } : {}),
       })
       const budgetWatch = watch as BudgetWatch
       const manager = hierarchical
@@ -169,9 +214,21 @@ export function Crew(options: CrewOptions): Crew {
       const outputs = new Map<CrewTask, TaskOutput>()
       const tasksOutput: TaskOutput[] = []
       let stopped: CrewOutput['stopped'] = null
+      let checkpoint: CrewCheckpoint | null = null
+      if (resume) {
+        for (const [index, output] of resume.tasksOutput.entries()) {
+          outputs.set(options.tasks[index] as CrewTask, output)
+          tasksOutput.push(output)
+        }
+      }
 
       for (const [index, task] of options.tasks.entries()) {
+        if (resume && index < resume.taskIndex) continue
         const description = fillInputs(task.description, inputs)
+        if (checkpoint) {
+          tasksOutput.push({ description, agent: task.agent?.role ?? 'manager', raw: 'WAITING: the crew stopped for approvals before this task', status: 'skipped', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } })
+          continue
+        }
         if (stopped || budgetWatch.exhausted) {
           stopped ??= { reason: 'budget_exhausted', message: `Crew budget of $${options.budget} is spent; stopped before task ${index + 1} of ${options.tasks.length}.`, beforeTask: index }
           tasksOutput.push({ description, agent: task.agent?.role ?? 'manager', raw: `SKIPPED: ${stopped.message}`, status: 'skipped', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } })
@@ -187,8 +244,34 @@ export function Crew(options: CrewOptions): Crew {
         await options.onTaskStart?.({ task, index, agent: agentRole })
         manager?.reset()
         const runner = manager ? manager.runner : (opened.runners.get(task.agent as CrewAgent) as AgentRunner)
-        const result = await runner.run(prompt)
+        const goingOn = resume && index === resume.taskIndex ? resume : undefined
+        if (goingOn) {
+          // Resumed before anyone decided: the crew stops again where it was, nothing spent twice.
+          const still = await Promise.all(goingOn.pending.map((call) => haldir.getApproval(call.approval.id)))
+          if (still.some((approval) => approval.status === 'pending')) {
+            checkpoint = goingOn
+            stopped = { reason: 'approval_pending', message: approvalsMessage(still), beforeTask: index, approvals: still }
+            tasksOutput.push(waitingOutput(description, agentRole, still))
+            continue
+          }
+        }
+        const result = await runner.run(prompt, goingOn ? { messages: goingOn.messages as never, pending: goingOn.pending } : undefined)
         usage.add(result.usage)
+        if (result.waiting) {
+          const approvals = result.waiting.pending.map((call) => call.approval)
+          checkpoint = {
+            kind: 'haldir.crew.checkpoint',
+            crewSessionId: opened.crewSessionId,
+            agentSessions: opened.agentSessions,
+            taskIndex: index,
+            tasksOutput: [...tasksOutput],
+            messages: result.waiting.messages,
+            pending: result.waiting.pending,
+          }
+          stopped = { reason: 'approval_pending', message: approvalsMessage(approvals), beforeTask: index, approvals }
+          tasksOutput.push(waitingOutput(description, agentRole, approvals))
+          continue
+        }
         await budgetWatch.check()
         const output: TaskOutput = {
           description,
@@ -203,7 +286,8 @@ export function Crew(options: CrewOptions): Crew {
         await options.onTaskEnd?.({ task, index, output })
       }
 
-      await haldir.revokeSession(opened.crewSessionId, { reason: stopped ? 'crew stopped: budget exhausted' : 'crew finished' })
+      // A crew waiting for approvals keeps its sessions (and the money its calls hold) for the resume.
+      if (!checkpoint) await haldir.revokeSession(opened.crewSessionId, { reason: stopped ? 'crew stopped: budget exhausted' : 'crew finished' })
       const members = [
         ...options.agents.map((agent) => [agent.role, opened.agentSessions[agent.role] as string] as const),
         ...(manager ? [['manager', manager.sessionId] as const] : []),
@@ -217,6 +301,7 @@ export function Crew(options: CrewOptions): Crew {
         tasksOutput,
         tokenUsage: usage.totals,
         stopped,
+        resume: checkpoint,
         spend,
         sessions: { crew: opened.crewSessionId, agents: opened.agentSessions, manager: manager?.sessionId ?? null },
         audit,
@@ -232,5 +317,28 @@ export function Crew(options: CrewOptions): Crew {
     }
   }
 
+  /** A checkpoint of this crew (its shape, its task count, an agent session per role). */
+  function checkCheckpoint(resume: CrewCheckpoint): void {
+    const problem =
+      typeof resume !== 'object' || resume === null || resume.kind !== 'haldir.crew.checkpoint'
+        ? 'is not a checkpoint from kickoff()'
+        : !Number.isInteger(resume.taskIndex) || resume.taskIndex < 0 || resume.taskIndex >= options.tasks.length
+          ? `names task ${String(resume.taskIndex)}, but the crew has ${options.tasks.length}`
+          : options.agents.some((agent) => typeof resume.agentSessions?.[agent.role] !== 'string')
+            ? 'has no session for every agent of this crew'
+            : !Array.isArray(resume.pending) || !Array.isArray(resume.messages) || !Array.isArray(resume.tasksOutput)
+              ? 'is incomplete'
+              : null
+    if (problem) throw new ValidationError({ issues: [{ path: 'kickoff.resume', message: problem }] })
+  }
+
   return { kickoff, agents: options.agents, tasks: options.tasks, process: parsed.process }
+}
+
+function approvalsMessage(approvals: readonly Approval[]): string {
+  return `Waiting for approval: ${approvals.map((approval) => `${approval.id} (${approval.tool}, $${approval.amountUsd}: ${approval.reason})`).join('; ')}. Decide them, then kickoff({ resume }).`
+}
+
+function waitingOutput(description: string, agent: string, approvals: readonly Approval[]): TaskOutput {
+  return { description, agent, raw: `WAITING: ${approvalsMessage(approvals)}`, status: 'waiting', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } }
 }

@@ -1,6 +1,7 @@
 export { Agent, type AgentOptions, type CrewAgent } from './agent.ts'
 export { type BudgetEvent } from './budget-watch.ts'
-export { Crew, type CrewOptions, type CrewOutput } from './crew.ts'
+export { Crew, type CrewCheckpoint, type CrewOptions, type CrewOutput } from './crew.ts'
+export type { PendingCall } from './approval-answers.ts'
 export { crewContext, type CrewContext } from './crew-context.ts'
 export { type AgentAudit, formatCrewReport, formatEntry } from './format-crew-report.ts'
 export { Task, type CrewTask, type TaskOptions, type TaskOutput } from './task.ts'

@@ -1,4 +1,4 @@
-import type { Haldir, TokenPrice } from '@haldir/core'
+import type { ApprovalRule, Haldir, TokenPrice } from '@haldir/core'
 import type { LanguageModel } from 'ai'
 import type { CrewAgent } from './agent.ts'
 import { type AgentRunner, createAgentRunner } from './create-agent-runner.ts'
@@ -28,15 +28,25 @@ export async function openCrewSessions(options: {
   onStep: (refusals: unknown[]) => Promise<void>
   /** Called with the crew session as soon as it exists, so a failure after it can close it. */
   onCrewSession: (crewSessionId: string) => void
+  /** Calls of every agent that wait for a person (the crew session's rules, inherited by each agent's). */
+  approvalRules: ApprovalRule[]
+  onPending: 'wait' | 'stop'
+  /** The sessions of a crew that stopped for approvals: its agents go on in them. */
+  existing?: { crewSessionId: string; agentSessions: Record<string, string> }
 }): Promise<CrewSessions> {
-  const { haldir } = options
+  const { haldir, existing } = options
   const crewScopes = [...new Set([...options.agents.flatMap((agent) => agent.scopes), ...options.extraScopes])]
-  const crew = await haldir.createSession({ agentId: options.name, scopes: crewScopes, spendLimit: options.budget ?? null, ttl: options.ttl, metadata: { kind: 'crew' } })
-  options.onCrewSession(crew.id)
+  const crewId =
+    existing?.crewSessionId ??
+    (await haldir.createSession({ agentId: options.name, scopes: crewScopes, spendLimit: options.budget ?? null, ttl: options.ttl, metadata: { kind: 'crew' }, approvalRules: options.approvalRules })).id
+  options.onCrewSession(crewId)
   const agentSessions: Record<string, string> = {}
   const runners = new Map<CrewAgent, AgentRunner>()
   for (const agent of options.agents) {
-    const session = await haldir.createSession({ agentId: agent.role, scopes: agent.scopes, spendLimit: agent.budget ?? null, parentId: crew.id, ttl: options.ttl })
+    const sessionId =
+      existing?.agentSessions[agent.role] ??
+      (await haldir.createSession({ agentId: agent.role, scopes: agent.scopes, spendLimit: agent.budget ?? null, parentId: crewId, ttl: options.ttl, approvalRules: agent.approvalRules ?? [] })).id
+    const session = { id: sessionId }
     agentSessions[agent.role] = session.id
     runners.set(
       agent,
@@ -48,8 +58,9 @@ export async function openCrewSessions(options: {
         price: agent.price ?? options.price,
         maxCostPerCall: options.maxCostPerModelCall,
         onStep: options.onStep,
+        onPending: options.onPending,
       }),
     )
   }
-  return { crewSessionId: crew.id, agentSessions, runners }
+  return { crewSessionId: crewId, agentSessions, runners }
 }

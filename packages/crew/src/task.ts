@@ -8,7 +8,8 @@ export interface TaskOutput {
   agent: string
   /** The agent's final answer, or the reason it has none. */
   raw: string
-  status: 'completed' | 'blocked' | 'skipped'
+  /** `waiting`: stopped for approvals (see `CrewOutput.resume`). */
+  status: 'completed' | 'blocked' | 'skipped' | 'waiting'
   usage: { inputTokens: number; outputTokens: number; totalTokens: number }
 }
 

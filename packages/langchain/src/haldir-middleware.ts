@@ -1,7 +1,22 @@
-import { createGovernor, deniedMessage, type Haldir, MODEL_CALL_ACTION, resolveToolPolicy, settleModelUsage, tokenCost, type TokenPrice, type ToolPolicyOptions, ValidationError } from '@haldir/core'
+import {
+  createGovernor,
+  deniedMessage,
+  type GovernedCallOptions,
+  type Haldir,
+  MODEL_CALL_ACTION,
+  pendingMessage,
+  resolveToolPolicy,
+  settleModelUsage,
+  tokenCost,
+  type TokenPrice,
+  type ToolPolicyOptions,
+  ValidationError,
+} from '@haldir/core'
 import { checkOptionKeys, errorMessage } from '@haldir/core/backend'
 import { AIMessage, ToolMessage } from '@langchain/core/messages'
+import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons'
 import { createMiddleware } from 'langchain'
+import { approvalRequest, askPerson, recordAnswer } from './approval-interrupt.ts'
 import { blockedToolMessage } from './blocked-tool-message.ts'
 
 /** What the middleware hands to `resolveSession`: the agent run's runtime and state. */
@@ -25,6 +40,18 @@ export interface HaldirMiddlewareOptions extends ToolPolicyOptions<Record<string
   recordInput?: boolean | ((args: Record<string, unknown>) => Record<string, unknown>)
   /** Seconds a call's hold stays open before its lease ends. @default 900 */
   holdTtl?: number
+  /**
+   * A call Haldir sends to a person: `'interrupt'` pauses the run (LangGraph `interrupt`, like
+   * `humanInTheLoopMiddleware`; needs a checkpointer, else the call waits) and the run resumes
+   * with `new Command({ resume: { decisions: [{ type: 'approve' }] } })`; `'wait'` blocks the
+   * call until a person decides elsewhere (CLI, dashboard); `'message'` tells the model it waits.
+   * @default 'interrupt'
+   */
+  onPending?: 'interrupt' | 'wait' | 'message'
+  /** Who decides in Haldir when a run resumes with a decision that names nobody. @default 'langgraph-user' */
+  decidedBy?: string
+  /** The client that records those decisions, when `haldir` may not (an approver key over HTTP). @default haldir */
+  approver?: Haldir
   /** Meter model calls against the same budget by their token usage. */
   meter?: {
     price: TokenPrice
@@ -42,6 +69,18 @@ interface ToolCallInput {
   args: Record<string, unknown>
   toolCallId: string
   toolName: string
+  /** Set in a checkpointed run: the call's identity across a pause and its resumption. */
+  resumeKey: string | undefined
+}
+
+/** A tool call's key in a checkpointed run: its thread, its task and its id (all fixed when the task re-runs on resume). */
+function resumeKeyOf(toolCallId: string): string | undefined {
+  const configurable = AsyncLocalStorageProviderSingleton.getRunnableConfig()?.configurable as Record<string, unknown> | undefined
+  const thread = configurable?.thread_id
+  const task = configurable?.checkpoint_ns
+  if (typeof thread !== 'string' && typeof thread !== 'number') return undefined
+  if (typeof task !== 'string' || toolCallId === '') return undefined
+  return `lg:${thread}:${task}:${toolCallId}`
 }
 
 /**
@@ -54,7 +93,24 @@ interface ToolCallInput {
  * @example
  * const agent = createAgent({ model, tools, middleware: [haldirMiddleware({ haldir, sessionId, scopes: { search: 'browse' }, costs: { search: 0.01 } })] })
  */
-const MIDDLEWARE_OPTIONS = ['haldir', 'sessionId', 'resolveSession', 'onDenied', 'recordInput', 'holdTtl', 'meter', 'scope', 'scopes', 'cost', 'costs', 'maxCost', 'maxCosts'] as const
+const MIDDLEWARE_OPTIONS = [
+  'haldir',
+  'sessionId',
+  'resolveSession',
+  'onDenied',
+  'recordInput',
+  'holdTtl',
+  'onPending',
+  'decidedBy',
+  'approver',
+  'meter',
+  'scope',
+  'scopes',
+  'cost',
+  'costs',
+  'maxCost',
+  'maxCosts',
+] as const
 const METER_OPTIONS = ['price', 'maxCost', 'auditName', 'model'] as const
 
 export function haldirMiddleware(options: HaldirMiddlewareOptions) {
@@ -68,6 +124,10 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
   const record = options.recordInput ?? true
   const onDenied = options.onDenied ?? 'message'
   if (onDenied !== 'message' && onDenied !== 'throw') throw new ValidationError({ issues: [{ path: 'onDenied', message: "must be 'message' or 'throw'" }] })
+  const onPending = options.onPending ?? 'interrupt'
+  if (!['interrupt', 'wait', 'message'].includes(onPending)) throw new ValidationError({ issues: [{ path: 'onPending', message: "must be 'interrupt', 'wait' or 'message'" }] })
+  const approver = options.approver ?? haldir
+  const decidedBy = options.decidedBy ?? 'langgraph-user'
   const governors = new Map<string, ReturnType<typeof createGovernor<ToolCallInput, ToolMessage | unknown>>>()
   const governorFor = (toolName: string) => {
     let governor = governors.get(toolName)
@@ -82,6 +142,11 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
         ...(maxCost === undefined ? {} : { maxCost }),
         ...(options.holdTtl === undefined ? {} : { holdTtl: options.holdTtl }),
         recordInput: (call) => ({ ...(record === true ? { args: call.args } : record === false ? {} : record(call.args)), toolCallId: call.toolCallId }),
+        ...(onPending === 'interrupt' ? { idempotencyKey: (call: ToolCallInput) => call.resumeKey } : {}),
+        onPending:
+          onPending === 'message'
+            ? (pending, call) => blockedToolMessage({ content: pendingMessage(pending), toolCallId: call.toolCallId, toolName: call.toolName, code: 'approval_pending' })
+            : 'wait',
         onDenied:
           onDenied === 'throw'
             ? 'throw'
@@ -90,6 +155,27 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
       governors.set(toolName, governor)
     }
     return governor
+  }
+
+  /**
+   * Asks the gate before the tool runs. A call sent to a person pauses the run; when it resumes,
+   * the answer is recorded in Haldir and the call goes on with its approval (approved) or the
+   * model reads the rejection (the held money released). Without a checkpointer the call waits.
+   * A paused call is keyed by its run's thread and task: resumed (in any process), it finds the
+   * approval it was sent to instead of holding the money a second time.
+   */
+  async function pauseIfPending(governor: ReturnType<typeof governorFor>, call: ToolCallInput): Promise<{ callOptions: GovernedCallOptions } | { message: ToolMessage }> {
+    const decision = await governor.decide(call)
+    if (decision.allowed || decision.pending !== true) return { callOptions: { decision } }
+    // The first time this pauses the run (a GraphInterrupt, thrown on); resumed, it is the answer.
+    const answer = askPerson(approvalRequest(decision, call.toolName, call.args))
+    if (answer === null) return { callOptions: { decision } }
+    await recordAnswer(approver, decision.approval.id, answer, decidedBy)
+    if (!answer.approved) {
+      const content = answer.note ?? `User rejected the tool call for \`${call.toolName}\` with id ${call.toolCallId}`
+      return { message: blockedToolMessage({ content, toolCallId: call.toolCallId, toolName: call.toolName, code: 'approval_denied' }) }
+    }
+    return { callOptions: { approvalId: decision.approval.id } }
   }
 
   const meter = options.meter
@@ -106,9 +192,17 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
         args: toolCall.args,
         toolCallId: toolCall.id ?? '',
         toolName: toolCall.name,
+        resumeKey: onPending === 'interrupt' ? resumeKeyOf(toolCall.id ?? '') : undefined,
       }
+      const governor = governorFor(toolCall.name)
       try {
-        return (await governorFor(toolCall.name)(call, async () => {
+        let callOptions: GovernedCallOptions | undefined
+        if (onPending === 'interrupt') {
+          const paused = await pauseIfPending(governor, call)
+          if ('message' in paused) return paused.message as Awaited<ReturnType<typeof handler>>
+          callOptions = paused.callOptions
+        }
+        return (await governor(call, async () => {
           let result: Awaited<ReturnType<typeof handler>>
           try {
             result = await handler(request)
@@ -118,7 +212,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
           // A tool error the framework already turned into a message is still an error: no charge.
           if (ToolMessage.isInstance(result) && result.status === 'error') throw new ToolFailure(result.content, result)
           return result
-        })) as Awaited<ReturnType<typeof handler>>
+        }, callOptions)) as Awaited<ReturnType<typeof handler>>
       } catch (error) {
         // Only the tool's own failures become a message for the model; Haldir's (a backend down) propagate.
         if (!(error instanceof ToolFailure)) throw error

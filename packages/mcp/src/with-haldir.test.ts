@@ -51,6 +51,30 @@ describe('withHaldir(client)', () => {
     expect(await haldir.verifyAuditTrail(sessionId)).toMatchObject({ ok: true })
   })
 
+  it('a call the approval rules send to a person waits, its money held, and runs once approved (denied: a BLOCKED tool error)', async () => {
+    const haldir = createHaldir()
+    const session = await haldir.createSession({ agentId: 'mcp-agent', scopes: ['payments'], spendLimit: 2, approvalRules: [{ kind: 'spend_over', thresholdUsd: 0.5 }] })
+    const { client } = await connect()
+    const governed = withHaldir(client, { haldir, sessionId: session.id, ...policy })
+    const decide = async (how: 'approve' | 'deny') => {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const [pending] = await haldir.listApprovals({ status: 'pending', sessionId: session.id })
+        if (pending) {
+          expect((await haldir.getSpend(session.id)).reservedUsd).toBe(pending.amountUsd)
+          return how === 'approve' ? haldir.approve(pending.id, { by: 'ops' }) : haldir.deny(pending.id, { by: 'ops', note: 'no' })
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      throw new Error('no approval requested')
+    }
+    const [approved] = await Promise.all([governed.callTool({ name: 'charge', arguments: { amount: 0.75 } }), decide('approve')])
+    expect(approved).toEqual({ content: [{ type: 'text', text: 'charged $0.75' }] })
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.75, reservedUsd: 0 })
+    const [denied] = await Promise.all([governed.callTool({ name: 'charge', arguments: { amount: 0.6 } }), decide('deny')])
+    expect(denied).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringMatching(/^BLOCKED: approval apr_\S+ was denied by ops: no$/) }] })
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.75, reservedUsd: 0 })
+  })
+
   it('refuses a tool outside the scopes without forwarding it: a BLOCKED tool error, audited and flagged', async () => {
     const { haldir, sessionId, client, upstream } = await setup()
     const governed = withHaldir(client, { haldir, sessionId, ...policy })

@@ -4,6 +4,7 @@ import { type AuditEntry, createHaldir, formatAuditEntry, type Haldir, HaldirErr
 import { Command, Option } from 'commander'
 import { apiKeyRoleDescriptions, apiKeyRoles, type ApiKeyRole } from './api-key-role.ts'
 import { apiKeyStore, createApiKey, hashApiKey, parseApiKeys } from './api-keys.ts'
+import { registerApprovalCommands } from './cli-approvals.ts'
 import { backendFromUrl } from './backend-from-url.ts'
 import { closestMatch } from './closest-match.ts'
 import { listenFailure, parseDuration, parseHost, parsePort, parseRateLimit, parseTenant, parseUrl, wholeNumber } from './cli-values.ts'
@@ -108,14 +109,13 @@ function program(): Command {
       console.log(`configure the server with: ${flags.tenant}:${flags.role}=${hashApiKey(key)}`)
     })
 
-  const readCommand = (name: string, description: string) =>
-    haldir
-      .command(name)
-      .description(description)
+  const connect = (command: Command) =>
+    command
       .addOption(new Option('--url <url>', 'the Haldir server').default('http://127.0.0.1:8787').env('HALDIR_URL').argParser(parseUrl))
       .addOption(new Option('--key <key>', 'an API key (auditor, approver, admin; or agent for a --session)').env('HALDIR_API_KEY'))
       .addOption(new Option('--backend <spec>', 'read the store directly (memory or postgres://…) instead of a server'))
       .addOption(new Option('--tenant <name>', 'with --backend: the tenant to read').default('default').argParser(parseTenant))
+  const readCommand = (name: string, description: string) => connect(haldir.command(name).description(description))
   readCommand('audit', 'print a trail: one line per entry (time | tool | OK/BLOCKED | $cost)')
     .option('--session <id>', 'the trail of one session')
     .option('--agent <id>', 'the trail of one agent')
@@ -129,6 +129,7 @@ function program(): Command {
     .action(async (flags: ReadFlags & { session: string }) => {
       process.exitCode = await verify(await client(flags), flags.session)
     })
+  registerApprovalCommands(haldir, connect, client)
   return haldir
 }
 

@@ -6,6 +6,7 @@ import type { ApiKeyStore } from './api-keys.ts'
 import { authenticate } from './authenticate.ts'
 import { mountDashboard } from './dashboard.ts'
 import { errorResponse } from './error-response.ts'
+import { mountEventStream } from './event-stream.ts'
 import { failureLog } from './failure-log.ts'
 import { finishRequestBody } from './finish-request-body.ts'
 import { createRateLimit, defaultRateLimits, type RateLimitOptions } from './rate-limits.ts'
@@ -108,6 +109,8 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     }
     return json as Record<string, unknown>
   }
+
+  mountEventStream(app, { backend, guard })
 
   // One handler per route of the shared table (the client builds its requests from the same
   // table): authenticate and rate-limit, refuse a role the route does not allow (before the body

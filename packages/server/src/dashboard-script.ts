@@ -6,6 +6,8 @@ const routes = {
   getSpend: httpRoutes.getSpend.path,
   queryAudit: httpRoutes.queryAudit.path,
   verifyAudit: httpRoutes.verifyAudit.path,
+  listApprovals: httpRoutes.listApprovals.path,
+  decideApproval: httpRoutes.decideApproval.path,
 }
 
 /**
@@ -25,8 +27,10 @@ const el = (tag, options, ...children) => {
   return node
 }
 $('key').value = sessionStorage.getItem('haldir-key') ?? ''
-async function api(url) {
-  const response = await fetch(url, { headers: { authorization: 'Bearer ' + $('key').value } })
+async function api(url, body) {
+  const headers = { authorization: 'Bearer ' + $('key').value }
+  const init = body === undefined ? { headers } : { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }
+  const response = await fetch(url, init)
   const json = await response.json().catch(() => ({}))
   if (!response.ok) throw new Error(json.error?.message ?? String(response.status))
   return json
@@ -42,6 +46,47 @@ async function load() {
   } catch (error) {
     $('status').textContent = 'error: ' + error.message
   }
+  await approvals()
+}
+// Calls waiting for a person, with their held money; approve or deny needs an approver (or admin) key.
+async function approvals() {
+  try {
+    const pending = await api(routes.listApprovals + '?status=pending&limit=100')
+    $('approvals').replaceChildren(...pending.map(approvalRow))
+    $('approvals-status').textContent = pending.length + ' waiting'
+  } catch (error) {
+    $('approvals-status').textContent = 'error: ' + error.message
+  }
+}
+function approvalRow(approval) {
+  const decide = (decision) => async () => {
+    const by = $('approver').value.trim()
+    if (!by) {
+      $('approvals-status').textContent = 'say who decides (your name) first'
+      return
+    }
+    try {
+      const decided = await api(path(routes.decideApproval, { approvalId: approval.id }), { decision, decidedBy: by, note: null })
+      $('approvals-status').textContent = decided.id + ' ' + decided.status + ' by ' + decided.decidedBy
+      await approvals()
+    } catch (error) {
+      $('approvals-status').textContent = 'error: ' + error.message
+    }
+  }
+  const approve = el('button', { text: 'Approve' })
+  approve.addEventListener('click', decide('approve'))
+  const deny = el('button', { text: 'Deny' })
+  deny.addEventListener('click', decide('deny'))
+  const what = el('td', { text: approval.agentId + ' — ' + approval.tool })
+  what.append(el('div', { class: 'muted', text: approval.reason }))
+  return el(
+    'tr',
+    { class: 'approval' },
+    what,
+    el('td', { text: '$' + (approval.amountMicros / 1e6).toFixed(2) + ' held' }),
+    el('td', { text: 'until ' + new Date(approval.expiresAt).toISOString() }),
+    el('td', {}, approve, deny),
+  )
 }
 function sessionRow(session, spend) {
   const limit = spend.limitMicros

@@ -14,4 +14,6 @@ tr.blocked td { background: #fdecec; } tr.error td { background: #fff6e0; }
 .tag { font-weight: 600; } .tag.BLOCKED { color: #c0392b; } .tag.ERROR { color: #b7791f; } .tag.OK { color: #2f855a; }
 #status { margin-left: auto; font-size: 12px; opacity: .8; }
 .muted { color: #6b7280; font-size: 12px; }
+section.wide { grid-column: 1 / -1; } #approver { margin-bottom: 8px; padding: 4px 8px; width: 260px; }
+tr.approval button { margin-right: 6px; }
 `

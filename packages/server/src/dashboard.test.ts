@@ -4,13 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiKeyStore, createApiKey } from './api-keys.ts'
 import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
 
-const keys = { admin: createApiKey(), auditor: createApiKey(), agent: createApiKey() }
+const keys = { admin: createApiKey(), auditor: createApiKey(), agent: createApiKey(), approver: createApiKey() }
 let running: RunningHaldirServer
 
 beforeAll(async () => {
   running = await serveHaldir({
     backend: memoryBackend(),
-    apiKeys: apiKeyStore((['admin', 'auditor', 'agent'] as const).map((role) => ({ tenant: 'acme', role, key: keys[role] }))),
+    apiKeys: apiKeyStore((['admin', 'auditor', 'agent', 'approver'] as const).map((role) => ({ tenant: 'acme', role, key: keys[role] }))),
     port: 0,
   })
   const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keys.admin }) })
@@ -97,6 +97,32 @@ describe('the dashboard', () => {
     const trail = dom.get('trail').children as FakeElement[]
     expect(trail.map((entry) => entry.className)).toEqual(['', '', 'blocked'])
     expect(text(trail[2])).toContain("BLOCKED$0.0000scope 'send_email' not granted")
+  })
+
+  it('shows the calls waiting for a person, and an approver key decides them from the page', async () => {
+    const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keys.admin }) })
+    const session = await haldir.createSession({ agentId: 'buyer', scopes: ['*'], spendLimit: 50, approvalRules: [{ kind: 'spend_over', thresholdUsd: 10 }] })
+    const decision = await haldir.gate({ sessionId: session.id, tool: 'purchase', maxCostUsd: 20 })
+    if (decision.allowed || decision.pending !== true) throw new Error('expected pending')
+    const dom = await open(keys.approver)
+    await until(() => dom.get('approvals-status').textContent === '1 waiting')
+    const row = child(dom.get('approvals'), 0)
+    expect(text(row)).toMatch(/^buyer — purchaseSpend \$20\.00 exceeds \$10\.00 threshold\$20\.00 helduntil \d{4}-.*ApproveDeny$/)
+    const approve = child(child(row, 3), 0)
+    approve?.listeners.click?.()
+    await until(() => dom.get('approvals-status').textContent.startsWith('say who'))
+    dom.get('approver').value = 'dana@acme.example'
+    approve?.listeners.click?.()
+    await until(() => dom.get('approvals-status').textContent === '0 waiting')
+    expect(await haldir.getApproval(decision.approval.id)).toMatchObject({ status: 'approved', decidedBy: 'dana@acme.example' })
+    // An auditor sees the queue, but its decision is refused by the server.
+    await haldir.gate({ sessionId: session.id, tool: 'purchase', maxCostUsd: 20 })
+    const auditor = await open(keys.auditor)
+    await until(() => auditor.get('approvals-status').textContent === '1 waiting')
+    auditor.get('approver').value = 'eve'
+    child(child(child(auditor.get('approvals'), 0), 3), 1)?.listeners.click?.()
+    await until(() => auditor.get('approvals-status').textContent.startsWith('error'))
+    expect(auditor.get('approvals-status').textContent).toContain("role 'auditor' may not decideApproval")
   })
 
   it('says what an agent key may not do instead of showing the tenant', async () => {

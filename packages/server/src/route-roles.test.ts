@@ -94,9 +94,9 @@ describe('API key roles', () => {
   it('lets the dashboard read everything with an auditor or approver key, and nothing with an agent key; none of them can write', async () => {
     // The paths the dashboard's script calls, read from the script the server sends.
     const script = await (await fetch(`${running.url}/dashboard.js`)).text()
-    const routes = JSON.parse(/^const routes = (\{.*\})$/m.exec(script)?.[1] ?? '{}') as Record<'listSessions' | 'getSpend' | 'queryAudit' | 'verifyAudit', string>
-    expect(Object.keys(routes).sort()).toEqual(['getSpend', 'listSessions', 'queryAudit', 'verifyAudit'])
-    const dashboardCalls = [`${routes.listSessions}?limit=200`, fill(routes.getSpend), `${routes.queryAudit}?sessionId=${sessionId}`, fill(routes.verifyAudit)]
+    const routes = JSON.parse(/^const routes = (\{.*\})$/m.exec(script)?.[1] ?? '{}') as Record<'listSessions' | 'getSpend' | 'queryAudit' | 'verifyAudit' | 'listApprovals' | 'decideApproval', string>
+    expect(Object.keys(routes).sort()).toEqual(['decideApproval', 'getSpend', 'listApprovals', 'listSessions', 'queryAudit', 'verifyAudit'])
+    const dashboardCalls = [`${routes.listSessions}?limit=200`, fill(routes.getSpend), `${routes.queryAudit}?sessionId=${sessionId}`, fill(routes.verifyAudit), `${routes.listApprovals}?status=pending&limit=100`]
     for (const role of ['auditor', 'approver'] as const) {
       for (const path of dashboardCalls) expect((await call(role, 'GET', path)).status, `${role} ${path}`).toBe(200)
       expect((await call(role, 'POST', '/v1/sessions', { agentId: 'x', scopes: ['*'], limitMicros: null, ttlMs: 60_000, parentId: null, metadata: {} })).status).toBe(403)

@@ -1,7 +1,9 @@
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { ValidationError } from '@haldir/core'
 import { serve } from '@hono/node-server'
+import { closeEventStreams } from './event-stream.ts'
 import { createHaldirServer, type HaldirServerOptions } from './create-haldir-server.ts'
 
 export interface ServeHaldirOptions extends HaldirServerOptions {
@@ -65,6 +67,22 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
     ) as Server
     started.once('error', reject)
   })
+  // Requests in flight per connection: at shutdown a connection with none is closed at once,
+  // including one a client opened and never used (Node's idle sweep leaves those to time out).
+  const inFlight = new Map<Socket, number>()
+  server.on('connection', (socket: Socket) => {
+    inFlight.set(socket, 0)
+    socket.once('close', () => inFlight.delete(socket))
+  })
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const { socket } = request
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1)
+    response.once('close', () => inFlight.set(socket, Math.max(0, (inFlight.get(socket) ?? 1) - 1)))
+  })
+  const closeIdle = () => {
+    server.closeIdleConnections()
+    for (const [socket, count] of inFlight) if (count === 0) socket.destroy()
+  }
   const { port } = server.address() as AddressInfo
   let closing: Promise<void> | undefined
   return {
@@ -73,10 +91,11 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
     server,
     close() {
       closing ??= (async () => {
+        closeEventStreams(app)
         await new Promise<void>((resolve, reject) => {
           // Keep-alive connections turn idle as their last request finishes; close each then,
           // rather than waiting for the client's keep-alive timeout.
-          const sweep = setInterval(() => server.closeIdleConnections(), 25)
+          const sweep = setInterval(closeIdle, 25)
           const deadline = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000)
           server.close((error) => {
             clearInterval(sweep)
@@ -84,7 +103,7 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
             if (error) reject(error)
             else resolve()
           })
-          server.closeIdleConnections()
+          closeIdle()
         })
         await options.backend.close?.()
       })()

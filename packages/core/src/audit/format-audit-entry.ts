@@ -16,11 +16,14 @@ export function formatUsd(usd: number): string {
 /**
  * One line per audit entry, as the CLI and the crew report print a trail:
  * `timestamp | tool | OK/BLOCKED/ERROR | $cost`, then ` | reason` for entries that did not go through.
+ * An entry about money held or a person's decision names it after the tool (`purchase
+ * (approval.approve)`), so a trail tells a request and its decision from the call itself.
  *
  * @example
  * formatAuditEntry(entry) // '2026-11-24T12:00:00.000Z | search | OK | $0.01'
  */
 export function formatAuditEntry(entry: AuditEntry): string {
   const reason = entry.outcome === 'ok' || entry.reason === null ? '' : ` | ${entry.reason}`
-  return `${entry.timestamp} | ${entry.tool} | ${outcomeLabel(entry)} | ${formatUsd(entry.costUsd)}${reason}`
+  const step = entry.action.startsWith('approval.') || entry.action.startsWith('hold.') ? ` (${entry.action})` : ''
+  return `${entry.timestamp} | ${entry.tool}${step} | ${outcomeLabel(entry)} | ${formatUsd(entry.costUsd)}${reason}`
 }

@@ -5,6 +5,7 @@ import { ValidationError } from '../errors/validation-error.ts'
 import { errorMessage } from '../internal/error-message.ts'
 import { type HttpOperation, httpRoutes } from './http-routes.ts'
 import { fetchTransport, nodeTransport } from './http-transport.ts'
+import { subscribeEvents } from './subscribe-events.ts'
 
 export interface HttpBackendOptions {
   /** Base URL of a Haldir server, e.g. `http://127.0.0.1:8787`. */
@@ -92,6 +93,9 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
 
   const backend: Record<string, unknown> = { contractVersion: BACKEND_CONTRACT_VERSION, name: 'http' }
   for (const operation of Object.keys(httpRoutes) as HttpOperation[]) backend[operation] = (request: Record<string, unknown>) => call(operation, request)
+  // The server's event stream: one connection per subscriber (the tenant is the key's).
+  backend.subscribe = (_request: { tenant: string }, listener: Parameters<NonNullable<HaldirBackend['subscribe']>>[1]) =>
+    subscribeEvents({ origin, apiKey, fetch: options.fetch ?? globalThis.fetch }, listener)
   return backend as unknown as HaldirBackend
 }
 

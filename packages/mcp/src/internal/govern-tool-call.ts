@@ -33,7 +33,8 @@ export type GovernedToolCall<Result> = { allowed: true; result: Result } | Refus
  * `maxCost` for a result-priced tool) in one backend call; run; settle the cost on success. A
  * result with `isError: true` is the tool's own failure: it is returned as it is but not
  * charged (the hold is released and the entry is an `error`), as the other adapters release
- * on a throw. A throw releases the hold, is audited, and is rethrown typed.
+ * on a throw. A throw releases the hold, is audited, and is rethrown typed. A call the
+ * approval rules send to a person waits for the decision.
  */
 export async function governToolCall<Result>(input: GovernToolCallInput<Result>): Promise<GovernedToolCall<Result>> {
   const { haldir, policy, args } = input
@@ -49,7 +50,14 @@ export async function governToolCall<Result>(input: GovernToolCallInput<Result>)
     }
     return { allowed: false, error, reason: error.message }
   }
-  const decision = await haldir.gate({ sessionId: input.sessionId, scope: policy.scope, tool: input.auditName, maxCostUsd: reserveUsd, details: input.details })
+  const gate = { sessionId: input.sessionId, scope: policy.scope, tool: input.auditName, maxCostUsd: reserveUsd, details: input.details }
+  let decision = await haldir.gate(gate)
+  if (!decision.allowed && decision.pending === true) {
+    // Sent to a person: the call waits (its money held) for the decision or the deadline, then
+    // goes on with that approval or is refused like any denial.
+    const decided = await haldir.waitForApproval(decision.approval.id)
+    decision = await haldir.gate({ ...gate, approvalId: decided.id })
+  }
   if (!decision.allowed) return { allowed: false, error: decision.error, reason: decision.reason }
   const { hold } = decision
   const started = performance.now()
