@@ -189,10 +189,21 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     async verifyAudit(request) {
       const trail = await found(await store.readTrail(request.tenant, request.sessionId), request.sessionId)
       const chain = verifyAuditChain({ auditKeys: keys.auditKeys, sessionId: request.sessionId, entries: trail.entries, head: trail.head })
-      if (!chain.ok) return chain
       // The chain is intact; the money it records must be what the counters hold.
-      const balance = await ledger.balanceProblem(request.tenant, request.sessionId)
-      return balance === null ? chain : { ok: false, count: chain.count, brokenAt: chain.count, reason: 'balance_mismatch', message: balance }
+      const balance = chain.ok ? await ledger.balanceProblem(request.tenant, request.sessionId) : null
+      const result = !chain.ok || balance === null ? chain : { ok: false as const, count: chain.count, brokenAt: chain.count, reason: 'balance_mismatch' as const, message: balance }
+      if (!result.ok) {
+        events.emit({
+          id: newId('evt'),
+          type: 'audit.broken',
+          tenant: request.tenant,
+          at: now(),
+          sessionId: request.sessionId,
+          agentId: null,
+          data: { reason: result.reason, brokenAt: result.brokenAt, message: result.message },
+        })
+      }
+      return result
     },
 
     async revokeSession(request) {

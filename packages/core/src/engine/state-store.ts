@@ -12,6 +12,7 @@ import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
 import type { ApprovalRuleRecord, ApprovalStatus, ApprovalTimeoutAction, AuditPage, AuditQuery, AuthorizeResult, SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
 import type { LogNode, NodeKey } from '../ledger/merkle-log.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
+import type { HaldirEvent } from '../events/haldir-event.ts'
 import type { SealedSecret } from '../vault/vault-cipher.ts'
 
 /** A session as the engine decides over it: the record, its money and the end of its audit chain. */
@@ -195,6 +196,11 @@ export interface Changes {
   readonly bytes: number
   /** The ledger leaf hash of each entry, in the same order; `null` when the backend keeps no ledger. */
   readonly leaves: readonly string[] | null
+  /**
+   * What happened, for listeners and webhooks. A store that keeps an outbox writes these with the
+   * rest of the changes (atomically: an event exists exactly when its change does).
+   */
+  readonly events: readonly HaldirEvent[]
 }
 
 /** What `decide` returns: the changes to apply, then the value to resolve with or the error to reject with. */

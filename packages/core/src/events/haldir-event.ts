@@ -13,6 +13,14 @@ export type HaldirEventType =
   | 'hold.expired'
   /** A session was revoked (once per session, descendants included). `data`: `{ revokedBy, reason }`. */
   | 'session.revoked'
+  /** Spend crossed an alert threshold of a limit or a budget window (once per window and threshold). `data`: `{ limit, threshold, spentUsd, limitUsd, windowStart? }`. */
+  | 'threshold.crossed'
+  /** A limit or budget window is spent (or refused a call for lack of money), once per window. `data`: `{ limit, spentUsd, limitUsd, resetsAt? }`. */
+  | 'budget.exhausted'
+  /** A rate limit or call cap refused a call. `data`: `{ limit, tool, retryAfterSeconds }`. */
+  | 'rate.limited'
+  /** A verification found a broken audit chain or ledger. `data`: `{ reason, brokenAt, message }`. */
+  | 'audit.broken'
 
 export interface HaldirEvent {
   /** Unique per event (`evt_…`): a receiver drops repeats by it. */
@@ -27,4 +35,14 @@ export interface HaldirEvent {
 }
 
 /** Every type, for validation and for subscribing to all. */
-export const HALDIR_EVENT_TYPES: readonly HaldirEventType[] = ['approval.requested', 'approval.decided', 'call.denied', 'hold.expired', 'session.revoked']
+export const HALDIR_EVENT_TYPES: readonly HaldirEventType[] = [
+  'approval.requested',
+  'approval.decided',
+  'call.denied',
+  'hold.expired',
+  'session.revoked',
+  'threshold.crossed',
+  'budget.exhausted',
+  'rate.limited',
+  'audit.broken',
+]
