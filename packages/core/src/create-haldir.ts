@@ -1,6 +1,7 @@
 import type { AuthorizeRequest, DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
 import { approvalMethods } from './client/approval-methods.ts'
 import { demandOf, ruleInput, toApproval } from './client/approval-shapes.ts'
+import { controlsInput } from './client/control-shapes.ts'
 import { createClientContext, DEFAULT_REDACT } from './client/client-context.ts'
 import { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import { createHold } from './client/create-hold.ts'
@@ -86,6 +87,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
         parentId: parsed.parentId ?? null,
         metadata: parsed.metadata,
         approvalRules: parsed.approvalRules.map(ruleInput),
+        controls: controlsInput(parsed),
       })
       return toSession(record)
     },

@@ -32,6 +32,12 @@ export { entryLeafHash } from './ledger/leaf-bytes.ts'
 export { type BundleEntry, bundleLines, type BundleManifest, exportBundle, type ExportOptions } from './ledger/export-bundle.ts'
 export { type BundleVerification, verifyBundle } from './ledger/verify-bundle.ts'
 export type {
+  ActiveHours,
+  BudgetWindow,
+  CallCap,
+  RateLimit,
+  SessionControlsView,
+  WindowSpendView,
   Approval,
   ApprovalRule,
   ApprovalRuleOptions,

@@ -80,6 +80,60 @@ export const approvalRuleInputSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('scope'), scopes: z.array(scopeSchema).min(1).max(1000), ...recordRuleOptions }),
   z.strictObject({ kind: z.literal('destructive'), verbs: z.array(verbSchema).min(1).max(100).nullable(), ...recordRuleOptions }),
 ])
+// Controls of a session: budget windows, rate limits, call caps, active hours, alert thresholds.
+const usdAmount = z.number().nonnegative().finite()
+const timeZoneSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone })
+      return true
+    } catch {
+      return false
+    }
+  }, 'must be an IANA time zone such as UTC or Europe/Berlin')
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (00:00 to 23:59)')
+/** A budget window as users write it: a calendar period in a zone, or the last N seconds. */
+export const budgetWindowSchema = z.union([
+  z.strictObject({ period: z.enum(['hour', 'day', 'week', 'month']), limit: usdAmount, timeZone: timeZoneSchema.default('UTC') }),
+  z.strictObject({ rolling: z.number().finite().min(1).max(366 * 24 * 3600), limit: usdAmount }),
+])
+export const rateLimitSchema = z.strictObject({
+  calls: z.number().int().positive().max(1_000_000_000),
+  /** Seconds. */
+  per: z.number().finite().min(1).max(31 * 24 * 3600),
+  tool: nameSchema.optional(),
+  scope: scopeSchema.optional(),
+})
+export const callCapSchema = z.strictObject({ tool: nameSchema, max: z.number().int().nonnegative().max(1_000_000_000) })
+export const activeHoursSchema = z
+  .strictObject({ start: clockTime, end: clockTime, timeZone: timeZoneSchema.default('UTC') })
+  .refine((hours) => hours.start !== hours.end, { message: 'start and end must differ (leave activeHours out for all day)' })
+export const alertThresholdsSchema = z
+  .array(z.number().gt(0, 'a threshold is a fraction above 0').max(1, 'a threshold is a fraction up to 1'))
+  .max(20)
+  .refine((values) => new Set(values).size === values.length, 'thresholds must differ')
+/** At most this many windows, rate limits or call caps per session: every call reads them. */
+export const MAX_CONTROLS = 20
+const controlsInputSchema = z.strictObject({
+  windows: z
+    .array(
+      z.union([
+        z.strictObject({ kind: z.literal('calendar'), period: z.enum(['hour', 'day', 'week', 'month']), timeZone: timeZoneSchema, limitMicros: microsSchema }),
+        z.strictObject({ kind: z.literal('rolling'), durationMs: z.number().int().min(1000).max(366 * 24 * 3600 * 1000), limitMicros: microsSchema }),
+      ]),
+    )
+    .max(MAX_CONTROLS),
+  rateLimits: z
+    .array(z.strictObject({ calls: z.number().int().positive().max(1_000_000_000), perMs: z.number().int().min(1000).max(31 * 24 * 3600 * 1000), tool: nameSchema.nullable(), scope: scopeSchema.nullable() }))
+    .max(MAX_CONTROLS),
+  callCaps: z.array(z.strictObject({ tool: nameSchema, max: z.number().int().nonnegative().max(1_000_000_000) })).max(MAX_CONTROLS),
+  activeHours: z.strictObject({ start: clockTime, end: clockTime, timeZone: timeZoneSchema }).nullable(),
+  thresholds: alertThresholdsSchema,
+})
+
 /** At most this many rules per session and per tenant: every call reads them. */
 export const MAX_APPROVAL_RULES = 100
 /** What a caller's code demands (`requireApproval`): `true`, a reason, or the options of a rule. */
@@ -116,6 +170,11 @@ export const createSessionOptionsSchema = z.strictObject({
   parentId: idSchema.nullable().optional(),
   metadata: detailsSchema.default({}),
   approvalRules: z.array(approvalRuleSchema).max(MAX_APPROVAL_RULES).default([]),
+  windows: z.array(budgetWindowSchema).max(MAX_CONTROLS).default([]),
+  rateLimits: z.array(rateLimitSchema).max(MAX_CONTROLS).default([]),
+  callCaps: z.array(callCapSchema).max(MAX_CONTROLS).default([]),
+  activeHours: activeHoursSchema.optional(),
+  alerts: alertThresholdsSchema.default([]),
 })
 
 export const paymentOptionsSchema = z.strictObject({
@@ -214,6 +273,7 @@ export const backendRequestSchemas = {
     parentId: idSchema.nullable(),
     metadata: detailsSchema,
     approvalRules: z.array(approvalRuleInputSchema).max(MAX_APPROVAL_RULES).default([]),
+    controls: controlsInputSchema.nullable().default(null),
   }),
   session: z.strictObject({ sessionId: idSchema }),
   authorize: z.strictObject({

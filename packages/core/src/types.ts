@@ -21,6 +21,55 @@ export interface Session {
   metadata: Record<string, unknown>
   /** The session's own approval rules (its ancestors' and the tenant's apply too). */
   approvalRules: StoredApprovalRule[]
+  /** Its budget windows, rate limits, call caps, active hours and alert thresholds, named (`window:0` …). */
+  controls: SessionControlsView
+}
+
+/**
+ * A budget besides the lifetime limit: USD per calendar `period` in `timeZone` (resets at the
+ * period's start: `{ period: 'day', limit: 1, timeZone: 'Europe/Berlin' }` is $1 a day in Berlin),
+ * or over the last `rolling` seconds. Money counts in the window it was reserved or charged in.
+ */
+export type BudgetWindow = { period: 'hour' | 'day' | 'week' | 'month'; limit: number; timeZone?: string } | { rolling: number; limit: number }
+
+/** At most `calls` calls per `per` seconds (rolling), of every tool, or only of `tool`, or of calls needing `scope` (a pattern). */
+export interface RateLimit {
+  calls: number
+  per: number
+  tool?: string
+  scope?: string
+}
+
+/** At most `max` calls of `tool` for the session's whole life (a run). */
+export interface CallCap {
+  tool: string
+  max: number
+}
+
+/** Calls only between `start` and `end` (`HH:MM` in `timeZone`, default UTC); an `end` before `start` spans midnight. */
+export interface ActiveHours {
+  start: string
+  end: string
+  timeZone?: string
+}
+
+export interface SessionControlsView {
+  windows: (BudgetWindow & { id: string })[]
+  rateLimits: (RateLimit & { id: string })[]
+  callCaps: (CallCap & { id: string })[]
+  activeHours: Required<ActiveHours> | null
+  alerts: number[]
+}
+
+/** A budget window as it stands now. */
+export type WindowSpendView = ({ period: 'hour' | 'day' | 'week' | 'month'; timeZone: string } | { rolling: number }) & {
+  id: string
+  limitUsd: number
+  spentUsd: number
+  reservedUsd: number
+  remainingUsd: number
+  /** Calendar: when it resets. Rolling: when the oldest money in it leaves (`null`: empty). */
+  resetsAt: string | null
 }
 
 /** What a rule may say besides what it matches. */
@@ -112,6 +161,16 @@ export interface CreateSessionOptions {
   metadata?: Record<string, unknown>
   /** Calls of this session and its descendants that wait for a person. A child adds rules; it cannot drop its ancestors'. */
   approvalRules?: ApprovalRule[]
+  /** Budgets that reset (`$1 a day`) or roll (`$5 per hour`), besides `spendLimit`; a child's and its ancestors' all apply. */
+  windows?: BudgetWindow[]
+  /** Calls per interval (of every tool, a tool, or a scope); refusals carry `retryAfterSeconds`. */
+  rateLimits?: RateLimit[]
+  /** Calls of a tool per session (per run). */
+  callCaps?: CallCap[]
+  /** Hours of the day calls are allowed in. */
+  activeHours?: ActiveHours
+  /** Fractions of the limit and of every window at which `threshold.crossed` fires, once per window (e.g. `[0.5, 0.8, 1]`). */
+  alerts?: number[]
 }
 
 export interface CheckPermissionOptions {
@@ -207,6 +266,11 @@ export interface Spend {
   remainingUsd: number | null
   reservedUsd: number
   byTool: Record<string, number>
+  /** Every budget window, as it stands now. */
+  windows: WindowSpendView[]
+  /** Every rate limit: calls counted now, and when the oldest leaves. */
+  rateLimits: { id: string; calls: number; per: number; tool: string | null; scope: string | null; used: number; resetsAt: string | null }[]
+  callCaps: { id: string; tool: string; max: number; used: number }[]
 }
 
 export interface AuditTrailQuery {

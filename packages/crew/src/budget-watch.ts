@@ -14,6 +14,8 @@ export interface BudgetWatch {
   check(): Promise<void>
   /** A charge was refused by the crew limit: the budget is spent for practical purposes. */
   exhaust(): Promise<void>
+  /** Stops listening to events. */
+  close(): void
   readonly exhausted: boolean
 }
 
@@ -27,6 +29,20 @@ export function createBudgetWatch(options: {
   const fired = new Set<number>()
   const ordered = [...options.thresholds].sort((a, b) => a - b)
   let exhausted = false
+
+  // The engine raises `threshold.crossed` the moment a charge crosses one (the crew session
+  // carries these thresholds as its alerts): the callback fires then, mid-task. `check()` after
+  // each step stays the backstop where a backend has no events (or they arrive late).
+  let unsubscribe: () => void = () => {}
+  try {
+    unsubscribe = options.haldir.on('*', (event) => {
+      if (event.sessionId !== options.crewSessionId) return
+      if (event.type === 'threshold.crossed' && event.data.limit === 'limit') void fire(Number(event.data.threshold))
+      else if (event.type === 'budget.exhausted' && event.data.limit === 'limit') void fire(1)
+    })
+  } catch {
+    // No events from this backend: `check()` alone.
+  }
 
   async function fire(upTo: number): Promise<void> {
     const spend = await options.haldir.getSpend(options.crewSessionId)
@@ -43,6 +59,7 @@ export function createBudgetWatch(options: {
   return {
     check: () => fire(0),
     exhaust: () => fire(1),
+    close: () => unsubscribe(),
     get exhausted() {
       return exhausted
     },

@@ -194,6 +194,7 @@ export function Crew(options: CrewOptions): Crew {
         },
         approvalRules: options.approvals?.rules ?? [],
         onPending,
+        alerts: [...new Set(parsed.budgetThresholds)],
         ...(resume ? { existing: { crewSessionId: resume.crewSessionId, agentSessions: resume.agentSessions } } : {}),
       })
       const budgetWatch = watch as BudgetWatch
@@ -314,6 +315,8 @@ export function Crew(options: CrewOptions): Crew {
       // Never leave live sessions behind a failed kickoff.
       if (crewSessionId !== undefined) await haldir.revokeSession(crewSessionId, { reason: `crew failed: ${errorMessage(error)}` }).catch(() => {})
       throw error
+    } finally {
+      watch?.close()
     }
   }
 

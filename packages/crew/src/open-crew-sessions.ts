@@ -31,6 +31,8 @@ export async function openCrewSessions(options: {
   /** Calls of every agent that wait for a person (the crew session's rules, inherited by each agent's). */
   approvalRules: ApprovalRule[]
   onPending: 'wait' | 'stop'
+  /** Fractions of the crew budget at which the engine raises `threshold.crossed` for the crew session. */
+  alerts: readonly number[]
   /** The sessions of a crew that stopped for approvals: its agents go on in them. */
   existing?: { crewSessionId: string; agentSessions: Record<string, string> }
 }): Promise<CrewSessions> {
@@ -38,7 +40,7 @@ export async function openCrewSessions(options: {
   const crewScopes = [...new Set([...options.agents.flatMap((agent) => agent.scopes), ...options.extraScopes])]
   const crewId =
     existing?.crewSessionId ??
-    (await haldir.createSession({ agentId: options.name, scopes: crewScopes, spendLimit: options.budget ?? null, ttl: options.ttl, metadata: { kind: 'crew' }, approvalRules: options.approvalRules })).id
+    (await haldir.createSession({ agentId: options.name, scopes: crewScopes, spendLimit: options.budget ?? null, ttl: options.ttl, metadata: { kind: 'crew' }, approvalRules: options.approvalRules, alerts: options.budget === undefined ? [] : [...options.alerts] })).id
   options.onCrewSession(crewId)
   const agentSessions: Record<string, string> = {}
   const runners = new Map<CrewAgent, AgentRunner>()

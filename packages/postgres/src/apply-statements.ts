@@ -9,6 +9,8 @@ interface SessionUpdate {
   tools: Map<string, number>
   head: { seq: number; hash: string } | null
   revokedAt: number | null
+  /** What its controls counted, whole (replaces the stored usage). */
+  usage: unknown
 }
 
 /**
@@ -24,9 +26,9 @@ export function applyStatements(tables: Tables, changes: Changes): string[] {
   for (const { record, ancestors } of changes.createdSessions) {
     const head = headOf.get(record.id) ?? { seq: 0, hash: '' }
     statements.push(
-      sql`insert into ${tables.sessions} (id, tenant, agent_id, scopes, limit_micros, created_at_ms, expires_at_ms, parent_id, ancestors, metadata, approval_rules, audit_seq, audit_head)
+      sql`insert into ${tables.sessions} (id, tenant, agent_id, scopes, limit_micros, created_at_ms, expires_at_ms, parent_id, ancestors, metadata, approval_rules, controls, audit_seq, audit_head)
           values (${record.id}, ${record.tenant}, ${record.agentId}, ${[...record.scopes]}, ${record.limitMicros}, ${record.createdAt}, ${record.expiresAt}, ${record.parentId},
-                  ${[...ancestors]}, ${record.metadata}, ${jsonArray(record.approvalRules)}, ${head.seq}, ${head.hash})`,
+                  ${[...ancestors]}, ${record.metadata}, ${jsonArray(record.approvalRules)}, ${record.controls}, ${head.seq}, ${head.hash})`,
     )
   }
   if (changes.entries.length > 0) {
@@ -81,7 +83,7 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
   const updates = new Map<string, SessionUpdate>()
   const updateOf = (sessionId: string): SessionUpdate => {
     let update = updates.get(sessionId)
-    if (!update) updates.set(sessionId, (update = { spent: 0, reserved: 0, tools: new Map(), head: null, revokedAt: null }))
+    if (!update) updates.set(sessionId, (update = { spent: 0, reserved: 0, tools: new Map(), head: null, revokedAt: null, usage: null }))
     return update
   }
   for (const change of changes.counters) {
@@ -92,6 +94,7 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
   }
   for (const [sessionId, head] of headOf) if (!created.has(sessionId)) updateOf(sessionId).head = head
   for (const revocation of changes.revocations) updateOf(revocation.sessionId).revokedAt = revocation.revokedAt
+  for (const change of changes.usage) updateOf(change.sessionId).usage = change.usage
   if (updates.size === 0) return []
   // One statement for every touched row; a second tool charged to the same row in one operation
   // (no plan does this today) gets a statement of its own, since one UPDATE changes a row once.
@@ -100,7 +103,7 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
   for (const [sessionId, update] of updates) {
     const [first, ...rest] = [...update.tools]
     rows.push(
-      sql`(${sessionId}, ${update.spent}::bigint, ${update.reserved}::bigint, ${first?.[0] ?? null}::text, ${first?.[1] ?? 0}::bigint, ${update.head?.seq ?? null}::bigint, ${update.head?.hash ?? null}::text, ${update.revokedAt}::bigint)`,
+      sql`(${sessionId}, ${update.spent}::bigint, ${update.reserved}::bigint, ${first?.[0] ?? null}::text, ${first?.[1] ?? 0}::bigint, ${update.head?.seq ?? null}::bigint, ${update.head?.hash ?? null}::text, ${update.revokedAt}::bigint, ${update.usage}::jsonb)`,
     )
     for (const [tool, micros] of rest) extraTools.push(sql`update ${tables.sessions} set by_tool = ${addTool(tool, micros)} where id = ${sessionId}`)
   }
@@ -108,8 +111,9 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
     `update ${tables.sessions.text} as s set
        spent_micros = s.spent_micros + v.spent, reserved_micros = s.reserved_micros + v.reserved,
        by_tool = case when v.tool is null then s.by_tool else jsonb_set(s.by_tool, array[v.tool], to_jsonb(coalesce((s.by_tool ->> v.tool)::bigint, 0) + v.tool_micros)) end,
-       audit_seq = coalesce(v.seq, s.audit_seq), audit_head = coalesce(v.head, s.audit_head), revoked_at_ms = coalesce(v.revoked, s.revoked_at_ms)
-     from (values ${rows.join(', ')}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked) where s.id = v.id`,
+       audit_seq = coalesce(v.seq, s.audit_seq), audit_head = coalesce(v.head, s.audit_head), revoked_at_ms = coalesce(v.revoked, s.revoked_at_ms),
+       usage = coalesce(v.usage, s.usage)
+     from (values ${rows.join(', ')}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked, usage) where s.id = v.id`,
     ...extraTools,
   ]
 }

@@ -217,6 +217,16 @@ export const migrations: readonly { version: number; name: string; sql: (schema:
       alter table ${s}.vault_versions rename to config_versions;
     `,
   },
+  {
+    version: 5,
+    name: 'controls: budget windows, rate limits, call caps, active hours, alert thresholds and what they counted',
+    sql: (s) => `
+      -- The session's controls (null: none), fixed at creation like its limit.
+      alter table ${s}.sessions add column controls jsonb;
+      -- What they counted (window slots, calls, caps, alerts raised), changed under the row's lock.
+      alter table ${s}.sessions add column usage jsonb;
+    `,
+  },
 ]
 
 /** Applies every migration not yet applied to `schema`; returns the versions applied now. */

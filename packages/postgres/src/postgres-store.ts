@@ -1,4 +1,6 @@
 import type {
+  SessionControls,
+  SessionUsage,
   ApprovalRuleRecord,
   AuditPage,
   Decision,
@@ -87,13 +89,20 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     },
 
     async readSpend(tenant, sessionId) {
-      const rows = await read<{ spent_micros: string; reserved_micros: string; limit_micros: string | null; by_tool: Record<string, number> }>(
-        `select spent_micros, reserved_micros, limit_micros, by_tool from ${t('sessions')} where id = $1 and tenant = $2`,
+      const rows = await read<{ spent_micros: string; reserved_micros: string; limit_micros: string | null; by_tool: Record<string, number>; controls: SessionControls | null; usage: SessionUsage | null }>(
+        `select spent_micros, reserved_micros, limit_micros, by_tool, controls, usage from ${t('sessions')} where id = $1 and tenant = $2`,
         [sessionId, tenant],
       )
       const row = rows[0]
       if (!row) return null
-      return { spentMicros: Number(row.spent_micros), reservedMicros: Number(row.reserved_micros), limitMicros: row.limit_micros === null ? null : Number(row.limit_micros), byTool: row.by_tool }
+      return {
+        spentMicros: Number(row.spent_micros),
+        reservedMicros: Number(row.reserved_micros),
+        limitMicros: row.limit_micros === null ? null : Number(row.limit_micros),
+        byTool: row.by_tool,
+        controls: row.controls,
+        usage: row.usage,
+      }
     },
 
     async readTrail(tenant, sessionId) {

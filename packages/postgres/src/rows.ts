@@ -1,4 +1,4 @@
-import { type ApprovalRuleRecord, type ApprovalState, type AuditEntry, type HoldRecord, microsToUsd, type SessionRecord, type SessionState } from '@haldir/core/backend'
+import { type ApprovalRuleRecord, type ApprovalState, type AuditEntry, type HoldRecord, microsToUsd, type SessionControls, type SessionRecord, type SessionState, type SessionUsage } from '@haldir/core/backend'
 
 /** A `sessions` row as pg returns it (bigint columns arrive as strings). */
 export interface SessionRow {
@@ -15,6 +15,8 @@ export interface SessionRow {
   ancestors: string[]
   revoked_at_ms: string | null
   approval_rules: ApprovalRuleRecord[]
+  controls: SessionControls | null
+  usage: SessionUsage | null
   /** Absent from the lock queries, which do not need it. */
   metadata?: Record<string, unknown>
   by_tool?: Record<string, number>
@@ -75,6 +77,7 @@ export function toSessionRecord(row: SessionRow): SessionRecord {
     revokedAt: row.revoked_at_ms === null ? null : num(row.revoked_at_ms),
     metadata: row.metadata ?? {},
     approvalRules: row.approval_rules ?? [],
+    controls: row.controls ?? null,
   }
 }
 
@@ -85,6 +88,7 @@ export function toSessionState(row: SessionRow): SessionState {
     spentMicros: num(row.spent_micros),
     reservedMicros: num(row.reserved_micros),
     head: { seq: num(row.audit_seq), hash: row.audit_head },
+    usage: row.usage ?? null,
   }
 }
 
@@ -131,4 +135,4 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
 
 export const AUDIT_COLUMNS = 'id, key_id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, ledger, prev_hash, hash'
 /** What a decision needs of each locked session; metadata and per-tool totals stay in the table. */
-export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, approval_rules, audit_seq, audit_head'
+export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, approval_rules, controls, usage, audit_seq, audit_head'

@@ -28,6 +28,9 @@ const statusByCode: Record<HaldirErrorCode, number> = {
   approval_decided: 409,
   approval_used: 409,
   approval_mismatch: 409,
+  rate_limited: 429,
+  call_cap_reached: 403,
+  outside_hours: 403,
 }
 
 export interface ErrorBody {

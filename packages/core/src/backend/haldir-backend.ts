@@ -37,6 +37,82 @@ export interface SessionRecord {
   metadata: Record<string, unknown>
   /** Calls of this session and its descendants that wait for a person (a child adds to its ancestors' rules, never removes them). */
   approvalRules: readonly ApprovalRuleRecord[]
+  /** Budget windows, rate limits, call caps, active hours and alert thresholds; `null`: none. Like limits, a child's and its ancestors' all apply. */
+  controls: SessionControls | null
+}
+
+/** A calendar period of a budget window, in a time zone (weeks start on Monday). */
+export type CalendarPeriod = 'hour' | 'day' | 'week' | 'month'
+
+/**
+ * A budget besides the lifetime limit: spend and reservations of a calendar period (`$10 a
+ * day` in a zone; resets at the period's start) or of the last `durationMs` (rolling). Money
+ * counts in the window it was reserved or charged in.
+ */
+export type WindowRule = { id: string; limitMicros: number } & ({ kind: 'calendar'; period: CalendarPeriod; timeZone: string } | { kind: 'rolling'; durationMs: number })
+
+/** At most `calls` calls per `perMs` (rolling), of every tool or of one tool or scope pattern. */
+export interface RateLimitRule {
+  id: string
+  calls: number
+  perMs: number
+  tool: string | null
+  scope: string | null
+}
+
+/** At most `max` calls of a tool for the session's whole life (a run). */
+export interface CallCapRule {
+  id: string
+  tool: string
+  max: number
+}
+
+/** Calls only between `start` and `end` (hours and minutes, `HH:MM`, in `timeZone`; `end` before `start` wraps past midnight). */
+export interface ActiveHoursRule {
+  start: string
+  end: string
+  timeZone: string
+}
+
+export interface SessionControls {
+  windows: readonly WindowRule[]
+  rateLimits: readonly RateLimitRule[]
+  callCaps: readonly CallCapRule[]
+  activeHours: ActiveHoursRule | null
+  /** Fractions of the limit and of every window (ascending, in (0, 1]) at which `threshold.crossed` fires, once per window. */
+  thresholds: readonly number[]
+}
+
+/** What a window holds now, as `getSpend` reports it. */
+export interface WindowSpend {
+  id: string
+  kind: 'calendar' | 'rolling'
+  period: CalendarPeriod | null
+  timeZone: string | null
+  durationMs: number | null
+  limitMicros: number
+  spentMicros: number
+  reservedMicros: number
+  /** Calendar: when the period ends and the window resets. Rolling: when the oldest money in it leaves (`null`: empty). */
+  resetsAt: number | null
+}
+
+export interface RateLimitUse {
+  id: string
+  calls: number
+  perMs: number
+  tool: string | null
+  scope: string | null
+  used: number
+  /** When the oldest counted call leaves the window (`null`: none counted). */
+  resetsAt: number | null
+}
+
+export interface CallCapUse {
+  id: string
+  tool: string
+  max: number
+  used: number
 }
 
 /** What a person's silence means once an approval's time is up. */
@@ -129,7 +205,20 @@ export interface CreateSessionRequest extends TenantRequest {
   metadata: Record<string, unknown>
   /** Rules that make calls of this session (and its descendants) wait for a person. */
   approvalRules: readonly ApprovalRuleInput[]
+  /** Budget windows, rate limits, call caps, active hours, alert thresholds (ids given by the backend); `null`: none. */
+  controls: SessionControlsInput | null
 }
+
+/** Controls as a caller gives them: the backend names each window, rate limit and cap. */
+export interface SessionControlsInput {
+  windows: readonly DistributiveOmit<WindowRule, 'id'>[]
+  rateLimits: readonly Omit<RateLimitRule, 'id'>[]
+  callCaps: readonly Omit<CallCapRule, 'id'>[]
+  activeHours: ActiveHoursRule | null
+  thresholds: readonly number[]
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 /**
  * - `check`: scope and liveness only; nothing is held.
@@ -164,8 +253,12 @@ export interface AuthorizeRequest extends SessionRequest {
   details: Record<string, unknown>
 }
 
-/** `approval_denied`: a person said no, or nobody said yes in time. */
-export type DenialCode = 'permission_denied' | 'budget_exceeded' | 'session_expired' | 'session_revoked' | 'approval_denied'
+/**
+ * `approval_denied`: a person said no, or nobody said yes in time. `rate_limited`: a rate limit
+ * is full (retry later). `call_cap_reached`: a tool's calls for the session are used up.
+ * `outside_hours`: the session's active hours are over (retry when they begin).
+ */
+export type DenialCode = 'permission_denied' | 'budget_exceeded' | 'session_expired' | 'session_revoked' | 'approval_denied' | 'rate_limited' | 'call_cap_reached' | 'outside_hours'
 
 export type AuthorizeResult =
   | {
@@ -230,6 +323,10 @@ export interface SpendRecord {
   reservedMicros: number
   limitMicros: number | null
   byTool: Record<string, number>
+  /** Every budget window of the session, as it stands now. */
+  windows: WindowSpend[]
+  rateLimits: RateLimitUse[]
+  callCaps: CallCapUse[]
 }
 
 export interface AuditQuery extends TenantRequest {

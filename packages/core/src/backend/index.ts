@@ -2,6 +2,16 @@
 // audit builders and seal, the vault cipher, the request schemas and the HTTP route table.
 export {
   BACKEND_CONTRACT_VERSION,
+  type ActiveHoursRule,
+  type CalendarPeriod,
+  type CallCapRule,
+  type CallCapUse,
+  type RateLimitRule,
+  type RateLimitUse,
+  type SessionControls,
+  type SessionControlsInput,
+  type WindowRule,
+  type WindowSpend,
   type AddApprovalRuleRequest,
   type ApprovalDemand,
   type ApprovalRecord,
@@ -40,7 +50,7 @@ export {
   type TenantRequest,
 } from './haldir-backend.ts'
 export { createStatefulBackend, type StatefulBackendOptions } from '../engine/create-stateful-backend.ts'
-export type { ApprovalFilter, ApprovalState, Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+export type { StoredSpend, ApprovalFilter, ApprovalState, Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
 export { resultHoldId } from '../engine/result-hold-id.ts'
 export { createEventBus, type EventBus, type EventListener } from '../events/event-bus.ts'
 export { HALDIR_EVENT_TYPES, type HaldirEvent, type HaldirEventType } from '../events/haldir-event.ts'
@@ -65,3 +75,6 @@ export { MICROS_PER_USD, microsToUsd, usdToMicros } from '../money/usd-to-micros
 export * from '../ledger/index.ts'
 export { createLedgerOperations, type LedgerOperations } from '../engine/ledger-operations.ts'
 export type { LogExtension, LogState } from '../engine/state-store.ts'
+export { type SessionUsage, type MoneySlot, type CallSlot, emptyUsage } from '../controls/session-usage.ts'
+export { periodBounds, type PeriodBounds } from '../controls/period-bounds.ts'
+export { checkControls } from '../controls/check-controls.ts'

@@ -2,6 +2,7 @@ import type { SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
 import { microsToUsd } from '../money/usd-to-micros.ts'
 import type { Session, Spend } from '../types.ts'
 import { toRule } from './approval-shapes.ts'
+import { toControls, toWindowSpends } from './control-shapes.ts'
 
 /** A stored session as users see it: USD and ISO 8601 times. */
 export function toSession(record: SessionRecord): Session {
@@ -16,6 +17,7 @@ export function toSession(record: SessionRecord): Session {
     revokedAt: record.revokedAt === null ? null : new Date(record.revokedAt).toISOString(),
     metadata: record.metadata,
     approvalRules: record.approvalRules.map(toRule),
+    controls: toControls(record.controls),
   }
 }
 
@@ -29,5 +31,16 @@ export function toSpend(spend: SpendRecord): Spend {
     remainingUsd: spend.limitMicros === null ? null : microsToUsd(Math.max(0, spend.limitMicros - spend.spentMicros - spend.reservedMicros)),
     reservedUsd: microsToUsd(spend.reservedMicros),
     byTool,
+    windows: toWindowSpends(spend),
+    rateLimits: spend.rateLimits.map((rate) => ({
+      id: rate.id,
+      calls: rate.calls,
+      per: rate.perMs / 1000,
+      tool: rate.tool,
+      scope: rate.scope,
+      used: rate.used,
+      resetsAt: rate.resetsAt === null ? null : new Date(rate.resetsAt).toISOString(),
+    })),
+    callCaps: spend.callCaps.map((cap) => ({ ...cap })),
   }
 }

@@ -19,6 +19,7 @@ import { planRevoke } from './plans/plan-revoke.ts'
 import { planSecretRead, type VaultAccess } from './plans/plan-secret-read.ts'
 import { planSettle } from './plans/plan-settle.ts'
 import { createTenantConfigs } from './tenant-configs.ts'
+import { spendReport } from '../controls/spend-report.ts'
 import { toApprovalRecord } from './plans/approval-steps.ts'
 import { planDecideApproval } from './plans/plan-decide-approval.ts'
 import type { ApprovalState, HoldRecord, LoadedState, LoadRequest, StateStore } from './state-store.ts'
@@ -179,7 +180,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', configVersion: true }, planAppendAudit, request),
 
-    getSpend: async (request) => found(await store.readSpend(request.tenant, request.sessionId), request.sessionId),
+    getSpend: async (request) => spendReport(await found(await store.readSpend(request.tenant, request.sessionId), request.sessionId), now()),
 
     async queryAudit(request) {
       if (request.sessionId !== null) await found(await store.readSession(request.tenant, request.sessionId), request.sessionId)

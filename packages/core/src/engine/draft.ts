@@ -6,6 +6,8 @@ import type { ApprovalRuleRecord } from '../backend/haldir-backend.ts'
 import type { HaldirEvent, HaldirEventType } from '../events/haldir-event.ts'
 import type { Changes, CounterChange, Decision, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, SessionState, StoredSecret } from './state-store.ts'
 import type { SecretMask } from './secret-mask.ts'
+import { UsageBook } from './usage-book.ts'
+import type { SessionUsage } from '../controls/session-usage.ts'
 
 /** What plans may use besides the loaded state: fresh ids and the audit seal. */
 export interface Sealer {
@@ -45,6 +47,8 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   bytes = 0
   /** The ledger leaf hash of each entry, in order (`null` when the backend keeps no ledger). */
   leaves: string[] | null
+  /** What the sessions' controls counted (budget windows, rate limits, caps, alerts); made on first use. */
+  book: UsageBook | null = null
   /** The operation's answer, or the refusal to report once the changes are applied. */
   value?: T
   error?: Error
@@ -100,10 +104,31 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
     return entry
   }
 
-  /** Adds the same deltas to every session of a chain (a charge counts against each ancestor). */
-  move(chain: readonly SessionState[], spentMicros: number, reservedMicros: number, tool: string | null): void {
+  /**
+   * Adds the same deltas to every session of a chain (a charge counts against each ancestor),
+   * and to the budget windows of those that have them, in the slot of `at`: when the money was
+   * reserved or charged (a hold's own time when it settles or is released).
+   */
+  move(chain: readonly SessionState[], spentMicros: number, reservedMicros: number, tool: string | null, at: number = this.now): void {
     if (this.counters === NONE) this.counters = []
-    for (const session of chain) this.counters.push({ sessionId: session.record.id, spentMicros, reservedMicros, tool })
+    for (let index = 0; index < chain.length; index++) {
+      const session = chain[index] as SessionState
+      this.counters.push({ sessionId: session.record.id, spentMicros, reservedMicros, tool })
+      if (session.record.controls !== null) (this.book ??= new UsageBook(this)).money(session, spentMicros, reservedMicros, at)
+    }
+  }
+
+  /** One more call of `tool` for the rate limits and call caps of every session of the chain. */
+  countCall(chain: readonly SessionState[], tool: string, scope: string | null): void {
+    for (let index = 0; index < chain.length; index++) {
+      const session = chain[index] as SessionState
+      if (session.record.controls !== null) (this.book ??= new UsageBook(this)).call(session, tool, scope)
+    }
+  }
+
+  /** What the sessions' controls counted, for the store. */
+  get usage(): { sessionId: string; usage: SessionUsage }[] {
+    return this.book === null ? (NONE as never[]) : this.book.changes()
   }
 
   createSession(session: SessionState): void {

@@ -9,7 +9,8 @@
  * `Dialect`: the store supplies the connection and the atomicity, core supplies the decisions.
  */
 import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
-import type { ApprovalRuleRecord, ApprovalStatus, ApprovalTimeoutAction, AuditPage, AuditQuery, AuthorizeResult, SessionRecord, SpendRecord } from '../backend/haldir-backend.ts'
+import type { ApprovalRuleRecord, ApprovalStatus, ApprovalTimeoutAction, AuditPage, AuditQuery, AuthorizeResult, SessionControls, SessionRecord } from '../backend/haldir-backend.ts'
+import type { SessionUsage } from '../controls/session-usage.ts'
 import type { LogNode, NodeKey } from '../ledger/merkle-log.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
 import type { HaldirEvent } from '../events/haldir-event.ts'
@@ -26,6 +27,18 @@ export interface SessionState {
   reservedMicros: number
   /** What the session's next entry links to. */
   head: AuditHead
+  /** What its controls counted (windows, rate limits, caps, alerts raised); `null`: nothing yet. */
+  usage: SessionUsage | null
+}
+
+/** A session's money as the store keeps it, with its controls and what they counted (the engine reports the windows from them). */
+export interface StoredSpend {
+  spentMicros: number
+  reservedMicros: number
+  limitMicros: number | null
+  byTool: Record<string, number>
+  controls: SessionControls | null
+  usage: SessionUsage | null
 }
 
 /** Money reserved by the gate until it is settled, released, or its lease ends. */
@@ -184,6 +197,8 @@ export interface Changes {
   readonly closedHolds: readonly ({ holdId: string } & HoldClosing)[]
   /** Holds whose lease or approval changes (applied before `closedHolds`, so a hold may change and close in one operation). */
   readonly updatedHolds: readonly HoldUpdate[]
+  /** Sessions whose controls counted something: their usage, whole (replaces the stored one). */
+  readonly usage: readonly { sessionId: string; usage: SessionUsage }[]
   /**
    * Sealed entries, in append order. Each extends its session's chain: after applying, a
    * session's head is its last entry here (`seq`, `hash`).
@@ -240,7 +255,7 @@ export interface StateStore {
   transact<T>(load: LoadRequest, decide: (state: LoadedState) => Decision<T>): Promise<T>
   /** The session, unlocked; `null` if the tenant has none by that id. */
   readSession(tenant: string, sessionId: string): Promise<SessionRecord | null>
-  readSpend(tenant: string, sessionId: string): Promise<SpendRecord | null>
+  readSpend(tenant: string, sessionId: string): Promise<StoredSpend | null>
   /** A session's entries in stored order, and its recorded head; `null` if the tenant has no such session. */
   readTrail(tenant: string, sessionId: string): Promise<{ entries: AuditEntry[]; head: AuditHead } | null>
   /** A page of the tenant's entries in stored order, filtered. */

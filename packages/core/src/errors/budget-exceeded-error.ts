@@ -12,6 +12,14 @@ export interface BudgetExceededDetails {
   limitUsd?: number
   spentUsd?: number
   reservedUsd?: number
+  /** The budget window that refused (`window:0`), when it was a window and not the lifetime limit. */
+  window?: string
+  /** A window's period, as people read it: `day (Europe/Berlin)`, `rolling 1h`. */
+  windowDescription?: string
+  /** When the window resets (ISO 8601). */
+  resetsAt?: string
+  /** Seconds until the window resets (or sheds money). */
+  retryAfterSeconds?: number
 }
 
 /** The charge would take the session, or one of its ancestors, past its spend limit. Nothing was charged. */
@@ -22,6 +30,9 @@ export class BudgetExceededError extends HaldirPermissionError {
   readonly limitUsd: number | undefined
   readonly spentUsd: number | undefined
   readonly reservedUsd: number | undefined
+  readonly window: string | undefined
+  readonly resetsAt: string | undefined
+  readonly retryAfterSeconds: number | undefined
 
   constructor({ message, cause, ...details }: BudgetExceededDetails & { message?: string; cause?: unknown }) {
     super({
@@ -40,6 +51,9 @@ export class BudgetExceededError extends HaldirPermissionError {
     this.limitUsd = details.limitUsd
     this.spentUsd = details.spentUsd
     this.reservedUsd = details.reservedUsd
+    this.window = details.window
+    this.resetsAt = details.resetsAt
+    this.retryAfterSeconds = details.retryAfterSeconds
   }
 
   static override isInstance(error: unknown): error is BudgetExceededError {

@@ -2,6 +2,9 @@ import { ApprovalDeniedError } from './approval-denied-error.ts'
 import { ApprovalError, type ApprovalErrorCode } from './approval-error.ts'
 import { ApprovalPendingError } from './approval-pending-error.ts'
 import { BackendError } from './backend-error.ts'
+import { CallCapError } from './call-cap-error.ts'
+import { OutsideHoursError } from './outside-hours-error.ts'
+import { RateLimitedError } from './rate-limited-error.ts'
 import { BudgetExceededError } from './budget-exceeded-error.ts'
 import { ForbiddenError } from './forbidden-error.ts'
 import { HaldirError, type HaldirErrorCode } from './haldir-error.ts'
@@ -45,6 +48,10 @@ export function errorFromJson(json: HaldirErrorJson, status?: number): HaldirErr
         limitUsd: amount(data.limitUsd),
         spentUsd: amount(data.spentUsd),
         reservedUsd: amount(data.reservedUsd),
+        window: text(data.window),
+        windowDescription: text(data.windowDescription),
+        resetsAt: text(data.resetsAt),
+        retryAfterSeconds: amount(data.retryAfterSeconds),
       })
     case 'session_expired':
       return new SessionExpiredError({ message, sessionId: text(data.sessionId), expiresAt: text(data.expiresAt) })
@@ -83,6 +90,12 @@ export function errorFromJson(json: HaldirErrorJson, status?: number): HaldirErr
     case 'approval_used':
     case 'approval_mismatch':
       return new ApprovalError({ code: json.code as ApprovalErrorCode, approvalId: text(data.approvalId) ?? '', message, data })
+    case 'rate_limited':
+      return new RateLimitedError({ message, sessionId: text(data.sessionId), limitingSessionId: text(data.limitingSessionId), limit: text(data.limit), retryAfterSeconds: amount(data.retryAfterSeconds) ?? 1 })
+    case 'call_cap_reached':
+      return new CallCapError({ message, sessionId: text(data.sessionId), limitingSessionId: text(data.limitingSessionId), tool: text(data.tool), max: amount(data.max) })
+    case 'outside_hours':
+      return new OutsideHoursError({ message, sessionId: text(data.sessionId), limitingSessionId: text(data.limitingSessionId), retryAfterSeconds: amount(data.retryAfterSeconds) ?? 60 })
     case 'unauthorized':
     case 'payload_too_large':
     case 'rate_limit_exceeded':

@@ -30,6 +30,12 @@ export type HaldirErrorCode =
   | 'approval_decided'
   | 'approval_used'
   | 'approval_mismatch'
+  /** A rate limit is full; retry after `retryAfterSeconds`. */
+  | 'rate_limited'
+  /** A tool's calls for the session are used up. */
+  | 'call_cap_reached'
+  /** Outside the session's active hours. */
+  | 'outside_hours'
 
 export interface HaldirErrorOptions {
   message: string

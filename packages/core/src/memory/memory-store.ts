@@ -216,6 +216,11 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
         forgetDecidedApprovals()
       }
     }
+    const { usage } = changes
+    for (let index = 0; index < usage.length; index++) {
+      const change = usage[index] as Changes['usage'][number]
+      ;(sessions.get(change.sessionId) as MemorySession).usage = change.usage
+    }
     // Before closings: a hold may change (its approval decided) and close in one operation.
     for (let index = 0; index < changes.updatedHolds.length; index++) updateHold(changes.updatedHolds[index] as HoldUpdate)
     if (entries.length > 0) {
@@ -291,7 +296,14 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     async readSpend(tenant, sessionId) {
       const session = find(tenant, sessionId)
       if (!session) return null
-      return { spentMicros: session.spentMicros, reservedMicros: session.reservedMicros, limitMicros: session.record.limitMicros, byTool: Object.fromEntries(session.byTool) }
+      return {
+        spentMicros: session.spentMicros,
+        reservedMicros: session.reservedMicros,
+        limitMicros: session.record.limitMicros,
+        byTool: Object.fromEntries(session.byTool),
+        controls: session.record.controls,
+        usage: session.usage,
+      }
     },
 
     async readTrail(tenant, sessionId) {

@@ -1,5 +1,7 @@
 import type { AuthorizeMode, DenialCode, SessionRecord } from '../backend/haldir-backend.ts'
 import { microsToUsd } from '../money/usd-to-micros.ts'
+import { checkControls } from '../controls/check-controls.ts'
+import type { SessionUsage } from '../controls/session-usage.ts'
 import { type BudgetLevel, checkBudget } from './check-budget.ts'
 import { checkLiveness } from './check-liveness.ts'
 import { scopesAllow } from './scope-matches.ts'
@@ -15,11 +17,13 @@ export type AuthorizationDecision =
  */
 export function decideAuthorization(options: {
   /** The session, then its ancestors: each with its record and its money (the loaded chain). */
-  chain: readonly (BudgetLevel & { record: SessionRecord })[]
+  chain: readonly (BudgetLevel & { record: SessionRecord; usage?: SessionUsage | null })[]
   mode: AuthorizeMode
   scope: string | null
   amountMicros: number
   now: number
+  /** The tool called (rate limits and call caps count by it). */
+  tool?: string
 }): AuthorizationDecision {
   const { chain, mode, scope, amountMicros, now } = options
   const session = chain[0]?.record
@@ -40,6 +44,13 @@ export function decideAuthorization(options: {
     }
   }
   if (mode === 'check') return { allowed: true }
+  // Controls only where some level has them: the common chain pays one null check per level.
+  for (let index = 0; index < chain.length; index++) {
+    if ((chain[index] as { record: SessionRecord }).record.controls === null) continue
+    const failure = checkControls(chain as never, { tool: options.tool ?? '', scope, amountMicros, now })
+    if (failure) return { allowed: false, code: failure.code, reason: failure.reason, facts: failure.facts }
+    break
+  }
   const over = checkBudget(chain, amountMicros)
   if (over) {
     return {
@@ -47,6 +58,7 @@ export function decideAuthorization(options: {
       code: over.code,
       reason: over.reason,
       facts: {
+        limit: 'limit',
         sessionId: session.id,
         limitingSessionId: over.limitingSessionId,
         requestedUsd: microsToUsd(over.requestedMicros),

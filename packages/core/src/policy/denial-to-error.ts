@@ -1,6 +1,9 @@
 import type { DenialCode } from '../backend/haldir-backend.ts'
 import { ApprovalDeniedError } from '../errors/approval-denied-error.ts'
 import { BudgetExceededError } from '../errors/budget-exceeded-error.ts'
+import { CallCapError } from '../errors/call-cap-error.ts'
+import { OutsideHoursError } from '../errors/outside-hours-error.ts'
+import { RateLimitedError } from '../errors/rate-limited-error.ts'
 import type { HaldirPermissionError } from '../errors/haldir-permission-error.ts'
 import { PermissionDeniedError } from '../errors/permission-denied-error.ts'
 import { SessionExpiredError } from '../errors/session-expired-error.ts'
@@ -25,6 +28,9 @@ export function denialToError(denial: { code: DenialCode; reason: string; facts:
         limitUsd: amount(facts.limitUsd),
         spentUsd: amount(facts.spentUsd),
         reservedUsd: amount(facts.reservedUsd),
+        ...(text(facts.window) === undefined
+          ? {}
+          : { window: text(facts.limit), windowDescription: text(facts.window), resetsAt: text(facts.resetsAt), retryAfterSeconds: amount(facts.retryAfterSeconds) }),
       })
     case 'session_expired':
       return new SessionExpiredError({ sessionId, expiresAt: text(facts.expiresAt), message })
@@ -39,5 +45,11 @@ export function denialToError(denial: { code: DenialCode; reason: string; facts:
         note: text(facts.note),
         message,
       })
+    case 'rate_limited':
+      return new RateLimitedError({ sessionId, limitingSessionId: text(facts.limitingSessionId), limit: text(facts.limit), retryAfterSeconds: amount(facts.retryAfterSeconds) ?? 1, message })
+    case 'call_cap_reached':
+      return new CallCapError({ sessionId, limitingSessionId: text(facts.limitingSessionId), tool: text(facts.tool), max: amount(facts.max), message })
+    case 'outside_hours':
+      return new OutsideHoursError({ sessionId, limitingSessionId: text(facts.limitingSessionId), retryAfterSeconds: amount(facts.retryAfterSeconds) ?? 60, message })
   }
 }

@@ -13,6 +13,7 @@ import type { Haldir } from '../types.ts'
 import { withHaldir } from '../with-haldir.ts'
 import type { AuditTamper } from './audit-tamper.ts'
 import { approvalCases } from './approval-cases.ts'
+import { controlCases } from './control-cases.ts'
 import { ledgerCases } from './ledger-cases.ts'
 import { trustCases } from './trust-cases.ts'
 
@@ -607,5 +608,6 @@ export function testBackend(options: TestBackendOptions): void {
     const clean = () => (subject.spareTenant ? createHaldir({ backend: subject.spareTenant }) : createHaldir({ backend: subject.backend, tenant: `clean_${randomUUID()}` }))
     ledgerCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs, cleanTenant: clean })
     approvalCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs, cleanTenant: clean })
+    controlCases({ haldir: () => haldir, subject: () => subject, session, needs, concurrency })
   })
 }

@@ -1,5 +1,5 @@
 import { usdToMicros, ValidationError } from '@haldir/core'
-import { idSchema, scopeSchema } from '@haldir/core/backend'
+import { activeHoursSchema, alertThresholdsSchema, approvalRuleSchema, budgetWindowSchema, callCapSchema, idSchema, MAX_APPROVAL_RULES, MAX_CONTROLS, rateLimitSchema, scopeSchema } from '@haldir/core/backend'
 import { z } from 'zod'
 import { closestName } from '../internal/closest-name.ts'
 
@@ -64,6 +64,14 @@ const createSessionSchema = z.strictObject({
   ttl: z.number().positive().max(10 * 365 * 24 * 3600).optional(),
   parentId: idSchema.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  // Upstream's proxy policies, as session controls: `rate_limit` → rateLimits, `time_window` →
+  // activeHours, `spend_limit` per call → a tool's maxCost; and approvals, budgets that reset.
+  windows: z.array(budgetWindowSchema).max(MAX_CONTROLS).optional(),
+  rateLimits: z.array(rateLimitSchema).max(MAX_CONTROLS).optional(),
+  callCaps: z.array(callCapSchema).max(MAX_CONTROLS).optional(),
+  activeHours: activeHoursSchema.optional(),
+  alerts: alertThresholdsSchema.optional(),
+  approvalRules: z.array(approvalRuleSchema).max(MAX_APPROVAL_RULES).optional(),
 })
 
 const exactlyOne =

@@ -145,7 +145,7 @@ export function closeApproval(
   const status = hold.approval.status === 'approved' ? 'approved' : decision.status
   const approval: ApprovalState = status === 'approved' ? hold.approval : { ...hold.approval, status, decidedAt: draft.now, decidedBy: decision.decidedBy, note: decision.note }
   draft.updateHold({ holdId: hold.id, expiresAt: hold.expiresAt, approval })
-  draft.move(chain, 0, -hold.amountMicros, null)
+  draft.move(chain, 0, -hold.amountMicros, null, hold.createdAt)
   const entry = draft.append(chain[0] as SessionState, auditEvents.approvalClosed(hold, approval, decision.status, decision.reason))
   draft.closeHold(hold.id, entry.id, 0, decision.status === 'expired')
   const record = toApprovalRecord(changed(hold, hold.expiresAt, approval))

@@ -10,6 +10,7 @@ import { holdExpiry } from './hold-expiry.ts'
 import { planGoOnApproval } from './plan-go-on-approval.ts'
 import { afterReleases, releaseExpiredHolds } from './release-expired-holds.ts'
 import { requestFingerprint } from './request-fingerprint.ts'
+import { UsageBook } from '../usage-book.ts'
 import { requireSession } from './require-session.ts'
 
 /**
@@ -35,7 +36,7 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
     if (request.idempotencyKey !== null) remember(request, result, draft)
     return result
   }
-  const decision = decideAuthorization({ chain, mode: request.mode, scope: request.scope, amountMicros: request.amountMicros, now: draft.now })
+  const decision = decideAuthorization({ chain, mode: request.mode, scope: request.scope, amountMicros: request.amountMicros, now: draft.now, tool: request.tool })
   // Rules are asked only of calls that would go through: a refusal needs no approver.
   const demand =
     decision.allowed && request.mode !== 'check'
@@ -44,10 +45,17 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
   if (!decision.allowed) {
     const entry = draft.append(session, auditEvents.denied(request, decision))
     draft.emit('call.denied', session, { code: decision.code, reason: decision.reason, tool: request.tool, scope: request.scope, requestedUsd: entry.details.requestedUsd })
+    // A limit that refused: its alert (exhausted, rate-limited), once per window, on the session whose limit it is.
+    const limiting = chain.find((link) => link.record.id === decision.facts.limitingSessionId)
+    if (limiting && (decision.code === 'budget_exceeded' || decision.code === 'rate_limited' || decision.code === 'call_cap_reached')) {
+      ;(draft.book ??= new UsageBook(draft)).refused(limiting, decision.code, decision.facts)
+    }
     result = { allowed: false, code: decision.code, reason: decision.reason, facts: decision.facts, entry }
   } else if (demand !== null) {
+    draft.countCall(chain, request.tool, request.scope)
     result = requestApproval(request, chain, demand, draft)
   } else if (request.mode === 'reserve') {
+    draft.countCall(chain, request.tool, request.scope)
     const holdId = draft.newId('hold')
     draft.openHold({
       id: holdId,
@@ -69,6 +77,7 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
     draft.append(session, auditEvents.reserved(request, holdId))
     result = { allowed: true, holdId, entry: null }
   } else if (request.mode === 'charge') {
+    draft.countCall(chain, request.tool, request.scope)
     draft.move(chain, request.amountMicros, 0, request.tool)
     result = { allowed: true, holdId: null, entry: draft.append(session, auditEvents.charged(request)) }
   } else {

@@ -72,7 +72,7 @@ export function planGoOnApproval(hold: HoldRecord | null, approvalId: string, re
   }
   draft.updateHold({ holdId: current.id, expiresAt: current.expiresAt, approval: { ...approval, used: true } })
   if (approval.mode === 'reserve') return { allowed: true, holdId: current.id, entry: null }
-  draft.move(chain, current.amountMicros, -current.amountMicros, current.tool)
+  draft.move(chain, current.amountMicros, -current.amountMicros, current.tool, current.createdAt)
   const entry = draft.append(session, auditEvents.approvedCharge(current, request, approvalId))
   draft.closeHold(current.id, entry.id, current.amountMicros, false)
   return { allowed: true, holdId: null, entry }

@@ -21,7 +21,7 @@ export function planReleaseHold(state: LoadedState, request: ReleaseHoldRequest,
   }
   // A hold past its lease is expired, whoever notices first.
   if (hold.expiresAt <= draft.now) return expireHold(hold, chain, draft)
-  draft.move(chain, 0, -hold.amountMicros, null)
+  draft.move(chain, 0, -hold.amountMicros, null, hold.createdAt)
   const entry = draft.append(chain[0] as SessionState, auditEvents.holdReleased(hold, request.reason))
   draft.closeHold(hold.id, entry.id, 0, false)
   return entry

@@ -43,7 +43,7 @@ export function planSettle(state: LoadedState, request: SettleRequest, draft: Dr
     return draft.refuse(expiredError(hold))
   }
   checkSettleAmount(request.amountMicros, hold.amountMicros)
-  draft.move(chain, request.amountMicros, -hold.amountMicros, hold.tool)
+  draft.move(chain, request.amountMicros, -hold.amountMicros, hold.tool, hold.createdAt)
   const entry = draft.append(chain[0] as SessionState, auditEvents.settled(hold, request))
   draft.closeHold(hold.id, entry.id, request.amountMicros, false)
   return { entry, chargedMicros: request.amountMicros }

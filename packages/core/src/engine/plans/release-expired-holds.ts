@@ -26,7 +26,7 @@ export function expireHold(hold: HoldRecord, chain: readonly SessionState[], dra
       reason: `hold lease ended at ${new Date(hold.expiresAt).toISOString()} before the approved call went on; released, nothing charged`,
     }).entry
   }
-  draft.move(chain, 0, -hold.amountMicros, null)
+  draft.move(chain, 0, -hold.amountMicros, null, hold.createdAt)
   const entry = draft.append(chain[0] as SessionState, auditEvents.holdExpired(hold))
   draft.emit('hold.expired', chain[0] as SessionState, { holdId: hold.id, tool: hold.tool, releasedUsd: entry.details.releasedUsd })
   draft.closeHold(hold.id, entry.id, 0, true)
