@@ -37,7 +37,8 @@ const missing = {
   bun: unavailable('Bun', runs(binary('bun'), ['--version'])),
   deno: unavailable('Deno', runs(binary('deno'), ['--version'])),
   workerd: unavailable('workerd', () => {
-    const workerd = (require('workerd') as { default: string }).default
+    // miniflare's own workerd (the platform binary its dependency brought).
+    const workerd = (createRequire(require.resolve('miniflare'))('workerd') as { default: string }).default
     return existsSync(workerd) && runs(workerd, ['--version'])()
   }),
 }
