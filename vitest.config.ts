@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { conditions: ['@haldir/source'] },
   ssr: { resolve: { conditions: ['@haldir/source'], externalConditions: ['@haldir/source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

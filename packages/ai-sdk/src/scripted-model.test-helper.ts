@@ -1,4 +1,4 @@
-import type { LanguageModelV4StreamPart } from '@ai-sdk/provider'
+import type { LanguageModelV4StreamPart, LanguageModelV4Usage } from '@ai-sdk/provider'
 import { MockLanguageModelV4 } from 'ai/test'
 
 export const usage = (input: number, output: number) => ({
@@ -9,7 +9,7 @@ export const usage = (input: number, output: number) => ({
 export type ScriptedTurn = { toolCalls: { name: string; input: unknown; id?: string }[] } | { text: string }
 
 /** A MockLanguageModelV4 that plays turns in order (tool calls, then text), generating or streaming. */
-export function scriptedModel(turns: ScriptedTurn[], tokens = usage(100, 20)) {
+export function scriptedModel(turns: ScriptedTurn[], tokens: ReturnType<typeof usage> | LanguageModelV4Usage = usage(100, 20), modelId = 'mock-model-id') {
   let index = 0
   const next = () => {
     const position = index++
@@ -23,6 +23,7 @@ export function scriptedModel(turns: ScriptedTurn[], tokens = usage(100, 20)) {
     }
   }
   return new MockLanguageModelV4({
+    modelId,
     doGenerate: async () => next(),
     doStream: async () => {
       const result = next()

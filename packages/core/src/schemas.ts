@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { redactDetails } from './audit/redact-details.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { unknownKeyMessage } from './internal/check-option-keys.ts'

@@ -131,6 +131,45 @@ describe('haldirMiddleware with createAgent', () => {
     ])
   })
 
+  it("meters at the model's list price from Haldir's table, cache reads and writes at their rates", async () => {
+    const session = await newSession(['*'], 1)
+    // 10,000 prompt tokens: 1,000 written to the cache, 8,000 read from it; 400 output tokens.
+    const usage = { input_tokens: 10_000, output_tokens: 400, total_tokens: 10_400, input_token_details: { cache_creation: 1000, cache_read: 8000 } }
+    const model = fakeModel().respond(new AIMessage({ content: 'answer', usage_metadata: usage }))
+    // ChatAnthropic, ChatOpenAI and the other integrations carry their model id as `model`.
+    Object.assign(model, { model: 'claude-haiku-4-5' })
+    const agent = createAgent({ model, tools: [], middleware: [haldirMiddleware({ haldir, sessionId: session.id, meter: { maxCost: 0.05 } })] })
+    await agent.invoke({ messages: [{ role: 'user', content: 'q' }] })
+    // claude-haiku-4-5: 1,000 × $1 + 1,000 × $1.25 + 8,000 × $0.10 + 400 × $5, per million.
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.00505, byTool: { model: 0.00505 } })
+    const entry = (await haldir.getAuditTrail({ sessionId: session.id })).entries.at(-1)
+    expect(entry).toMatchObject({ action: 'model.call', details: { inputTokens: 10_000, outputTokens: 400, cachedInputTokens: 8000, cacheWriteInputTokens: 1000 } })
+  })
+
+  it('refuses to call a model whose price it cannot find, and takes prices of your own', async () => {
+    const session = await newSession(['*'], 1)
+    const nameless = fakeModel().respond(new AIMessage('never'))
+    const refused = await createAgent({ model: nameless, tools: [], middleware: [haldirMiddleware({ haldir, sessionId: session.id, meter: { maxCost: 0.05 } })] })
+      .invoke({ messages: [{ role: 'user', content: 'q' }] })
+      .catch((caught: unknown) => caught)
+    expect(String((refused as Error).message)).toMatch(/model id/)
+    const unknown = fakeModel().respond(new AIMessage('never'))
+    Object.assign(unknown, { model: 'mystery-model-1' })
+    const alsoRefused = await createAgent({ model: unknown, tools: [], middleware: [haldirMiddleware({ haldir, sessionId: session.id, meter: { maxCost: 0.05 } })] })
+      .invoke({ messages: [{ role: 'user', content: 'q' }] })
+      .catch((caught: unknown) => caught)
+    expect(String((alsoRefused as Error).message)).toMatch(/No price for model 'mystery-model-1'/)
+    expect(nameless.callCount + unknown.callCount).toBe(0)
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
+    const priced = fakeModel().respond(new AIMessage({ content: 'ok', usage_metadata: { input_tokens: 1_000_000, output_tokens: 0, total_tokens: 1_000_000 } }))
+    Object.assign(priced, { model: 'mystery-model-1' })
+    await createAgent({ model: priced, tools: [], middleware: [haldirMiddleware({ haldir, sessionId: session.id, meter: { prices: { 'mystery-model-1': { inputPerMTok: 0.02, outputPerMTok: 0.05 } }, maxCost: 0.05 } })] }).invoke({
+      messages: [{ role: 'user', content: 'q' }],
+    })
+    expect((await haldir.getSpend(session.id)).totalUsd).toBe(0.02)
+    expect(() => haldirMiddleware({ haldir, sessionId: session.id, meter: { prices: { x: { inputPerMTok: 1, outputPerMTok: -2 } }, maxCost: 0.05 } })).toThrow(/outputPerMTok/)
+  })
+
   it('refuses a model call the budget cannot hold, before it is made', async () => {
     const session = await newSession(['*'], 0.01)
     const { all } = tools()

@@ -4,6 +4,7 @@ import {
   type GovernedCallOptions,
   type Haldir,
   MODEL_CALL_ACTION,
+  modelPrice,
   pendingMessage,
   resolveToolPolicy,
   settleModelUsage,
@@ -18,6 +19,8 @@ import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons'
 import { createMiddleware } from 'langchain'
 import { approvalRequest, askPerson, recordAnswer } from './approval-interrupt.ts'
 import { blockedToolMessage } from './blocked-tool-message.ts'
+import { modelIdOf } from './model-id-of.ts'
+import { toTokenUsage } from './to-token-usage.ts'
 
 /** What the middleware hands to `resolveSession`: the agent run's runtime and state. */
 export interface SessionSource {
@@ -54,7 +57,13 @@ export interface HaldirMiddlewareOptions extends ToolPolicyOptions<Record<string
   approver?: Haldir
   /** Meter model calls against the same budget by their token usage. */
   meter?: {
-    price: TokenPrice
+    /**
+     * USD per million tokens (input, output, and optionally cached input, cache writes, reasoning).
+     * @default the agent model's list price in Haldir's table, by its `model` id; a model it does not know is a `ValidationError` before the call
+     */
+    price?: TokenPrice
+    /** Prices by model id, looked up before Haldir's table. */
+    prices?: Readonly<Record<string, TokenPrice>>
     /** Reserved before each model call; the call is refused if the budget cannot hold it. */
     maxCost: number
     /** Name of the model in the audit trail and `byTool`. @default 'model' */
@@ -88,7 +97,8 @@ function resumeKeyOf(toolCallId: string): string | undefined {
  * (`wrapToolCall`): a refused call never reaches the tool and the model gets an error
  * `ToolMessage` with the reason; a tool that throws has its hold released, the error audited,
  * and the model gets an error `ToolMessage` instead of the run failing. With `meter`, model
- * calls are charged to the same budget by token usage (`wrapModelCall`).
+ * calls are charged to the same budget by token usage (`wrapModelCall`), at the model's list
+ * price from Haldir's table unless `meter.price` or `meter.prices` gives one.
  *
  * @example
  * const agent = createAgent({ model, tools, middleware: [haldirMiddleware({ haldir, sessionId, scopes: { search: 'browse' }, costs: { search: 0.01 } })] })
@@ -111,7 +121,7 @@ const MIDDLEWARE_OPTIONS = [
   'maxCost',
   'maxCosts',
 ] as const
-const METER_OPTIONS = ['price', 'maxCost', 'auditName', 'model'] as const
+const METER_OPTIONS = ['price', 'prices', 'maxCost', 'auditName', 'model'] as const
 
 export function haldirMiddleware(options: HaldirMiddlewareOptions) {
   checkOptionKeys(options, MIDDLEWARE_OPTIONS)
@@ -180,8 +190,24 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
 
   const meter = options.meter
   // Refuse a malformed price now, not at the first model call.
-  if (meter) tokenCost({}, meter.price)
+  if (meter?.price !== undefined) tokenCost({}, meter.price)
+  if (meter?.prices !== undefined && (typeof meter.prices !== 'object' || meter.prices === null || Array.isArray(meter.prices))) {
+    throw new ValidationError({ issues: [{ path: 'meter.prices', message: 'must be an object of prices by model id' }] })
+  }
+  for (const [model, price] of Object.entries(meter?.prices ?? {})) modelPrice(model, { prices: { [model]: price } })
   const modelName = meter?.auditName ?? meter?.model ?? 'model'
+  /** The price of the agent's model: given, or looked up by its id (a model without one is refused before it is called). */
+  const priceOf = (model: unknown): TokenPrice => {
+    if (meter?.price !== undefined) return meter.price
+    const id = modelIdOf(model)
+    if (id === undefined) {
+      throw new ValidationError({
+        message: "The agent's model does not say its model id, so its price cannot be looked up: pass meter.price (USD per million tokens)",
+        issues: [{ path: 'meter.price', message: 'is required for a model without a model id' }],
+      })
+    }
+    return modelPrice(id, { prices: meter?.prices })
+  }
 
   return createMiddleware({
     name: 'HaldirMiddleware',
@@ -222,6 +248,7 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
     ...(meter
       ? {
           wrapModelCall: async (request, handler) => {
+            const price = priceOf(request.model)
             const sessionId = sessionOf({ runtime: request.runtime as SessionSource['runtime'], state: request.state })
             const decision = await haldir.gate({ sessionId, tool: modelName, action: MODEL_CALL_ACTION, maxCostUsd: meter.maxCost, details: { kind: 'generate' } })
             if (!decision.allowed) {
@@ -237,8 +264,8 @@ export function haldirMiddleware(options: HaldirMiddlewareOptions) {
             }
             const usage = response.usage_metadata
             await settleModelUsage(decision.hold, {
-              usage: usage && { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens },
-              price: meter.price,
+              usage: usage && toTokenUsage(usage),
+              price,
               maxCost: meter.maxCost,
               kind: 'generate',
             })

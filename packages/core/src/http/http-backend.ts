@@ -1,10 +1,12 @@
+import { defaultTransport } from '#default-transport'
 import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-backend.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { errorFromJson } from '../errors/error-from-json.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import { errorMessage } from '../internal/error-message.ts'
 import { type HttpOperation, httpRoutes } from './http-routes.ts'
-import { fetchTransport, nodeTransport } from './http-transport.ts'
+import { readEnv } from '../internal/read-env.ts'
+import { fetchTransport } from './http-transport.ts'
 import { subscribeEvents } from './subscribe-events.ts'
 
 export interface HttpBackendOptions {
@@ -12,7 +14,7 @@ export interface HttpBackendOptions {
   url: string
   /** `hld_…`: decides the tenant server-side. @default process.env.HALDIR_API_KEY */
   apiKey?: string
-  /** A `fetch` of your own (tests count round trips with it, proxies inject headers). @default node:http with keep-alive */
+  /** A `fetch` of your own (tests count round trips with it, proxies inject headers). @default on Node `node:http` with keep-alive, elsewhere the global `fetch` */
   fetch?: typeof fetch
   /** Per-request timeout. @default 10_000 */
   timeoutMs?: number
@@ -40,9 +42,9 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
   } catch (error) {
     throw new ValidationError({ issues: [{ path: 'url', message: `is not a URL (${errorMessage(error)})` }], cause: error })
   }
-  const apiKey = options.apiKey ?? process.env.HALDIR_API_KEY
+  const apiKey = options.apiKey ?? readEnv('HALDIR_API_KEY')
   if (!apiKey) throw new ValidationError({ issues: [{ path: 'apiKey', message: 'is required (or set HALDIR_API_KEY)' }] })
-  const transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport()
+  const transport = options.fetch ? fetchTransport(options.fetch) : defaultTransport()
   const timeoutMs = options.timeoutMs ?? 10_000
   const retries = options.retries ?? 2
   const origin = base.href.replace(/\/$/, '')

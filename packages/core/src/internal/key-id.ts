@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
+import { sha256Hex } from '#crypto'
 
 /** A key's public name: the first 16 hex of SHA-256 of the key. Sealed things carry it so keys can rotate. */
 export function keyIdOf(key: Uint8Array): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16)
+  return sha256Hex(key).slice(0, 16)
 }

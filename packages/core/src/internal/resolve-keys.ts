@@ -1,7 +1,8 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { hmacSha256, randomBytes } from '#crypto'
 import { ValidationError } from '../errors/validation-error.ts'
 import { parseKey } from '../vault/vault-cipher.ts'
 import { keyIdOf } from './key-id.ts'
+import { readEnv } from './read-env.ts'
 
 export type KeyInput = string | Uint8Array
 
@@ -40,8 +41,7 @@ export function resolveKeys(options: {
   durable: boolean
   backendName: string
 }): ResolvedKeys {
-  const env = typeof process === 'undefined' ? {} : process.env
-  const masterInput = options.masterKey ?? env.HALDIR_MASTER_KEY
+  const masterInput = options.masterKey ?? readEnv('HALDIR_MASTER_KEY')
   const ephemeral = masterInput === undefined || masterInput === ''
   if (ephemeral && options.durable) {
     throw new ValidationError({
@@ -50,12 +50,12 @@ export function resolveKeys(options: {
     })
   }
   const masterKey = ephemeral ? randomBytes(32) : toKey(masterInput as KeyInput, 'masterKey')
-  const previousKeys = (options.previousMasterKeys ?? keyList(env.HALDIR_PREVIOUS_MASTER_KEYS)).map((key, index) => toKey(key, `previousMasterKeys.${index}`))
-  const auditInput = options.auditKey ?? env.HALDIR_AUDIT_KEY
+  const previousKeys = (options.previousMasterKeys ?? keyList(readEnv('HALDIR_PREVIOUS_MASTER_KEYS'))).map((key, index) => toKey(key, `previousMasterKeys.${index}`))
+  const auditInput = options.auditKey ?? readEnv('HALDIR_AUDIT_KEY')
   const explicitAudit = auditInput !== undefined && auditInput !== ''
   const auditKey = explicitAudit ? toKey(auditInput, 'auditKey') : deriveAuditKey(masterKey)
   const earlierAudit = [
-    ...(options.previousAuditKeys ?? keyList(env.HALDIR_PREVIOUS_AUDIT_KEYS)).map((key, index) => toKey(key, `previousAuditKeys.${index}`)),
+    ...(options.previousAuditKeys ?? keyList(readEnv('HALDIR_PREVIOUS_AUDIT_KEYS'))).map((key, index) => toKey(key, `previousAuditKeys.${index}`)),
     // Entries sealed while an earlier master key was active carry its derived audit key.
     ...previousKeys.map(deriveAuditKey),
     // And when an explicit audit key replaces a derived one, the master key's derivation still verifies.
@@ -65,11 +65,11 @@ export function resolveKeys(options: {
   for (const key of earlierAudit) if (!auditKeys.has(keyIdOf(key))) auditKeys.set(keyIdOf(key), key)
   // Tree heads are signed with a key of their own: given, or derived from the master key, so one
   // key is still enough and a restart keeps the same signing key id.
-  const treeInput = options.treeSigningKey ?? env.HALDIR_TREE_SIGNING_KEY
+  const treeInput = options.treeSigningKey ?? readEnv('HALDIR_TREE_SIGNING_KEY')
   const explicitTree = treeInput !== undefined && treeInput !== ''
   const treeSigningSeeds = [
     explicitTree ? toKey(treeInput, 'treeSigningKey') : deriveTreeSeed(masterKey),
-    ...(options.previousTreeSigningKeys ?? keyList(env.HALDIR_PREVIOUS_TREE_SIGNING_KEYS)).map((key, index) => toKey(key, `previousTreeSigningKeys.${index}`)),
+    ...(options.previousTreeSigningKeys ?? keyList(readEnv('HALDIR_PREVIOUS_TREE_SIGNING_KEYS'))).map((key, index) => toKey(key, `previousTreeSigningKeys.${index}`)),
     ...previousKeys.map(deriveTreeSeed),
     ...(explicitTree ? [deriveTreeSeed(masterKey)] : []),
   ]
@@ -77,11 +77,11 @@ export function resolveKeys(options: {
 }
 
 function deriveTreeSeed(masterKey: Uint8Array): Uint8Array {
-  return createHmac('sha256', masterKey).update('haldir tree signing key v1').digest()
+  return hmacSha256(masterKey, 'haldir tree signing key v1')
 }
 
 function deriveAuditKey(masterKey: Uint8Array): Uint8Array {
-  return createHmac('sha256', masterKey).update('haldir audit key v1').digest()
+  return hmacSha256(masterKey, 'haldir audit key v1')
 }
 
 function keyList(text: string | undefined): string[] {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256Hasher } from '#crypto'
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { Haldir } from '../types.ts'
 import type { TreeHead } from './tree-head.ts'
@@ -53,7 +53,7 @@ const CSV_COLUMNS = ['leaf_index', 'id', 'session_id', 'agent_id', 'seq', 'times
 export async function* exportBundle(haldir: Haldir, options: ExportOptions = {}): AsyncGenerator<BundleEntry | BundleManifest> {
   const pageSize = options.pageSize ?? 1000
   const head = await haldir.getTreeHead()
-  const ids = createHash('sha256')
+  const ids = sha256Hasher()
   let count = 0
   let firstTimestamp: string | null = null
   let lastTimestamp: string | null = null
@@ -92,7 +92,7 @@ export async function* exportBundle(haldir: Haldir, options: ExportOptions = {})
     count,
     firstTimestamp,
     lastTimestamp,
-    sha256: ids.digest('hex'),
+    sha256: ids.hex(),
     treeHead: head,
     consistency,
     generatedAt: new Date().toISOString(),

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { leafHash } from './merkle-hash.ts'
 import { appendLeaves, consistencyPath, inclusionPath, type NodeKey, nodeKey, nodesRead, peaksOf, rootOf } from './merkle-log.ts'
@@ -127,6 +127,10 @@ describe('the ledger log (RFC 6962), against an independent implementation', () 
     expect(verifyInclusion({ leafHash: leaf, index: 40, size: 200, path, root })).toBe(false)
     expect(verifyInclusion({ leafHash: leaf, index: 40, size: 40, path, root })).toBe(false)
     expect(verifyInclusion({ leafHash: leaf, index: 40, size: 77, path: [...path, root], root })).toBe(false)
+    // Malformed hex anywhere in a proof is a refusal, never a throw.
+    expect(verifyInclusion({ leafHash: leaf, index: 40, size: 77, path: path.map((item, at) => (at === 0 ? `${item.slice(0, 63)}z` : item)), root })).toBe(false)
+    expect(verifyInclusion({ leafHash: leaf, index: 40, size: 77, path, root: 'not hex' })).toBe(false)
+    expect(verifyConsistency({ first: 40, second: 77, firstRoot: rootOf(40, log.read), secondRoot: root, path: consistencyPath(40, 77, log.read).map((item) => item.toUpperCase().replace('A', 'G')) })).toBe(false)
     const consistency = consistencyPath(30, 77, log.read)
     const first = rootOf(30, log.read)
     expect(verifyConsistency({ first: 30, second: 77, firstRoot: first, secondRoot: root, path: consistency.slice(1) })).toBe(false)
@@ -157,7 +161,9 @@ describe('signed tree heads (Ed25519)', () => {
     const seed = randomBytes(32)
     const key = treeSigningKey(seed)
     const head = signTreeHead(key, { treeSize: 7, rootHash: 'cd'.repeat(32), signedAt: 1_800_000_000 })
-    const independent = sign(null, Buffer.from(`sth:7:${'cd'.repeat(32)}:1800000000`), key.privateKey).toString('hex')
+    // The seed as node:crypto's own key object: PKCS#8 DER is a fixed prefix and the 32-byte seed.
+    const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' })
+    const independent = sign(null, Buffer.from(`sth:7:${'cd'.repeat(32)}:1800000000`), privateKey).toString('hex')
     expect(head.signature).toBe(independent)
     // The same seed is the same key: a restart keeps signing under one key id.
     expect(treeSigningKey(seed).keyId).toBe(key.keyId)

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256Hasher } from '#crypto'
 import type { BundleEntry, BundleManifest } from './export-bundle.ts'
 import { entryLeafHash } from './leaf-bytes.ts'
 import { appendLeaves, nodeKey, rootOf } from './merkle-log.ts'
@@ -45,9 +45,9 @@ export function verifyBundle(text: string, options: { publicKeys: readonly strin
 
   const signer = options.publicKeys.find((key) => verifyTreeHead(head, key))
   if (!signer) problems.push(`the tree head of size ${head.treeSize} is not signed by any of the given public keys`)
-  const ids = createHash('sha256')
+  const ids = sha256Hasher()
   for (const { entry } of entries) ids.update(`${entry.id}\n`)
-  if (ids.digest('hex') !== manifest.sha256 || entries.length !== manifest.count) problems.push('the entries do not match the manifest (ids or count): lines were added, removed or reordered')
+  if (ids.hex() !== manifest.sha256 || entries.length !== manifest.count) problems.push('the entries do not match the manifest (ids or count): lines were added, removed or reordered')
 
   let earlierRootOf: ((size: number) => string) | null = null
   if (manifest.scope.kind === 'tenant') {

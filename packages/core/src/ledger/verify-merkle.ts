@@ -1,5 +1,8 @@
 import { EMPTY_ROOT, nodeHash } from './merkle-hash.ts'
 
+// A proof comes from outside: anything but SHA-256 hex in it is a refusal, not a throw.
+const isHash = (text: unknown): boolean => typeof text === 'string' && /^[0-9a-f]{64}$/i.test(text)
+
 /**
  * Checks an RFC 6962 inclusion proof (RFC 9162 §2.1.3.2): the audit path, bottom-up, leads from
  * the leaf hash at `index` to `root` in a tree of `size` leaves, consuming every element. Pure;
@@ -8,6 +11,7 @@ import { EMPTY_ROOT, nodeHash } from './merkle-hash.ts'
 export function verifyInclusion(proof: { leafHash: string; index: number; size: number; path: readonly string[]; root: string }): boolean {
   const { leafHash, index, size, path, root } = proof
   if (!Number.isInteger(index) || !Number.isInteger(size) || index < 0 || index >= size) return false
+  if (!isHash(leafHash) || !isHash(root) || !path.every(isHash)) return false
   let fn = index
   let sn = size - 1
   let r = leafHash.toLowerCase()
@@ -37,6 +41,7 @@ export function verifyInclusion(proof: { leafHash: string; index: number; size: 
  */
 export function verifyConsistency(proof: { first: number; second: number; firstRoot: string; secondRoot: string; path: readonly string[] }): boolean {
   const { first, second, path } = proof
+  if (!isHash(proof.firstRoot) || !isHash(proof.secondRoot) || !path.every(isHash)) return false
   const firstRoot = proof.firstRoot.toLowerCase()
   const secondRoot = proof.secondRoot.toLowerCase()
   if (!Number.isInteger(first) || !Number.isInteger(second) || first < 0 || first > second) return false

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { aes256GcmOpen, aes256GcmSeal, fromBase64, fromHex, randomBytes, toBase64 } from '#crypto'
 import { IntegrityError } from '../errors/integrity-error.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import { keyIdOf } from '../internal/key-id.ts'
@@ -46,10 +46,8 @@ export function createVaultCipher(options: { masterKey: Uint8Array; previousKeys
     keyId: activeId,
     seal(binding, value) {
       const nonce = randomBytes(12)
-      const cipher = createCipheriv('aes-256-gcm', options.masterKey, nonce)
-      cipher.setAAD(associatedData(binding, activeId, 2))
-      const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()])
-      return { keyId: activeId, nonce: nonce.toString('base64'), ciphertext: ciphertext.toString('base64'), tag: cipher.getAuthTag().toString('base64'), format: 2 }
+      const { ciphertext, tag } = aes256GcmSeal(options.masterKey, nonce, UTF8.encode(value), associatedData(binding, activeId, 2))
+      return { keyId: activeId, nonce: toBase64(nonce), ciphertext: toBase64(ciphertext), tag: toBase64(tag), format: 2 }
     },
     open(binding, sealed) {
       const key = keys.get(sealed.keyId)
@@ -60,10 +58,10 @@ export function createVaultCipher(options: { masterKey: Uint8Array; previousKeys
         })
       }
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.nonce, 'base64'))
-        decipher.setAAD(associatedData(binding, sealed.keyId, sealed.format ?? 1))
-        decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'))
-        return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]).toString('utf8')
+        const nonce = fromBase64(sealed.nonce)
+        if (nonce.length !== 12) throw new RangeError('the nonce is not 96 bits')
+        const plaintext = aes256GcmOpen(key, nonce, fromBase64(sealed.ciphertext), fromBase64(sealed.tag), associatedData(binding, sealed.keyId, sealed.format ?? 1))
+        return new TextDecoder().decode(plaintext)
       } catch (error) {
         throw new IntegrityError({
           message: `Secret '${binding.name}' does not open: its ciphertext, tenant, name, required scope or key id was changed in storage`,
@@ -75,10 +73,12 @@ export function createVaultCipher(options: { masterKey: Uint8Array; previousKeys
   }
 }
 
+const UTF8 = new TextEncoder()
+
 // NUL cannot occur in a tenant, name or scope (validation refuses it), so it separates them unambiguously.
-function associatedData(binding: SecretBinding, keyId: string, format: 1 | 2): Buffer {
-  if (format === 1) return Buffer.from(binding.name, 'utf8')
-  return Buffer.from(['haldir-vault-v2', binding.tenant, binding.name, binding.scopeRequired ?? '', keyId].join('\u0000'), 'utf8')
+function associatedData(binding: SecretBinding, keyId: string, format: 1 | 2): Uint8Array {
+  if (format === 1) return UTF8.encode(binding.name)
+  return UTF8.encode(['haldir-vault-v2', binding.tenant, binding.name, binding.scopeRequired ?? '', keyId].join('\u0000'))
 }
 
 /**
@@ -86,8 +86,13 @@ function associatedData(binding: SecretBinding, keyId: string, format: 1 | 2): B
  */
 export function parseKey(text: string, what = 'master key'): Uint8Array {
   const trimmed = text.trim()
-  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64')
-  if (bytes.length !== 32) {
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = /^[0-9a-fA-F]{64}$/.test(trimmed) ? fromHex(trimmed) : fromBase64(trimmed)
+  } catch {
+    bytes = undefined
+  }
+  if (bytes?.length !== 32) {
     throw new ValidationError({ issues: [{ path: what, message: 'must be 32 bytes, as 64 hex characters or base64' }] })
   }
   return bytes

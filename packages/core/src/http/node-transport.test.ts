@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { nodeTransport } from './http-transport.ts'
+import { nodeTransport } from './node-transport.ts'
 
 /**
  * A bare HTTP/1.1 server on a raw socket, so a test can close a keep-alive connection exactly

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { bundle, platformConditions } from './bundle.test-helper.ts'
+
+// The client path (DESIGN §12) imports no `node:` built-in: each entry must bundle for Workers and
+// Vercel Edge, where esbuild's browser platform makes a `node:` import a build error. The
+// frameworks themselves are the app's own dependencies (peers), left out here.
+const entries = {
+  '@haldir/core client path': { contents: "export { createHaldir, httpBackend, withHaldir, createGovernor, memoryBackend } from '@haldir/core'", external: [] },
+  '@haldir/core/backend (what adapters import)': { contents: "export { checkOptionKeys, errorMessage, nodeTransport } from '@haldir/core/backend'", external: [] },
+  '@haldir/ai-sdk': { contents: "export * from '@haldir/ai-sdk'", external: ['ai'] },
+  '@haldir/langchain': { contents: "export * from '@haldir/langchain'", external: ['@langchain/core', '@langchain/core/*', 'langchain'] },
+  '@haldir/mcp (client side)': { contents: "export * from '@haldir/mcp'", external: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'] },
+}
+
+/**
+ * Gzipped bytes the core client path may take; see bench/bundle.bench.ts. 73 KB when first set,
+ * 89 KB once approvals (their client API and events over server-sent events, with
+ * eventsource-parser) and budget windows (time zones, with @date-fns/tz) joined the memory engine
+ * the default `createHaldir()` carries. An HTTP-only client (`httpBackend` + `createGovernor`) is
+ * about 39 KB.
+ */
+const CLIENT_PATH_BUDGET = 92 * 1024
+
+describe.each(Object.keys(platformConditions) as (keyof typeof platformConditions)[])('bundled for %s', (platform) => {
+  it.each(Object.entries(entries))('%s has no node: built-in', async (_name, entry) => {
+    const built = await bundle(entry.contents, { conditions: platformConditions[platform], format: 'esm', external: entry.external })
+    expect(built.inputs.filter((input) => input.startsWith('node:'))).toEqual([])
+    // Node's own modules would be a resolve error above; the Node builds of #crypto and
+    // #default-transport must not be picked either.
+    expect(built.inputs.filter((input) => /node-crypto|default-transport-node|node-transport/.test(input))).toEqual([])
+  })
+
+  it(`keeps the core client path under ${CLIENT_PATH_BUDGET / 1024} KB gzipped`, async () => {
+    const built = await bundle(entries['@haldir/core client path'].contents, { conditions: platformConditions[platform], format: 'esm', minify: true })
+    expect(built.gzipped).toBeLessThan(CLIENT_PATH_BUDGET)
+  })
+})
