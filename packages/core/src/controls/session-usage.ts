@@ -1,17 +1,15 @@
 import type { RateLimitRule, WindowRule } from '../backend/haldir-backend.ts'
 import { periodBounds } from './period-bounds.ts'
 
-/** Money of a window made in one slot: a calendar period, or a slice of a rolling window. */
-export interface MoneySlot {
-  start: number
-  spentMicros: number
-  reservedMicros: number
-}
+/**
+ * Money of a window made in one slot (a calendar period, or a slice of a rolling window):
+ * `[start, spentMicros, reservedMicros]`. Tuples, not objects: a session's usage is stored and
+ * read with every call that touches it, so it is kept small.
+ */
+export type MoneySlot = [start: number, spentMicros: number, reservedMicros: number]
 
-export interface CallSlot {
-  start: number
-  calls: number
-}
+/** Calls a rate limit counted in one slice: `[start, calls]`. */
+export type CallSlot = [start: number, calls: number]
 
 /**
  * What a session's controls have counted so far (stored with the session, changed under its
@@ -57,16 +55,16 @@ export function windowTotals(rule: WindowRule, slots: readonly MoneySlot[] | und
   let reservedMicros = 0
   if (rule.kind === 'calendar') {
     const bounds = periodBounds(rule.period, rule.timeZone, now)
-    const slot = slots?.find((candidate) => candidate.start === bounds.start)
-    return { spentMicros: slot?.spentMicros ?? 0, reservedMicros: slot?.reservedMicros ?? 0, periodStart: bounds.start, resetsAt: bounds.end }
+    const slot = slots?.find((candidate) => candidate[0] === bounds.start)
+    return { spentMicros: slot?.[1] ?? 0, reservedMicros: slot?.[2] ?? 0, periodStart: bounds.start, resetsAt: bounds.end }
   }
   const slice = sliceMs(rule.durationMs)
   let oldest: number | null = null
-  for (const slot of slots ?? []) {
-    if (!liveSlice(slot.start, slice, rule.durationMs, now)) continue
-    spentMicros += slot.spentMicros
-    reservedMicros += slot.reservedMicros
-    if (oldest === null || slot.start < oldest) oldest = slot.start
+  for (const [start, spent, reserved] of slots ?? []) {
+    if (!liveSlice(start, slice, rule.durationMs, now)) continue
+    spentMicros += spent
+    reservedMicros += reserved
+    if (oldest === null || start < oldest) oldest = start
   }
   return { spentMicros, reservedMicros, periodStart: 0, resetsAt: oldest === null ? null : oldest + slice + rule.durationMs }
 }
@@ -78,18 +76,19 @@ export function windowTotals(rule: WindowRule, slots: readonly MoneySlot[] | und
  */
 export function addMoney(rule: WindowRule, slots: readonly MoneySlot[] | undefined, at: number, now: number, spent: number, reserved: number): MoneySlot[] {
   const start = slotOf(rule, at)
-  const live = (slot: MoneySlot) =>
-    rule.kind === 'calendar' ? slot.start === periodBounds(rule.period, rule.timeZone, now).start : liveSlice(slot.start, sliceMs(rule.durationMs), rule.durationMs, now)
-  const kept = (slots ?? []).filter(live)
-  const target = kept.find((slot) => slot.start === start)
-  if (target) {
-    const index = kept.indexOf(target)
-    kept[index] = { start, spentMicros: target.spentMicros + spent, reservedMicros: Math.max(0, target.reservedMicros + reserved) }
+  const current = rule.kind === 'calendar' ? periodBounds(rule.period, rule.timeZone, now).start : 0
+  const slice = rule.kind === 'rolling' ? sliceMs(rule.durationMs) : 0
+  const live = (slotStart: number) => (rule.kind === 'calendar' ? slotStart === current : liveSlice(slotStart, slice, rule.durationMs, now))
+  const kept = (slots ?? []).filter((slot) => live(slot[0]))
+  const index = kept.findIndex((slot) => slot[0] === start)
+  if (index !== -1) {
+    const target = kept[index] as MoneySlot
+    kept[index] = [start, target[1] + spent, Math.max(0, target[2] + reserved)]
     return kept
   }
   // Money of a slot gone by: its window has moved on without it.
-  if (!live({ start, spentMicros: 0, reservedMicros: 0 }) || (spent <= 0 && reserved <= 0)) return kept
-  kept.push({ start, spentMicros: spent, reservedMicros: Math.max(0, reserved) })
+  if (!live(start) || (spent <= 0 && reserved <= 0)) return kept
+  kept.push([start, spent, Math.max(0, reserved)])
   return kept
 }
 
@@ -98,10 +97,10 @@ export function rateCount(rule: RateLimitRule, slots: readonly CallSlot[] | unde
   const slice = sliceMs(rule.perMs)
   let used = 0
   let oldest: number | null = null
-  for (const slot of slots ?? []) {
-    if (!liveSlice(slot.start, slice, rule.perMs, now)) continue
-    used += slot.calls
-    if (oldest === null || slot.start < oldest) oldest = slot.start
+  for (const [start, calls] of slots ?? []) {
+    if (!liveSlice(start, slice, rule.perMs, now)) continue
+    used += calls
+    if (oldest === null || start < oldest) oldest = start
   }
   return { used, resetsAt: oldest === null ? null : oldest + slice + rule.perMs }
 }
@@ -110,9 +109,9 @@ export function rateCount(rule: RateLimitRule, slots: readonly CallSlot[] | unde
 export function addCall(rule: RateLimitRule, slots: readonly CallSlot[] | undefined, now: number): CallSlot[] {
   const slice = sliceMs(rule.perMs)
   const start = now - (now % slice)
-  const kept = (slots ?? []).filter((slot) => liveSlice(slot.start, slice, rule.perMs, now))
-  const index = kept.findIndex((slot) => slot.start === start)
-  if (index === -1) kept.push({ start, calls: 1 })
-  else kept[index] = { start, calls: (kept[index] as CallSlot).calls + 1 }
+  const kept = (slots ?? []).filter((slot) => liveSlice(slot[0], slice, rule.perMs, now))
+  const index = kept.findIndex((slot) => slot[0] === start)
+  if (index === -1) kept.push([start, 1])
+  else kept[index] = [start, (kept[index] as CallSlot)[1] + 1]
   return kept
 }

@@ -39,11 +39,18 @@ export class UsageBook {
     if (!entry) {
       const loaded = session.usage
       // A shallow copy: every change below replaces a member's value, never mutates it.
-      const usage = loaded ? { windows: { ...loaded.windows }, rates: { ...loaded.rates }, caps: { ...loaded.caps }, fired: [...loaded.fired] } : emptyUsage()
+      const usage = loaded ? { windows: { ...loaded.windows }, rates: { ...loaded.rates }, caps: { ...loaded.caps }, fired: loaded.fired.filter(this.#stillRelevant) } : emptyUsage()
       entry = { session, controls, spent: session.spentMicros, usage }
       this.#entries.set(id, entry)
     }
     return entry
+  }
+
+  /** A rate limit's alert is kept until the window it was raised for has passed; others until their own rules drop them. */
+  readonly #stillRelevant = (key: string): boolean => {
+    if (!key.endsWith('#limited')) return true
+    const until = Number(key.slice(key.indexOf('@') + 1, key.lastIndexOf('#')))
+    return until === 0 || until > this.#owner.now
   }
 
   /** Money of `session` moved by `spent` and `reserved`, made at `at` (a hold's own time when it closes). */

@@ -178,6 +178,46 @@ describe('the proxy in front of a Streamable HTTP upstream', () => {
     }
   })
 
+  it("expresses upstream's proxy policies as session controls: rate_limit, time_window, spend_limit per call", async () => {
+    const upstream = await serveTestUpstreamOverHttp('Bearer upstream-secret')
+    const local = createHaldir()
+    const proxy = await startProxy({
+      config: {
+        upstreams: { remote: { url: upstream.url, headers: { authorization: 'Bearer upstream-secret' } } },
+        scopes: { charge: 'payments', echo: null },
+        // spend_limit { max: 0.5 }: no call may carry more than $0.50.
+        costs: { charge: { argument: 'amount' } },
+        maxCosts: { charge: 0.5 },
+        session: {
+          create: {
+            agentId: 'policed',
+            scopes: ['payments'],
+            spendLimit: 10,
+            // rate_limit { max_per_minute: 2 } and time_window { start_hour: 0, end_hour: 24 } (always open, but checked).
+            rateLimits: [{ calls: 2, per: 60 }],
+            activeHours: { start: '00:00', end: '23:59', timeZone: 'UTC' },
+          },
+        },
+      },
+      haldir: local,
+      http: { port: 0 },
+      log: () => {},
+    })
+    try {
+      const client = await httpClient(proxy.url as string)
+      clients.push(client)
+      expect(text(await client.callTool({ name: 'charge', arguments: { amount: 0.75 } }))).toMatch(/^BLOCKED: .*0\.75.*0\.5/)
+      expect(text(await client.callTool({ name: 'charge', arguments: { amount: 0.25 } }))).toBe('charged $0.25')
+      expect(text(await client.callTool({ name: 'echo', arguments: { message: 'hi' } }))).toContain('hi')
+      const limited = await client.callTool({ name: 'echo', arguments: { message: 'again' } })
+      expect(limited).toMatchObject({ isError: true, _meta: { haldir: { code: 'rate_limited' } } })
+      expect(text(limited)).toMatch(/^BLOCKED: rate limit: 2 calls per 60s; retry in \d+s$/)
+    } finally {
+      await proxy.close()
+      await upstream.close().catch(() => {})
+    }
+  })
+
   it('refuses to start when an upstream cannot be reached, naming it', async () => {
     const refused = startProxy({
       config: { upstreams: { gone: { url: 'http://127.0.0.1:9/mcp' } }, session: { create: { agentId: 'a' } } },
