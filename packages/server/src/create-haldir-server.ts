@@ -8,6 +8,8 @@ import { mountDashboard } from './dashboard.ts'
 import { errorResponse } from './error-response.ts'
 import { failureLog } from './failure-log.ts'
 import { finishRequestBody } from './finish-request-body.ts'
+import { mountJwks } from './jwks-route.ts'
+import { mountLedgerExport } from './ledger-export-route.ts'
 import { createRateLimit, defaultRateLimits, type RateLimitOptions } from './rate-limits.ts'
 import { readBody } from './read-body.ts'
 import { readinessProbe } from './readiness-probe.ts'
@@ -42,7 +44,7 @@ export interface HaldirServerOptions {
 
 const serverOptionNames = ['backend', 'apiKeys', 'maxBodyBytes', 'bodyTimeoutMs', 'rateLimits', 'trustProxyHops', 'dashboard', 'log'] as const satisfies readonly (keyof HaldirServerOptions)[]
 // What `serveHaldir` adds; it hands its options on whole.
-const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs'] as const satisfies readonly Exclude<keyof ServeHaldirOptions, keyof HaldirServerOptions>[]
+const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'publishTreeHeadsEveryMs'] as const satisfies readonly Exclude<keyof ServeHaldirOptions, keyof HaldirServerOptions>[]
 
 /**
  * The Haldir HTTP API as a Hono app: every backend operation of the shared route table
@@ -50,7 +52,8 @@ const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeo
  * tenant and a role (`routeRoles` says which role may call what), rate limits per key and per
  * client address, bodies size- and time-limited and validated with the core schemas, errors as
  * `{ error: { code, message, data } }`, security headers and an `X-Request-Id` on every answer,
- * `/healthz` (alive) and `/readyz` (the backend answers). Mount it anywhere Hono runs, or start
+ * `/healthz` (alive) and `/readyz` (the backend answers); the streamed ledger export and, without
+ * a key, the tree-head signing keys at `/.well-known/jwks.json`. Mount it anywhere Hono runs, or start
  * it with `serveHaldir()`.
  */
 export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv> {
@@ -94,6 +97,8 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     return c.json({ ok: false, backend: backend.name, error: { code: 'backend_error', message: 'The backend does not answer', data: {} } }, 503)
   })
   if (options.dashboard ?? true) mountDashboard(app)
+  mountJwks(app, backend)
+  mountLedgerExport(app, { backend, guard })
 
   const body = async (c: Context<ServerEnv>): Promise<Record<string, unknown>> => {
     const bytes = await readBody(c, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs })

@@ -3,7 +3,8 @@ import { type HttpOperation, httpRoutes } from '@haldir/core/backend'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiKeyRole, apiKeyRoles } from './api-key-role.ts'
 import { apiKeyStore, createApiKey } from './api-keys.ts'
-import { routeRoles } from './route-roles.ts'
+import { ledgerExportPath } from './ledger-export-route.ts'
+import { routeRoles, serverRouteRoles } from './route-roles.ts'
 import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
 
 const keys = Object.fromEntries(apiKeyRoles.map((role) => [role, createApiKey()])) as Record<ApiKeyRole, string>
@@ -106,6 +107,17 @@ describe('API key roles', () => {
     const agentList = await call('agent', 'GET', `${routes.listSessions}?limit=200`)
     expect(agentList.status).toBe(403)
     expect(await agentList.json()).toMatchObject({ error: { code: 'forbidden', message: "An API key with role 'agent' may not listSessions (allowed: admin, auditor, approver)" } })
+  })
+
+  it('gives the server-only routes their roles too: the ledger export for readers, for an agent only of a session it names', async () => {
+    expect(Object.values(serverRouteRoles).every((grants) => grants.admin === 'any')).toBe(true)
+    for (const role of apiKeyRoles) {
+      const whole = await call(role, 'GET', ledgerExportPath)
+      const named = await call(role, 'GET', `${ledgerExportPath}?sessionId=${sessionId}`)
+      await whole.body?.cancel()
+      await named.body?.cancel()
+      expect([role, whole.status, named.status]).toEqual([role, role === 'agent' ? 403 : 200, 200])
+    }
   })
 
   it('still answers 401 (not 403) to an unknown key', async () => {

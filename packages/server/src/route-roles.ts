@@ -48,13 +48,24 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
   verifyLedger: readers,
 }
 
+/** Routes the server serves beside the route table (they are not backend operations). */
+export type ServerOperation = 'exportLedger'
+
+/**
+ * Which roles may call each server-only route, as {@link routeRoles} does for the route table.
+ * An export is the trail itself: the whole tenant's for readers, one named session's for an agent.
+ */
+export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
+  exportLedger: { ...readers, agent: 'named-session' },
+}
+
 /**
  * Refuses (throws `ForbiddenError`) a role that may not call `operation`. Without `request` it
  * checks only whether the role has any grant (before the body is read); with the parsed
  * request it also checks a `named-session` grant.
  */
-export function authorizeRole(role: ApiKeyRole, operation: HttpOperation, request?: Readonly<Record<string, unknown>>): void {
-  const grants = routeRoles[operation] ?? { admin: 'any' }
+export function authorizeRole(role: ApiKeyRole, operation: HttpOperation | ServerOperation, request?: Readonly<Record<string, unknown>>): void {
+  const grants = (routeRoles as Partial<Record<string, Partial<Record<ApiKeyRole, RoleGrant>>>>)[operation] ?? (serverRouteRoles as Partial<Record<string, Partial<Record<ApiKeyRole, RoleGrant>>>>)[operation] ?? { admin: 'any' }
   const grant = grants[role]
   const allowedRoles = () => apiKeyRoles.filter((candidate) => grants[candidate] !== undefined)
   if (grant === undefined) throw new ForbiddenError({ role, operation, allowedRoles: allowedRoles() })
