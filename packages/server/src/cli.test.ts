@@ -1,43 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createHaldir, httpBackend } from '@haldir/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createApiKey, hashApiKey } from './api-keys.ts'
+import { cliOutcome, runCli } from './cli.test-helper.ts'
 
-const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-const children: ChildProcess[] = []
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL')
-})
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--conditions=@haldir/source', cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.push(child)
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const waitFor = async (pattern: RegExp): Promise<RegExpMatchArray> => {
-    for (let waited = 0; waited < 15_000; waited += 20) {
-      const match = output.match(pattern)
-      if (match) return match
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    throw new Error(`timed out waiting for ${pattern}; output so far:\n${output}`)
-  }
-  return { child, exited, waitFor, output: () => output }
-}
-
-/** Runs a command to its end: its exit code and everything it printed. */
-async function outcome(args: string[], env: Record<string, string> = {}) {
-  const command = run(args, env)
-  const code = await command.exited
-  return { code, output: command.output() }
-}
+const run = runCli
+const outcome = cliOutcome
 
 describe('haldir CLI', () => {
   it('serves, reads and verifies a trail from the terminal, and stops gracefully on SIGTERM', async () => {
@@ -115,12 +86,13 @@ describe('haldir CLI', () => {
     ])
     expect(help.code).toBe(0)
     expect(help.output).toMatch(/Usage: haldir \[options\] \[command\]/)
-    for (const command of ['serve', 'keys', 'audit', 'verify']) expect(help.output).toContain(command)
+    for (const command of ['serve', 'keys', 'audit', 'verify', 'holds']) expect(help.output).toContain(command)
     expect(short).toEqual(help)
     expect(serveHelp.output).toMatch(/--rate-limit <limit>[\s\S]*--auth-failure-limit <limit>[\s\S]*--body-timeout <duration>/)
+    expect(serveHelp.output).toMatch(/--publish-tree-heads <duration>[\s\S]*--previous-master-key <key>[\s\S]*--previous-audit-key <key>/)
     expect(keysHelp.output).toMatch(/--tenant <name>\s+the tenant the key acts for/)
     expect(keysHelp.output).toMatch(/--role <role>\s+what the key may do: admin/)
-    expect(versionFlag).toEqual({ code: 0, output: `${version}\n` })
+    expect(versionFlag).toMatchObject({ code: 0, output: `${version}\n` })
   })
 
   it('refuses bad flags with plain messages, and an unknown flag or command with the closest valid one', async () => {
@@ -140,6 +112,10 @@ describe('haldir CLI', () => {
       outcome(['serve', '--host', 'not a host'], { HALDIR_API_KEYS: key }),
       outcome(['serve', '--host', 'nonexistent.invalid'], { HALDIR_API_KEYS: key }),
       outcome(['audit', '--session', 'ses_x', '--url', 'localhost:8787', '--key', 'hld_x']),
+      outcome(['serve', '--previous-master-key', 'short'], { HALDIR_API_KEYS: key }),
+      outcome(['serve', '--previous-master-key', 'a'.repeat(64)], { HALDIR_API_KEYS: key, HALDIR_PREVIOUS_MASTER_KEYS: 'nonsense' }),
+      outcome(['serve', '--publish-tree-heads', 'sometimes'], { HALDIR_API_KEYS: key }),
+      outcome(['audit', 'export', '--format', 'xml', '--key', 'hld_x']),
     ])
     const expected = [
       "haldir: --port must be an integer between 0 and 65535, got 'abc'",
@@ -156,6 +132,10 @@ describe('haldir CLI', () => {
       "haldir: --host must be an IP address or a host name, got 'not a host'",
       'haldir: --host nonexistent.invalid is not an address of this machine',
       "haldir: --url must be an http:// or https:// URL, got 'localhost:8787'",
+      'haldir: --previous-master-key must be 32 bytes, as 64 hex characters or base64 (got 5 characters)',
+      'haldir: HALDIR_PREVIOUS_MASTER_KEYS holds a key that is not 32 bytes (entry 1)',
+      "haldir: --publish-tree-heads must be 'off' or a duration like 30s, 5m or 1h (at most 24h), got 'sometimes'",
+      "haldir: option '--format <format>' argument 'xml' is invalid. Allowed choices are jsonl, csv.",
     ]
     for (const [index, result] of results.entries()) {
       expect(result.code, expected[index]).toBe(1)
