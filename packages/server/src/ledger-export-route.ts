@@ -1,12 +1,12 @@
 import { bundleLines, createHaldir, exportBundle, type HaldirBackend } from '@haldir/core'
-import { idSchema, parseInput } from '@haldir/core/backend'
+import { idSchema, NATIVE_API_PREFIX, parseInput } from '@haldir/core/backend'
 import type { Hono, MiddlewareHandler } from 'hono'
 import { z } from 'zod'
 import { authorizeRole } from './route-roles.ts'
 import type { ServerEnv } from './server-env.ts'
 
 /** Where the ledger export is served (beside the route table: it streams, it is not one backend call). */
-export const ledgerExportPath = '/v1/ledger/export'
+export const ledgerExportPath = `${NATIVE_API_PREFIX}/v1/ledger/export`
 
 const exportQuery = z.strictObject({
   format: z.enum(['jsonl', 'csv']).default('jsonl'),

@@ -36,7 +36,7 @@ describe('health and readiness', () => {
 
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${server.url}/v1/sessions`, {
+        fetch(`${server.url}/native/v1/sessions`, {
           method: 'POST',
           headers: { authorization: `Bearer ${key}` },
           body: JSON.stringify({ agentId: 'a', scopes: [], limitMicros: null, ttlMs: 60_000, parentId: null, metadata: {} }),

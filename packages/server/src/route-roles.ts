@@ -32,6 +32,9 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
   revokeSession: runners,
   queryAudit: { ...readers, agent: 'named-session' },
   putSecret: { admin: 'any' },
+  // Names are the tenant's inventory, and deleting one is an operator's act.
+  listSecrets: { admin: 'any' },
+  deleteSecret: { admin: 'any' },
   readSecret: runners,
   // An agent sees the holds of a session it names; releasing someone's hold is an operator's act.
   listHolds: { ...readers, agent: 'named-session' },

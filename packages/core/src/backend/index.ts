@@ -9,6 +9,7 @@ export {
   type AuthorizeRequest,
   type AuthorizeResult,
   type CreateSessionRequest,
+  type DeleteSecretRequest,
   type DenialCode,
   type HaldirBackend,
   type HoldInfo,
@@ -20,6 +21,7 @@ export {
   type ReadSecretRequest,
   type RevokeRequest,
   type RevokeResult,
+  type SecretInfo,
   type SessionRecord,
   type SessionRequest,
   type SettleRequest,
@@ -43,7 +45,7 @@ export { resolveKeys, type KeyInput, type ResolvedKeys } from '../internal/resol
 export { type IdPrefix, newId } from '../internal/new-id.ts'
 export { errorMessage } from '../internal/error-message.ts'
 export * from '../schemas.ts'
-export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, type QueryField } from '../http/http-routes.ts'
+export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, type QueryField } from '../http/http-routes.ts'
 export { fetchTransport, type HttpTransport, nodeTransport } from '../http/http-transport.ts'
 export * from '../errors/index.ts'
 export { MICROS_PER_USD, microsToUsd, usdToMicros } from '../money/usd-to-micros.ts'

@@ -205,6 +205,8 @@ export interface StateStore {
   putSecret(tenant: string, secret: StoredSecret, updatedAt: number): Promise<void>
   /** Every sealed secret of the tenant, and the vault version they are at. */
   listSecrets(tenant: string): Promise<{ version: string | null; secrets: StoredSecret[] }>
+  /** Optional: removes a secret and moves the tenant's vault version; `false` when the tenant has none by that name. */
+  deleteSecret?(tenant: string, name: string, updatedAt: number): Promise<boolean>
   /** A hold of the tenant, open or closed; `null` if it has none by that id. */
   readHold(tenant: string, holdId: string): Promise<HoldRecord | null>
   /** Open holds of the tenant (of one session, when given), oldest first. */

@@ -287,6 +287,12 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       return { version: versionOf(tenant), secrets: out }
     },
 
+    async deleteSecret(tenant, name) {
+      if (!secrets.delete(secretKey(tenant, name))) return false
+      vaultVersions.set(tenant, (vaultVersions.get(tenant) ?? 0) + 1)
+      return true
+    },
+
     async readHold(tenant, holdId) {
       return holdOf(tenant, holdId)?.hold ?? null
     },
