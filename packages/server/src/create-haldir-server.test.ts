@@ -62,7 +62,7 @@ describe('Haldir server over HTTP', () => {
   it('answers /healthz without a key', async () => {
     const response = await raw('/healthz', { key: null })
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ ok: true, backend: 'memory' })
+    expect(await response.json()).toMatchObject({ ok: true, backend: 'memory', alive: true, status: 'ok', service: 'haldir' })
   })
 
   it('refuses a missing or unknown key with 401', async () => {

@@ -2,6 +2,7 @@ import { bundleLines, createHaldir, exportBundle, type HaldirBackend } from '@ha
 import { idSchema, NATIVE_API_PREFIX, parseInput } from '@haldir/core/backend'
 import type { Hono, MiddlewareHandler } from 'hono'
 import { z } from 'zod'
+import type { ApiKeyIdentity } from './api-keys.ts'
 import { authorizeRole } from './route-roles.ts'
 import type { ServerEnv } from './server-env.ts'
 
@@ -25,9 +26,13 @@ const contentTypes = { jsonl: 'application/x-ndjson; charset=utf-8', csv: 'text/
  * session or a backend failure is an ordinary error answer; a failure later cuts the stream,
  * and a bundle without its manifest never verifies.
  */
-export function mountLedgerExport(app: Hono<ServerEnv>, { backend, guard, path = ledgerExportPath }: { backend: HaldirBackend; guard: MiddlewareHandler<ServerEnv>; path?: string }): void {
-  app.get(path, guard, async (c) => {
+export function mountLedgerExport(
+  app: Hono<ServerEnv>,
+  { backend, guard, refuseNarrowedKey }: { backend: HaldirBackend; guard: MiddlewareHandler<ServerEnv>; refuseNarrowedKey: (identity: ApiKeyIdentity, operation: string) => void },
+): void {
+  app.get(ledgerExportPath, guard, async (c) => {
     const { tenant, role } = c.get('identity')
+    refuseNarrowedKey(c.get('identity'), 'exportLedger')
     authorizeRole(role, 'exportLedger')
     const query = parseInput(exportQuery, c.req.query())
     authorizeRole(role, 'exportLedger', query)

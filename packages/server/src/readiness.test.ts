@@ -17,7 +17,7 @@ describe('health and readiness', () => {
   it('says alive on /healthz and ready on /readyz when the backend answers', async () => {
     const server = await serveHaldir({ backend: memoryBackend(), apiKeys, port: 0 })
     servers.push(server)
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ ok: true, backend: 'memory' })
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ ok: true, backend: 'memory', alive: true, status: 'ok', service: 'haldir' })
     const ready = await fetch(`${server.url}/readyz`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toEqual({ ok: true, backend: 'memory' })

@@ -1,6 +1,7 @@
 import { ForbiddenError } from '@haldir/core'
 import type { HttpOperation } from '@haldir/core/backend'
 import { type ApiKeyRole, apiKeyRoles } from './api-key-role.ts'
+import type { HaldirApiOperation } from './haldir-api/haldir-api-operations.ts'
 
 /**
  * How a role may use an operation: `any` request, or only a request that names a session
@@ -60,6 +61,45 @@ export type ServerOperation = 'exportLedger'
  */
 export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
   exportLedger: { ...readers, agent: 'named-session' },
+}
+
+/**
+ * Which roles may call each operation of the Haldir API (upstream's REST API at `/v1`), on top
+ * of the upstream key scope the operation requires (`haldirApiOperations`). The same roles as
+ * the native API: an agent runs sessions (creates, checks, pays, logs, reads secrets as a
+ * session, reads what concerns a session it names); readers read the tenant; keys, the vault's
+ * inventory and the proxy's configuration are an admin's. Checks write an entry when they
+ * refuse, so they are not for readers. Approvals (`approver`) and webhooks join when they land.
+ */
+export const haldirApiRoles: Readonly<Record<HaldirApiOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
+  createKey: { admin: 'any' },
+  listKeys: { admin: 'any' },
+  revokeKey: { admin: 'any' },
+  getUsage: readers,
+  createSession: runners,
+  getSession: everyone,
+  revokeSession: runners,
+  checkPermission: runners,
+  storeSecret: { admin: 'any' },
+  listSecrets: { admin: 'any' },
+  getSecret: runners,
+  deleteSecret: { admin: 'any' },
+  authorizePayment: runners,
+  logAction: runners,
+  queryAudit: { ...readers, agent: 'named-session' },
+  getSpend: { ...readers, agent: 'named-session' },
+  verifyAudit: readers,
+  exportAudit: { ...readers, agent: 'named-session' },
+  treeHead: everyone,
+  inclusionProof: everyone,
+  consistencyProof: everyone,
+  sthLog: everyone,
+  registerUpstream: { admin: 'any' },
+  listUpstreams: everyone,
+  listProxyTools: everyone,
+  callProxyTool: runners,
+  addProxyPolicy: { admin: 'any' },
+  listProxyPolicies: readers,
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ValidationError } from '@haldir/core'
 import { serve } from '@hono/node-server'
-import { createHaldirServer, type HaldirServerOptions } from './create-haldir-server.ts'
+import { closeHaldirServer, createHaldirServer, type HaldirServerOptions } from './create-haldir-server.ts'
 import { failureLog } from './failure-log.ts'
 import { scheduleTreeHeads } from './tree-head-schedule.ts'
 
@@ -34,7 +34,8 @@ export interface RunningHaldirServer {
   server: Server
   /**
    * Graceful shutdown: stops accepting connections, lets in-flight requests finish, closes idle
-   * keep-alive connections, stops the tree-head schedule, then closes the backend.
+   * keep-alive connections, stops the tree-head schedule, closes the MCP proxy's upstream
+   * connections, then closes the backend.
    */
   close(): Promise<void>
 }
@@ -99,6 +100,7 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
           server.closeIdleConnections()
         })
         await schedule?.stop()
+        await closeHaldirServer(app)
         await options.backend.close?.()
       })()
       return closing
