@@ -70,6 +70,26 @@ describe('haldir CLI', () => {
     expect(mysql).toMatchObject({ code: 1, output: expect.stringContaining("expected 'memory' or a postgres:// URL") })
   })
 
+  it('serves the Haldir API with tenants made through --bootstrap-token, their keys kept in --minted-keys-file across a restart', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'haldir-minted-')), 'minted.json')
+    const token = 'bootstrap-token-for-the-cli-test'
+    const first = run(['serve', '--port', '0', '--minted-keys-file', file], { HALDIR_API_KEYS: '', HALDIR_BOOTSTRAP_TOKEN: token })
+    const [, url] = await first.waitFor(/listening on (http:\/\/\S+) \(backend: memory, 0 API keys\)/)
+    const minted = await fetch(`${url}/v1/keys`, { method: 'POST', body: JSON.stringify({ bootstrap_token: token, name: 'founder' }) })
+    expect(minted.status).toBe(201)
+    const { key } = (await minted.json()) as { key: string }
+    expect((await fetch(`${url}/v1/sessions`, { method: 'POST', headers: { 'x-api-key': key }, body: JSON.stringify({ agent_id: 'first' }) })).status).toBe(201)
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toBe(0)
+    // No configured key and no token: the minted key is enough to start, and still works.
+    const second = run(['serve', '--port', '0', '--minted-keys-file', file], { HALDIR_API_KEYS: '', HALDIR_BOOTSTRAP_TOKEN: '' })
+    const [, again] = await second.waitFor(/listening on (http:\/\/\S+) \(backend: memory, 1 API key\)/)
+    expect((await fetch(`${again}/v1/usage`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200)
+    expect((await fetch(`${again}/v1/keys`, { method: 'POST', body: JSON.stringify({ bootstrap_token: token }) })).status).toBe(401)
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+  })
+
   it('creates keys with a role, and prints the role', async () => {
     const keys = await outcome(['keys', 'create', '--tenant', 'acme', '--role', 'auditor'])
     expect(keys.code).toBe(0)
@@ -89,7 +109,7 @@ describe('haldir CLI', () => {
     for (const command of ['serve', 'keys', 'audit', 'verify', 'holds']) expect(help.output).toContain(command)
     expect(short).toEqual(help)
     expect(serveHelp.output).toMatch(/--rate-limit <limit>[\s\S]*--auth-failure-limit <limit>[\s\S]*--body-timeout <duration>/)
-    expect(serveHelp.output).toMatch(/--publish-tree-heads <duration>[\s\S]*--previous-master-key <key>[\s\S]*--previous-audit-key <key>/)
+    expect(serveHelp.output).toMatch(/--publish-tree-heads <duration>[\s\S]*--bootstrap-token <token>[\s\S]*--mcp-upstream <url>[\s\S]*--previous-master-key <key>[\s\S]*--previous-audit-key <key>/)
     expect(keysHelp.output).toMatch(/--tenant <name>\s+the tenant the key acts for/)
     expect(keysHelp.output).toMatch(/--role <role>\s+what the key may do: admin/)
     expect(versionFlag).toMatchObject({ code: 0, output: `${version}\n` })
@@ -116,6 +136,7 @@ describe('haldir CLI', () => {
       outcome(['serve', '--previous-master-key', 'a'.repeat(64)], { HALDIR_API_KEYS: key, HALDIR_PREVIOUS_MASTER_KEYS: 'nonsense' }),
       outcome(['serve', '--publish-tree-heads', 'sometimes'], { HALDIR_API_KEYS: key }),
       outcome(['audit', 'export', '--format', 'xml', '--key', 'hld_x']),
+      outcome(['serve', '--mcp-upstream', 'ftp://tools.example'], { HALDIR_API_KEYS: key }),
     ])
     const expected = [
       "haldir: --port must be an integer between 0 and 65535, got 'abc'",
@@ -136,6 +157,7 @@ describe('haldir CLI', () => {
       'haldir: HALDIR_PREVIOUS_MASTER_KEYS holds a key that is not 32 bytes (entry 1)',
       "haldir: --publish-tree-heads must be 'off' or a duration like 30s, 5m or 1h (at most 24h), got 'sometimes'",
       "haldir: option '--format <format>' argument 'xml' is invalid. Allowed choices are jsonl, csv.",
+      "haldir: --mcp-upstream must be an http:// or https:// URL, got 'ftp://tools.example'",
     ]
     for (const [index, result] of results.entries()) {
       expect(result.code, expected[index]).toBe(1)

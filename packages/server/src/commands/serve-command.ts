@@ -3,7 +3,8 @@ import { ValidationError } from '@haldir/core'
 import { type Command, Option } from 'commander'
 import { apiKeyStore, parseApiKeys } from '../api-keys.ts'
 import { backendFromUrl } from '../backend-from-url.ts'
-import { listenFailure, parseDuration, parseHost, parsePort, parseRateLimit, wholeNumber } from '../cli-values.ts'
+import { listenFailure, parseDuration, parseHost, parsePort, parseRateLimit, parseUrl, wholeNumber } from '../cli-values.ts'
+import { keyRegistry } from '../key-registry.ts'
 import { defaultRateLimits, type RateLimitWindow } from '../rate-limits.ts'
 import { serveHaldir } from '../serve-haldir.ts'
 import { addKeyRingOptions, keyRing, type KeyRingFlags } from './key-ring-flags.ts'
@@ -23,6 +24,10 @@ interface ServeFlags extends KeyRingFlags {
   keepAliveTimeout: number
   shutdownTimeout: number
   publishTreeHeads: number | false
+  bootstrapToken?: string
+  demoKeys?: boolean
+  mcpUpstream: string[]
+  mintedKeysFile?: string
 }
 
 const asFlag = (limit: RateLimitWindow) => `${limit.points}/${limit.durationSeconds}s`
@@ -66,9 +71,23 @@ export function serveCommand(haldir: Command): void {
         .env('HALDIR_PUBLISH_TREE_HEADS')
         .argParser(parseDurationOrOff('--publish-tree-heads')),
     )
+    .addOption(new Option('--bootstrap-token <token>', 'lets POST /v1/keys without a key create a tenant, given this token (16+ characters); without it, never').env('HALDIR_BOOTSTRAP_TOKEN'))
+    .addOption(new Option('--minted-keys-file <file>', 'where keys minted through POST /v1/keys are kept (hashes only); without it they live in this process').env('HALDIR_MINTED_KEYS_FILE'))
+    .addOption(new Option('--demo-keys', 'let anyone mint a key of a fresh demo tenant (POST /v1/demo/key), 10 per address and hour'))
+    .addOption(
+      new Option('--mcp-upstream <url>', 'an MCP server (Streamable HTTP URL) tenants may register as a proxy upstream (repeatable; adds to HALDIR_MCP_UPSTREAMS)').default([], 'none').argParser(collectUrl),
+    )
   addKeyRingOptions(command).action(async (flags: ServeFlags) => {
     process.exitCode = await serve(flags)
   })
+}
+
+function collectUrl(text: string, earlier: string[]): string[] {
+  try {
+    return [...earlier, parseUrl(text.trim())]
+  } catch {
+    throw new ValidationError({ message: `--mcp-upstream must be an http:// or https:// URL, got '${text.slice(0, 60)}'` })
+  }
 }
 
 function parseDurationOrOff(flag: string): (text: string) => number | false {
@@ -86,7 +105,11 @@ function parseDurationOrOff(flag: string): (text: string) => number | false {
 async function serve(flags: ServeFlags): Promise<number> {
   const keysText = flags.keysFile ? readKeysFile(flags.keysFile) : (process.env.HALDIR_API_KEYS ?? '')
   const apiKeys = apiKeyStore(parseApiKeys(keysText))
-  if (apiKeys.size === 0) throw new Error('no API keys: set HALDIR_API_KEYS or pass --keys-file (create one with `haldir keys create --tenant NAME --role ROLE`)')
+  const registry = keyRegistry(flags.mintedKeysFile ? { file: flags.mintedKeysFile } : {})
+  if (apiKeys.size === 0 && registry.size === 0 && !flags.bootstrapToken) {
+    throw new Error('no API keys: set HALDIR_API_KEYS or pass --keys-file (create one with `haldir keys create --tenant NAME --role ROLE`), or --bootstrap-token to create tenants through POST /v1/keys')
+  }
+  const mcpUpstreams = [...(process.env.HALDIR_MCP_UPSTREAMS ?? '').split(',').map((url) => url.trim()).filter(Boolean).reduce<string[]>((urls, url) => collectUrl(url, urls), []), ...flags.mcpUpstream]
   const backend = await backendFromUrl(flags.backend, keyRing(flags))
   const running = await serveHaldir({
     backend,
@@ -102,11 +125,19 @@ async function serve(flags: ServeFlags): Promise<number> {
     keepAliveTimeoutMs: flags.keepAliveTimeout,
     shutdownTimeoutMs: flags.shutdownTimeout,
     publishTreeHeadsEveryMs: flags.publishTreeHeads,
+    keyRegistry: registry,
+    ...(flags.bootstrapToken ? { bootstrapToken: flags.bootstrapToken } : {}),
+    demoKeys: flags.demoKeys ?? false,
+    mcpUpstreams,
   }).catch(async (error: unknown) => {
     await backend.close?.()
     throw listenFailure(error, { host: flags.host, port: flags.port })
   })
-  console.log(`haldir listening on ${running.url} (backend: ${backend.name}, ${apiKeys.size} API key${apiKeys.size === 1 ? '' : 's'})`)
+  const keyCount = apiKeys.size + registry.size
+  console.log(`haldir listening on ${running.url} (backend: ${backend.name}, ${keyCount} API key${keyCount === 1 ? '' : 's'})`)
+  if (backend.name !== 'memory' && !flags.mintedKeysFile) {
+    console.error('haldir: note: keys minted through POST /v1/keys live in this process only; keep them across restarts with --minted-keys-file FILE')
+  }
   if (backend.name === 'memory') {
     console.error('haldir: WARNING: the memory backend keeps sessions, budgets, the audit trail and secrets in this process only; they are lost when it stops. Use --backend postgres://… to keep them.')
   }
