@@ -48,15 +48,19 @@ describe('POST, GET, DELETE /v1/keys (HALDIR-API.md §4)', () => {
       await expect(native.getAuditTrail({ agentId: 'x' })).rejects.toBeInstanceOf(ForbiddenError)
       // A narrowed key cannot mint wider (upstream: any key mints a wildcard key).
       expect(await api.call('POST', '/v1/keys', { key, body: { name: 'escalate' } })).toMatchObject({ status: 403, body: { code: 'insufficient_scope', required: 'admin:write' } })
+      const keyAdmin = (await api.call('POST', '/v1/keys', { body: { name: 'key-admin', scopes: ['admin:*', 'audit:read'] } })).body.key as string
+      expect(await api.call('POST', '/v1/keys', { key: keyAdmin, body: { scopes: ['vault:read'] } })).toMatchObject({ status: 403, body: { code: 'insufficient_scope', required: 'vault:read' } })
+      expect(await api.call('POST', '/v1/keys', { key: keyAdmin, body: {} })).toMatchObject({ status: 403, body: { code: 'insufficient_scope', required: '*' } })
+      expect(await api.call('POST', '/v1/keys', { key: keyAdmin, body: { scopes: ['audit:read', 'admin:read'] } })).toMatchObject({ status: 201, body: { scopes: ['audit:read', 'admin:read'] } })
 
       const listed = await api.call('GET', '/v1/keys')
-      expect(listed.body).toMatchObject({ count: 5 })
-      expect((listed.body.keys as Record<string, unknown>[])[0]).toEqual({ prefix: minted.body.prefix, name: 'ci', tier: 'free', scopes: ['audit:*', 'sessions:read'], created_at: expect.any(Number), last_used: expect.any(Number), revoked: false, role: 'admin' })
+      expect(listed.body).toMatchObject({ count: 7 })
+      expect((listed.body.keys as Record<string, unknown>[]).find((entry) => entry.name === 'ci')).toEqual({ prefix: minted.body.prefix, name: 'ci', tier: 'free', scopes: ['audit:*', 'sessions:read'], created_at: expect.any(Number), last_used: expect.any(Number), revoked: false, role: 'admin' })
       expect((listed.body.keys as Record<string, unknown>[]).filter((entry) => entry.configured === true).map((entry) => entry.role).sort()).toEqual(['admin', 'agent', 'approver', 'auditor'])
       expect(JSON.stringify(listed.body)).not.toContain(key)
       expect(await api.call('DELETE', `/v1/keys/${minted.body.prefix}`)).toMatchObject({ status: 200, body: { revoked: true, prefix: minted.body.prefix } })
       expect(await api.call('GET', '/v1/audit', { key })).toMatchObject({ status: 401, body: { error: 'Invalid or revoked API key.' } })
-      expect(((await api.call('GET', '/v1/keys')).body.keys as Record<string, unknown>[])[0]).toMatchObject({ revoked: true })
+      expect(((await api.call('GET', '/v1/keys')).body.keys as Record<string, unknown>[]).find((entry) => entry.name === 'ci')).toMatchObject({ revoked: true })
       expect(await api.call('DELETE', `/v1/keys/${minted.body.prefix}`)).toMatchObject({ status: 404, body: { code: 'not_found', error: 'no active key with that prefix in this tenant' } })
       expect(await api.call('DELETE', `/v1/keys/${'x'.repeat(65)}`)).toMatchObject({ status: 400, body: { code: 'invalid_prefix' } })
     } finally {
