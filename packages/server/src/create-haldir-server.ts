@@ -214,6 +214,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     bootstrapToken: options.bootstrapToken ?? null,
     demoKeys: options.demoKeys ?? false,
     version,
+    trustProxyHops,
   })
   return app
 }

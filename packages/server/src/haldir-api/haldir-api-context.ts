@@ -30,4 +30,6 @@ export interface HaldirApiContext {
   demoKeys: boolean
   /** The server's version, for `/healthz` and `/v1`. */
   version: string
+  /** Reverse proxies whose `X-Forwarded-For` is trusted for the client address (as for the rate limits). */
+  trustProxyHops: number
 }

@@ -1,6 +1,5 @@
-import type { Hono } from 'hono'
+import { Hono } from 'hono'
 import { cors } from 'hono/cors'
-import { Hono as HonoApp } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ServerEnv } from '../server-env.ts'
 import type { HaldirApiContext } from './haldir-api-context.ts'
@@ -29,7 +28,7 @@ const areas = [mountServiceRoutes, mountKeysRoutes, mountSessionsRoutes, mountSe
  * decisions through the backend contract, exact money, per-tenant everything, key roles.
  */
 export function mountHaldirApi(app: Hono<ServerEnv>, context: HaldirApiContext): void {
-  const api = new HonoApp<ServerEnv>()
+  const api = new Hono<ServerEnv>()
   api.use(
     '/v1/*',
     cors({

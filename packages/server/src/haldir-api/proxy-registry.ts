@@ -1,4 +1,4 @@
-import { createHaldir, type Haldir, type HaldirBackend, ValidationError } from '@haldir/core'
+import { BackendError, createHaldir, type Haldir, type HaldirBackend } from '@haldir/core'
 import { codedError, plainError } from './haldir-api-error.ts'
 import type { ProxyPolicy } from './proxy-policies.ts'
 
@@ -109,7 +109,7 @@ export function proxyRegistry(options: { backend: HaldirBackend; allowed: readon
       } catch (error) {
         // Registered anyway, unhealthy, as upstream does; the reason without anything the upstream sent.
         entry.error = `discovery failed: ${error instanceof Error ? error.message.split('\n')[0]?.slice(0, 200) : 'unknown error'}`
-        if (ValidationError.isInstance(error) && error.message.includes('needs @haldir/mcp')) throw error
+        if (BackendError.isInstance(error) && error.status === 501) throw error
       }
       const previous = proxies.upstreams.get(name)
       // Registering a name again replaces it (and keeps its place in the order).
@@ -189,6 +189,6 @@ async function loadProxyModule(): Promise<{ createHaldirProxy: CreateGoverningPr
   try {
     return (await import(name)) as { createHaldirProxy: CreateGoverningProxy }
   } catch (error) {
-    throw new ValidationError({ message: 'the MCP proxy needs @haldir/mcp: pnpm add @haldir/mcp @modelcontextprotocol/sdk', cause: error })
+    throw new BackendError({ message: 'the MCP proxy needs @haldir/mcp: pnpm add @haldir/mcp @modelcontextprotocol/sdk', status: 501, cause: error })
   }
 }

@@ -23,6 +23,11 @@ describe('authentication on the Haldir API (HALDIR-API.md §2)', () => {
       expect(bearer.headers.get('x-ratelimit-limit')).toBe('6000')
       expect(bearer.headers.get('access-control-allow-origin')).toBe('*')
       expect(bearer.headers.get('x-request-id')).toMatch(/\S/)
+      // A browser's preflight is answered without a key.
+      const preflight = await fetch(`${api.url}/v1/sessions`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } })
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
+      expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization')
     } finally {
       await api.close()
     }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Context, Hono } from 'hono'
+import type { Hono } from 'hono'
 import { isApiKeyRole } from '../../api-key-role.ts'
 import { createApiKey } from '../../api-keys.ts'
 import type { MintedKey } from '../../key-registry.ts'
@@ -62,7 +62,8 @@ export function mountKeysRoutes(app: Hono<ServerEnv>, context: HaldirApiContext)
       const key = createApiKey()
       // A new tenant's id: the first 16 hex of its first key's SHA-256, as upstream names tenants.
       const owner = tenant ?? createHash('sha256').update(key).digest('hex').slice(0, 16)
-      const minted = registry.mint({ tenant: owner, role: identity ? (body.role === undefined ? identity.role : role) : role, name, scopes, key })
+      // Only an admin mints (requireAccess), so the default role, admin, is the minter's.
+      const minted = registry.mint({ tenant: owner, role, name, scopes, key })
       return { status: 201, body: { key, prefix: minted.record.prefix, name, tier: 'free', scopes, role: minted.record.role, message: SAVE_IT, ...(tenant === null ? { tenant_id: owner } : {}) } }
     }
     const key = idempotencyKeyOf(c.req.header('idempotency-key'))
@@ -94,7 +95,7 @@ export function mountKeysRoutes(app: Hono<ServerEnv>, context: HaldirApiContext)
 
   app.post('/v1/demo/key', async (c) => {
     if (!context.demoKeys) throw codedError(403, 'demo_disabled', 'Demo keys are disabled on this server')
-    const standing = await demoLimit?.consume(clientAddress(c as Context, 0))
+    const standing = await demoLimit?.consume(clientAddress(c, context.trustProxyHops))
     if (standing && !standing.allowed) throw codedError(429, 'rate_limit_exceeded', 'Too many demo keys from this address; try again later', { resource: 'demo_key' })
     const tenant = `demo_${randomBytes(6).toString('hex')}`
     const { key, record } = registry.mint({ tenant, role: 'admin', name: 'landing-demo', scopes: ['*'] })

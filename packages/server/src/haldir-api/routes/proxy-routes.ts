@@ -1,4 +1,4 @@
-import { scopesAllow } from '@haldir/core/backend'
+import { nameSchema, scopesAllow } from '@haldir/core/backend'
 import type { Hono } from 'hono'
 import type { ServerEnv } from '../../server-env.ts'
 import { requireAccess } from '../haldir-api-auth.ts'
@@ -113,6 +113,7 @@ export function mountProxyRoutes(app: Hono<ServerEnv>, context: HaldirApiContext
     const tool = body?.tool
     const sessionId = body?.session_id
     if (typeof tool !== 'string' || tool === '') throw plainError(400, 'tool is required')
+    if (!nameSchema.safeParse(tool).success) throw plainError(400, 'tool must be 1 to 200 characters of text')
     if (typeof sessionId !== 'string' || sessionId === '') throw plainError(400, 'session_id is required')
     const args = body.arguments === undefined || body.arguments === null ? {} : body.arguments
     if (typeof args !== 'object' || Array.isArray(args)) throw plainError(400, 'arguments must be a JSON object')
