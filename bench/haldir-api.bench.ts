@@ -3,32 +3,18 @@
 // `haldir serve` process in the same run, at concurrency 1 and 32, interleaved rounds, medians.
 // Both sides use the same HTTP client (core's keep-alive node:http transport), so the difference
 // is the round trips and the work behind them, not the client.
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { createHaldir, httpBackend, withHaldir } from '@haldir/core'
 import { nodeTransport } from '@haldir/core/backend'
 import { createApiKey } from '@haldir/server'
+import { startHaldirServe } from './haldir-serve.ts'
 import { interleaved, type Measurement, measure, measureConcurrent, report } from './measure.ts'
 
 const sequentialCalls = Number(process.env.BENCH_HALDIR_API_CALLS ?? 2_000)
 const concurrentCalls = Number(process.env.BENCH_HALDIR_API_CONCURRENT_CALLS ?? 8_000)
 const concurrency = 32
 const apiKey = createApiKey()
-const cli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url))
 // An admin key (the recipe mints its own sessions and logs; the native side needs the gate); no per-key limit.
-const server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--rate-limit', 'off', '--publish-tree-heads', 'off'], {
-  env: { ...process.env, HALDIR_API_KEYS: `bench:admin=${apiKey}` },
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
-const url = await new Promise<string>((resolve, reject) => {
-  let output = ''
-  server.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-    const match = /listening on (\S+)/.exec(output)
-    if (match) resolve(match[1] as string)
-  })
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
-})
+const { url, stop } = await startHaldirServe(['--rate-limit', 'off', '--publish-tree-heads', 'off'], { HALDIR_API_KEYS: `bench:admin=${apiKey}` })
 
 const transport = nodeTransport()
 const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }
@@ -76,5 +62,5 @@ try {
   report(`governed call on one haldir serve process (memory backend): concurrency ${concurrency}, interleaved rounds, medians`, nativeMany, [recipeMany])
   console.log(`\ncalls/s native ÷ Haldir API: ${(nativeOne.callsPerSecond / recipeOne.callsPerSecond).toFixed(2)}× at concurrency 1, ${(nativeMany.callsPerSecond / recipeMany.callsPerSecond).toFixed(2)}× at ${concurrency}`)
 } finally {
-  server.kill('SIGTERM')
+  stop()
 }

@@ -4,6 +4,7 @@ import type { Hono, MiddlewareHandler } from 'hono'
 import { z } from 'zod'
 import type { ApiKeyIdentity } from './api-keys.ts'
 import { authorizeRole } from './route-roles.ts'
+import { streamLines } from './stream-lines.ts'
 import type { ServerEnv } from './server-env.ts'
 
 /** Where the ledger export is served (beside the route table: it streams, it is not one backend call). */
@@ -38,22 +39,7 @@ export function mountLedgerExport(
     authorizeRole(role, 'exportLedger', query)
     const haldir = createHaldir({ backend, tenant })
     const lines = bundleLines(exportBundle(haldir, { ...(query.sessionId ? { sessionId: query.sessionId } : {}), ...(query.earlierSize ? { earlierSize: query.earlierSize } : {}) }), query.format)
-    const first = await lines.next()
-    const encoder = new TextEncoder()
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        if (first.done) controller.close()
-        else controller.enqueue(encoder.encode(first.value))
-      },
-      async pull(controller) {
-        const next = await lines.next()
-        if (next.done) controller.close()
-        else controller.enqueue(encoder.encode(next.value))
-      },
-      async cancel() {
-        await lines.return(undefined)
-      },
-    })
+    const body = await streamLines(lines)
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
     // Ids may hold any text; the file name keeps only what a header and a file system take as is.
     const name = [tenant, query.sessionId, stamp].filter(Boolean).join('-').replace(/[^A-Za-z0-9._-]/g, '_')

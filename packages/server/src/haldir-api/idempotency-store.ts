@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto'
 import { canonicalJson, isWellFormed } from '@haldir/core/backend'
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { LRUCache } from 'lru-cache'
+import type { ServerEnv } from '../server-env.ts'
 import { plainError } from './haldir-api-error.ts'
 
 /** An answer as it is replayed: the status and the same JSON. */
@@ -8,6 +11,9 @@ export interface RecordedAnswer {
   status: number
   body: unknown
 }
+
+/** What a route answers once per key: its route, its body, how replays go. */
+export type IdempotentRoute = Omit<IdempotentRequest, 'key'>
 
 export interface IdempotentRequest {
   tenant: string
@@ -85,6 +91,13 @@ export function idempotencyStore(options: { maxEntries?: number; ttlMs?: number 
       recorded.answer = running
       records.set(id, recorded)
       return running
+    },
+
+    /** Runs `work` once per the request's `Idempotency-Key` (or every time without one) and answers with what it returned. */
+    async respond(c: Context<ServerEnv>, request: IdempotentRoute, work: () => Promise<RecordedAnswer>): Promise<Response> {
+      const key = idempotencyKeyOf(c.req.header('idempotency-key'))
+      const answer = key ? await this.run({ ...request, key }, work) : await work()
+      return c.json(answer.body as Record<string, unknown>, answer.status as ContentfulStatusCode)
     },
   }
 }

@@ -2,12 +2,12 @@ import { type AuditEntry, NotFoundError } from '@haldir/core'
 import { backendRequestSchemas, idSchema, microsToUsd, parseInput, usdToMicros } from '@haldir/core/backend'
 import type { Context, Hono } from 'hono'
 import type { ServerEnv } from '../../server-env.ts'
+import { streamLines } from '../../stream-lines.ts'
 import { type AuditFilter, entriesNewestFirst, entriesOldestFirst } from '../audit-reader.ts'
 import { type ExportFilters, exportManifest, isoSeconds, upstreamExportLines } from '../audit-export.ts'
 import { requireAccess } from '../haldir-api-auth.ts'
 import type { HaldirApiContext } from '../haldir-api-context.ts'
 import { codedError, INVALID_SESSION, plainError } from '../haldir-api-error.ts'
-import { idempotencyKeyOf } from '../idempotency-store.ts'
 import { liveSession } from '../live-session.ts'
 import { toUpstreamEntry } from '../to-upstream-entry.ts'
 
@@ -51,9 +51,7 @@ export function mountAuditRoutes(app: Hono<ServerEnv>, context: HaldirApiContext
       const entry = await backend.appendAudit({ ...request, tenant })
       return { status: 201, body: { logged: true, entry_id: entry.id, flagged: entry.flagged, flag_reason: entry.flagged ? (entry.reason ?? '') : '' } }
     }
-    const key = idempotencyKeyOf(c.req.header('idempotency-key'))
-    const answer = key ? await idempotency.run({ tenant, route: '/v1/audit', key, body }, work) : await work()
-    return c.json(answer.body, answer.status as 201)
+    return idempotency.respond(c, { tenant, route: '/v1/audit', body }, work)
   })
 
   app.get('/v1/audit', auth.guard, async (c) => {
@@ -113,23 +111,7 @@ export function mountAuditRoutes(app: Hono<ServerEnv>, context: HaldirApiContext
     if (format !== 'jsonl' && format !== 'csv') throw codedError(400, 'invalid_format', "format must be 'csv' or 'jsonl'", { got: format })
     const { filters, accept } = exportFilters(c)
     const lines = upstreamExportLines(selected(matching(context, filter), accept), { format, tenant, filters })
-    // The first line is read before the answer starts: a failure there is an ordinary error answer.
-    const first = await lines.next()
-    const encoder = new TextEncoder()
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        if (first.done) controller.close()
-        else controller.enqueue(encoder.encode(first.value))
-      },
-      async pull(controller) {
-        const next = await lines.next()
-        if (next.done) controller.close()
-        else controller.enqueue(encoder.encode(next.value))
-      },
-      async cancel() {
-        await lines.return(undefined)
-      },
-    })
+    const body = await streamLines(lines)
     const stamp = isoSeconds(new Date()).replace(/[-:]/g, '')
     return c.body(body, 200, {
       'Content-Type': format === 'jsonl' ? 'application/x-ndjson; charset=utf-8' : 'text/csv; charset=utf-8',

@@ -9,7 +9,6 @@ import type { ServerEnv } from '../../server-env.ts'
 import { requireAccess } from '../haldir-api-auth.ts'
 import type { HaldirApiContext } from '../haldir-api-context.ts'
 import { codedError, HaldirApiError, insufficientScope, plainError } from '../haldir-api-error.ts'
-import { idempotencyKeyOf } from '../idempotency-store.ts'
 import { keyScopesCover, parseKeyScopes } from '../key-scopes.ts'
 import { currentMonth } from '../usage-counter.ts'
 
@@ -66,9 +65,7 @@ export function mountKeysRoutes(app: Hono<ServerEnv>, context: HaldirApiContext)
       const minted = registry.mint({ tenant: owner, role, name, scopes, key })
       return { status: 201, body: { key, prefix: minted.record.prefix, name, tier: 'free', scopes, role: minted.record.role, message: SAVE_IT, ...(tenant === null ? { tenant_id: owner } : {}) } }
     }
-    const key = idempotencyKeyOf(c.req.header('idempotency-key'))
-    const answer = key ? await idempotency.run({ tenant: tenant ?? '', route: '/v1/keys', key, body }, work) : await work()
-    return c.json(answer.body, answer.status as 201)
+    return idempotency.respond(c, { tenant: tenant ?? '', route: '/v1/keys', body }, work)
   })
 
   app.get('/v1/keys', auth.guard, async (c) => {

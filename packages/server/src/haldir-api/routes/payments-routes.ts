@@ -90,8 +90,7 @@ export function mountPaymentsRoutes(app: Hono<ServerEnv>, context: HaldirApiCont
       }
     }
     // The fingerprint and in-flight claim are the server's; the one charge is the engine's.
-    const answer = key ? await idempotency.run({ tenant, route: ROUTE, key, body, replay: 'rerun' }, work) : await work()
-    return c.json(answer.body, answer.status as 200)
+    return idempotency.respond(c, { tenant, route: ROUTE, body, replay: 'rerun' }, work)
   })
 }
 

@@ -4,7 +4,6 @@ import type { ServerEnv } from '../../server-env.ts'
 import { requireAccess } from '../haldir-api-auth.ts'
 import type { HaldirApiContext } from '../haldir-api-context.ts'
 import { HaldirApiError, INVALID_SESSION, plainError } from '../haldir-api-error.ts'
-import { idempotencyKeyOf } from '../idempotency-store.ts'
 import { liveSession } from '../live-session.ts'
 import { blockingPolicy, parseProxyPolicy } from '../proxy-policies.ts'
 import { reportedScopes } from '../session-scopes.ts'
@@ -42,9 +41,7 @@ export function mountProxyRoutes(app: Hono<ServerEnv>, context: HaldirApiContext
         body: { registered: true, name, url, healthy: registered.healthy, tools_discovered: registered.tools.length, tool_names: registered.tools.map((tool) => tool.name), ...(registered.error ? { error: registered.error } : {}) },
       }
     }
-    const key = idempotencyKeyOf(c.req.header('idempotency-key'))
-    const answer = key ? await idempotency.run({ tenant, route: '/v1/proxy/upstreams', key, body }, work) : await work()
-    return c.json(answer.body, answer.status as 201)
+    return idempotency.respond(c, { tenant, route: '/v1/proxy/upstreams', body }, work)
   })
 
   app.get('/v1/proxy/upstreams', auth.guard, async (c) => {
@@ -94,9 +91,7 @@ export function mountProxyRoutes(app: Hono<ServerEnv>, context: HaldirApiContext
       proxies.addPolicy(tenant, policy)
       return { status: 201, body: { added: true, type: policy.type } }
     }
-    const key = idempotencyKeyOf(c.req.header('idempotency-key'))
-    const answer = key ? await idempotency.run({ tenant, route: '/v1/proxy/policies', key, body }, work) : await work()
-    return c.json(answer.body, answer.status as 201)
+    return idempotency.respond(c, { tenant, route: '/v1/proxy/policies', body }, work)
   })
 
   app.get('/v1/proxy/policies', auth.guard, async (c) => {
@@ -140,10 +135,8 @@ export function mountProxyRoutes(app: Hono<ServerEnv>, context: HaldirApiContext
       if (refusedByGate) return { status: 403, body: blocked(textOf(result)).body }
       return { status: 200, body: result.content === undefined && result.structuredContent === undefined ? { content: [{ type: 'text', text: 'Empty response' }] } : result }
     }
-    const key = idempotencyKeyOf(c.req.header('idempotency-key'))
     const keep = (answer: { status: number }) => answer.status === 200 || answer.status === 403
-    const answer = key ? await idempotency.run({ tenant, route: '/v1/proxy/call', key, body, keep }, work) : await work()
-    return c.json(answer.body as Record<string, unknown>, answer.status as 200)
+    return idempotency.respond(c, { tenant, route: '/v1/proxy/call', body, keep }, work)
   })
 }
 

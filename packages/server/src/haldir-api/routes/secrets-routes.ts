@@ -5,7 +5,6 @@ import type { ServerEnv } from '../../server-env.ts'
 import { requireAccess } from '../haldir-api-auth.ts'
 import type { HaldirApiContext } from '../haldir-api-context.ts'
 import { INVALID_SESSION, plainError } from '../haldir-api-error.ts'
-import { idempotencyKeyOf } from '../idempotency-store.ts'
 
 const NO_SESSION = 'X-Session-ID header or session_id param required to access secrets'
 const missing = (name: string) => plainError(404, `Secret '${name}' not found`)
@@ -35,9 +34,7 @@ export function mountSecretsRoutes(app: Hono<ServerEnv>, context: HaldirApiConte
       await backend.putSecret({ ...request, tenant })
       return { status: 201, body: { stored: true, name } }
     }
-    const key = idempotencyKeyOf(c.req.header('idempotency-key'))
-    const answer = key ? await idempotency.run({ tenant, route: '/v1/secrets', key, body }, work) : await work()
-    return c.json(answer.body, answer.status as 201)
+    return idempotency.respond(c, { tenant, route: '/v1/secrets', body }, work)
   })
 
   app.get('/v1/secrets', auth.guard, async (c) => {

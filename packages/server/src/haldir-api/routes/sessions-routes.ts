@@ -5,7 +5,6 @@ import type { ServerEnv } from '../../server-env.ts'
 import { requireAccess } from '../haldir-api-auth.ts'
 import type { HaldirApiContext } from '../haldir-api-context.ts'
 import { plainError } from '../haldir-api-error.ts'
-import { idempotencyKeyOf } from '../idempotency-store.ts'
 import { liveSession } from '../live-session.ts'
 import { reportedScopes, translateSessionScopes } from '../session-scopes.ts'
 import { usdAmount } from '../usd-amount.ts'
@@ -66,9 +65,7 @@ export function mountSessionsRoutes(app: Hono<ServerEnv>, context: HaldirApiCont
       const record = await backend.createSession({ ...request, tenant })
       return { status: 201, body: { ...upstreamSession(record), ttl } }
     }
-    const key = idempotencyKeyOf(c.req.header('idempotency-key'))
-    const answer = key ? await idempotency.run({ tenant, route: '/v1/sessions', key, body }, work) : await work()
-    return c.json(answer.body, answer.status as 201)
+    return idempotency.respond(c, { tenant, route: '/v1/sessions', body }, work)
   })
 
   app.get('/v1/sessions/:id', auth.guard, async (c) => {
