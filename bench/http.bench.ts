@@ -1,30 +1,16 @@
 // Governed call over HTTP on loopback vs the memory backend, in the same run.
 // The server runs in its own process (`haldir serve`), as it would in production.
 // Target (issue #3): p50 ≤ 1 ms per governed call (two round trips: authorize, settle).
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { createHaldir, httpBackend, withHaldir } from '@haldir/core'
 import { createApiKey } from '@haldir/server'
+import { startHaldirServe } from './haldir-serve.ts'
 import { measure, measureConcurrent, report } from './measure.ts'
 
 const sequentialCalls = Number(process.env.BENCH_HTTP_CALLS ?? 5_000)
 const concurrentCalls = Number(process.env.BENCH_HTTP_CONCURRENT_CALLS ?? 20_000)
 const apiKey = createApiKey()
-const cli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url))
 // An agent key, as production runs agents; no per-key limit: the bench sends ~90,000 requests.
-const server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--rate-limit', 'off'], {
-  env: { ...process.env, HALDIR_API_KEYS: `bench:agent=${apiKey}` },
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
-const url = await new Promise<string>((resolve, reject) => {
-  let output = ''
-  server.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-    const match = /listening on (\S+)/.exec(output)
-    if (match) resolve(match[1] as string)
-  })
-  server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
-})
+const { url, stop } = await startHaldirServe(['--rate-limit', 'off'], { HALDIR_API_KEYS: `bench:agent=${apiKey}` })
 
 async function governedSearch(backend: 'memory' | 'http') {
   const haldir = backend === 'memory' ? createHaldir() : createHaldir({ backend: httpBackend({ url, apiKey }) })
@@ -40,4 +26,4 @@ for (const concurrency of [16, 64]) {
   rows.push(await measureConcurrent(`http backend, concurrency ${concurrency}`, () => httpSearch('haldir'), { total: concurrentCalls, concurrency, warmup: 500 }))
 }
 report('governed call: HTTP on loopback (server in a separate process) vs memory backend', memory, rows)
-server.kill('SIGTERM')
+stop()

@@ -6,6 +6,7 @@ import { createClientContext, DEFAULT_REDACT } from './client/client-context.ts'
 import { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import { createHold } from './client/create-hold.ts'
 import { toSession, toSpend } from './client/to-session.ts'
+import { BackendError } from './errors/backend-error.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { memoryBackend } from './memory/memory-backend.ts'
 import { microsToUsd, usdToMicros } from './money/usd-to-micros.ts'
@@ -243,6 +244,17 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const value = await backend.readSecret({ tenant, name: checkedName, sessionId: id(secretOptions.sessionId, 'options.sessionId') })
       client.rememberSecret(value)
       return value
+    },
+
+    async listSecrets() {
+      if (!backend.listSecrets) throw new BackendError({ message: `The ${backend.name} backend does not list secrets`, status: 501 })
+      return backend.listSecrets({ tenant })
+    },
+
+    async deleteSecret(name) {
+      const checkedName = parseInput(nameSchema, name, 'name')
+      if (!backend.deleteSecret) throw new BackendError({ message: `The ${backend.name} backend does not delete secrets`, status: 501 })
+      await backend.deleteSecret({ tenant, name: checkedName })
     },
 
     async listHolds(listOptions = {}) {

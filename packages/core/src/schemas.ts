@@ -301,7 +301,8 @@ export const backendRequestSchemas = {
   }),
   appendAudit: z.strictObject({
     sessionId: idSchema,
-    tool: nameSchema,
+    // '' for an entry logged without a tool (what the Haldir API's `POST /v1/audit` defaults to).
+    tool: z.union([z.literal(''), nameSchema]),
     action: nameSchema,
     scope: scopeSchema.nullable(),
     outcome: outcomeSchema,
@@ -321,6 +322,7 @@ export const backendRequestSchemas = {
   revokeSession: z.strictObject({ sessionId: idSchema, reason: textSchema.nullable() }),
   putSecret: z.strictObject({ name: nameSchema, value: secretValueSchema, scopeRequired: scopeSchema.nullable() }),
   readSecret: z.strictObject({ sessionId: idSchema, name: nameSchema }),
+  deleteSecret: z.strictObject({ name: nameSchema }),
   listSessions: z.strictObject({ limit: z.number().int().positive().max(10_000) }),
   listHolds: z.strictObject({ sessionId: idSchema.nullable(), limit: z.number().int().positive().max(10_000) }),
   releaseHold: z.strictObject({ holdId: idSchema, reason: textSchema.nullable() }),

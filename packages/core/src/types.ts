@@ -353,6 +353,10 @@ export interface Haldir {
   storeSecret(name: string, value: string, options?: StoreSecretOptions): Promise<void>
   /** @throws PermissionDeniedError without the secret's scope; NotFoundError for an unknown name */
   getSecret(name: string, options: { sessionId: string }): Promise<string>
+  /** The tenant's secrets by name: names and the scope each needs, never a value. */
+  listSecrets(): Promise<{ name: string; scopeRequired: string | null }[]>
+  /** Removes a secret: no session can open it any more. @throws NotFoundError for an unknown name */
+  deleteSecret(name: string): Promise<void>
   /** Open holds of the tenant, or of one session: what is reserved, by what, until when. */
   listHolds(options?: { sessionId?: string; limit?: number }): Promise<HoldSummary[]>
   /** Releases an open hold (a stuck call, say): nothing charged; audited and flagged on its session. */

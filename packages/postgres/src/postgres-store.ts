@@ -202,6 +202,18 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
       return rows.map(toHoldRecord)
     },
 
+    async deleteSecret(tenant, name) {
+      // The removal and the tenant's config version move together, as on a store.
+      const rows = await read(
+        `with gone as (delete from ${t('secrets')} where tenant = $1 and name = $2 returning 1)
+         insert into ${t('config_versions')} (tenant, version) select $1, 1 from gone
+         on conflict (tenant) do update set version = ${t('config_versions')}.version + 1
+         returning 1`,
+        [tenant, name],
+      )
+      return rows.length > 0
+    },
+
     async readHold(tenant, holdId) {
       const rows = await read<HoldRow>(`select * from ${t('holds')} where id = $1 and tenant = $2`, [holdId, tenant])
       return rows[0] ? toHoldRecord(rows[0]) : null

@@ -23,12 +23,26 @@ export interface ApiKeyIdentity {
   role: ApiKeyRole
   /** The first 16 hex digits of the key's SHA-256: safe to log, and what per-key rate limits count by. */
   keyId: string
+  /**
+   * Upstream Haldir key scopes (`sessions:read`, `audit:*` …) narrowing what the role allows on
+   * the Haldir API; absent: every scope (configured keys). A key narrowed this way is refused on
+   * the native API, whose routes have no key scopes.
+   */
+  scopes?: readonly string[]
+}
+
+/** A key as an operator lists it: never the key, never its full hash. */
+export interface ApiKeyListing {
+  keyId: string
+  role: ApiKeyRole
 }
 
 export interface ApiKeyStore {
   /** The identity of a presented key, or `null`; the comparison does not stop at the first match. */
   authenticate(presented: string): ApiKeyIdentity | null
   readonly size: number
+  /** Optional: the keys of a tenant. */
+  list?(tenant: string): ApiKeyListing[]
 }
 
 const KEY_PREFIX = 'hld_'
@@ -80,6 +94,7 @@ export function apiKeyStore(records: readonly (ApiKeyRecord | PlainApiKey)[]): A
   })
   return {
     size: hashed.length,
+    list: (tenant) => hashed.filter((record) => record.identity.tenant === tenant).map(({ identity }) => ({ keyId: identity.keyId, role: identity.role })),
     authenticate(presented) {
       const digest = createHash('sha256').update(presented, 'utf8').digest()
       let identity: ApiKeyIdentity | null = null
@@ -117,4 +132,24 @@ export function parseApiKeys(text: string): (ApiKeyRecord | PlainApiKey)[] {
     records.push(value.startsWith('sha256:') ? { tenant, role, hash: value } : { tenant, role, key: value })
   }
   return records
+}
+
+/**
+ * Several key stores as one (the configured keys, then the keys minted through the API): a key
+ * is whoever the first store that knows it says.
+ */
+export function combineKeyStores(...stores: readonly ApiKeyStore[]): ApiKeyStore {
+  return {
+    get size() {
+      return stores.reduce((sum, store) => sum + store.size, 0)
+    },
+    authenticate: (presented) => {
+      for (const store of stores) {
+        const identity = store.authenticate(presented)
+        if (identity) return identity
+      }
+      return null
+    },
+    list: (tenant) => stores.flatMap((store) => store.list?.(tenant) ?? []),
+  }
 }

@@ -73,9 +73,9 @@ describe('approvals over HTTP: roles and tenants', () => {
   })
 
   it('streams the tenant events to approvers as server-sent events; an agent key may not listen', async () => {
-    const refused = await fetch(`${running.url}/v1/events`, { headers: { authorization: `Bearer ${keys.agentA}` } })
+    const refused = await fetch(`${running.url}/native/v1/events`, { headers: { authorization: `Bearer ${keys.agentA}` } })
     expect(refused.status).toBe(403)
-    const response = await fetch(`${running.url}/v1/events`, { headers: { authorization: `Bearer ${keys.approverA}`, accept: 'text/event-stream' } })
+    const response = await fetch(`${running.url}/native/v1/events`, { headers: { authorization: `Bearer ${keys.approverA}`, accept: 'text/event-stream' } })
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
     const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
     let text = ''

@@ -1,6 +1,6 @@
 import { BackendError } from '@haldir/core'
 import type { Context, MiddlewareHandler } from 'hono'
-import type { ApiKeyStore } from './api-keys.ts'
+import type { ApiKeyIdentity, ApiKeyStore } from './api-keys.ts'
 import { clientAddress } from './client-address.ts'
 import { type RateLimit, type RateLimitState, rateLimitHeaders } from './rate-limits.ts'
 import type { ServerEnv } from './server-env.ts'
@@ -13,6 +13,8 @@ export interface AuthenticateOptions {
   failedAuth: RateLimit | null
   /** Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted. */
   trustProxyHops: number
+  /** Called for every authenticated request (the tenant's usage counts it). */
+  onAuthenticated?: (identity: ApiKeyIdentity) => void
 }
 
 /**
@@ -22,7 +24,7 @@ export interface AuthenticateOptions {
  * over, and `X-RateLimit-*` headers on every answer). The key's identity (tenant, role, key id)
  * is handed on as `identity`.
  */
-export function authenticate({ apiKeys, perKey, failedAuth, trustProxyHops }: AuthenticateOptions): MiddlewareHandler<ServerEnv> {
+export function authenticate({ apiKeys, perKey, failedAuth, trustProxyHops, onAuthenticated }: AuthenticateOptions): MiddlewareHandler<ServerEnv> {
   return async (c, next) => {
     const address = clientAddress(c, trustProxyHops)
     if (failedAuth) {
@@ -44,6 +46,7 @@ export function authenticate({ apiKeys, perKey, failedAuth, trustProxyHops }: Au
       if (!standing.allowed) return refuse(c, standing, 'key')
       for (const [name, value] of Object.entries(rateLimitHeaders(standing))) c.header(name, value)
     }
+    onAuthenticated?.(identity)
     c.set('identity', identity)
     await next()
   }

@@ -1,43 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createHaldir, httpBackend } from '@haldir/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createApiKey, hashApiKey } from './api-keys.ts'
+import { cliOutcome, runCli } from './cli.test-helper.ts'
 
-const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-const children: ChildProcess[] = []
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL')
-})
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--conditions=@haldir/source', cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.push(child)
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const waitFor = async (pattern: RegExp): Promise<RegExpMatchArray> => {
-    for (let waited = 0; waited < 15_000; waited += 20) {
-      const match = output.match(pattern)
-      if (match) return match
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    throw new Error(`timed out waiting for ${pattern}; output so far:\n${output}`)
-  }
-  return { child, exited, waitFor, output: () => output }
-}
-
-/** Runs a command to its end: its exit code and everything it printed. */
-async function outcome(args: string[], env: Record<string, string> = {}) {
-  const command = run(args, env)
-  const code = await command.exited
-  return { code, output: command.output() }
-}
+const run = runCli
+const outcome = cliOutcome
 
 describe('haldir CLI', () => {
   it('serves, reads and verifies a trail from the terminal, and stops gracefully on SIGTERM', async () => {
@@ -80,9 +51,9 @@ describe('haldir CLI', () => {
     writeFileSync(file, `# tenants\nacme:admin=${hashApiKey(admin)}\nacme:auditor=${hashApiKey(auditor)}\n`)
     const server = run(['serve', '--port', '0', '--keys-file', file], { HALDIR_API_KEYS: '' })
     const [, url] = await server.waitFor(/listening on (http:\/\/\S+)/)
-    expect((await fetch(`${url}/v1/sessions/ses_x`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(404)
-    expect((await fetch(`${url}/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_other' } })).status).toBe(401)
-    const create = await fetch(`${url}/v1/sessions`, { method: 'POST', headers: { authorization: `Bearer ${auditor}` }, body: '{}' })
+    expect((await fetch(`${url}/native/v1/sessions/ses_x`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(404)
+    expect((await fetch(`${url}/native/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_other' } })).status).toBe(401)
+    const create = await fetch(`${url}/native/v1/sessions`, { method: 'POST', headers: { authorization: `Bearer ${auditor}` }, body: '{}' })
     expect(create.status).toBe(403)
     server.child.kill('SIGTERM')
     expect(await server.exited).toBe(0)
@@ -97,6 +68,26 @@ describe('haldir CLI', () => {
     expect(noKeys).toMatchObject({ code: 1, output: expect.stringContaining('no API keys') })
     expect(noRole).toMatchObject({ code: 1, output: expect.stringContaining("the key of tenant 'acme' names no role: write acme:ROLE=…") })
     expect(mysql).toMatchObject({ code: 1, output: expect.stringContaining("expected 'memory' or a postgres:// URL") })
+  })
+
+  it('serves the Haldir API with tenants made through --bootstrap-token, their keys kept in --minted-keys-file across a restart', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'haldir-minted-')), 'minted.json')
+    const token = 'bootstrap-token-for-the-cli-test'
+    const first = run(['serve', '--port', '0', '--minted-keys-file', file], { HALDIR_API_KEYS: '', HALDIR_BOOTSTRAP_TOKEN: token })
+    const [, url] = await first.waitFor(/listening on (http:\/\/\S+) \(backend: memory, 0 API keys\)/)
+    const minted = await fetch(`${url}/v1/keys`, { method: 'POST', body: JSON.stringify({ bootstrap_token: token, name: 'founder' }) })
+    expect(minted.status).toBe(201)
+    const { key } = (await minted.json()) as { key: string }
+    expect((await fetch(`${url}/v1/sessions`, { method: 'POST', headers: { 'x-api-key': key }, body: JSON.stringify({ agent_id: 'first' }) })).status).toBe(201)
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toBe(0)
+    // No configured key and no token: the minted key is enough to start, and still works.
+    const second = run(['serve', '--port', '0', '--minted-keys-file', file], { HALDIR_API_KEYS: '', HALDIR_BOOTSTRAP_TOKEN: '' })
+    const [, again] = await second.waitFor(/listening on (http:\/\/\S+) \(backend: memory, 1 API key\)/)
+    expect((await fetch(`${again}/v1/usage`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200)
+    expect((await fetch(`${again}/v1/keys`, { method: 'POST', body: JSON.stringify({ bootstrap_token: token }) })).status).toBe(401)
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
   })
 
   it('creates keys with a role, and prints the role', async () => {
@@ -115,12 +106,13 @@ describe('haldir CLI', () => {
     ])
     expect(help.code).toBe(0)
     expect(help.output).toMatch(/Usage: haldir \[options\] \[command\]/)
-    for (const command of ['serve', 'keys', 'audit', 'verify']) expect(help.output).toContain(command)
+    for (const command of ['serve', 'keys', 'audit', 'verify', 'holds']) expect(help.output).toContain(command)
     expect(short).toEqual(help)
     expect(serveHelp.output).toMatch(/--rate-limit <limit>[\s\S]*--auth-failure-limit <limit>[\s\S]*--body-timeout <duration>/)
+    expect(serveHelp.output).toMatch(/--publish-tree-heads <duration>[\s\S]*--bootstrap-token <token>[\s\S]*--mcp-upstream <url>[\s\S]*--previous-master-key <key>[\s\S]*--previous-audit-key <key>/)
     expect(keysHelp.output).toMatch(/--tenant <name>\s+the tenant the key acts for/)
     expect(keysHelp.output).toMatch(/--role <role>\s+what the key may do: admin/)
-    expect(versionFlag).toEqual({ code: 0, output: `${version}\n` })
+    expect(versionFlag).toMatchObject({ code: 0, output: `${version}\n` })
   })
 
   it('refuses bad flags with plain messages, and an unknown flag or command with the closest valid one', async () => {
@@ -140,6 +132,11 @@ describe('haldir CLI', () => {
       outcome(['serve', '--host', 'not a host'], { HALDIR_API_KEYS: key }),
       outcome(['serve', '--host', 'nonexistent.invalid'], { HALDIR_API_KEYS: key }),
       outcome(['audit', '--session', 'ses_x', '--url', 'localhost:8787', '--key', 'hld_x']),
+      outcome(['serve', '--previous-master-key', 'short'], { HALDIR_API_KEYS: key }),
+      outcome(['serve', '--previous-master-key', 'a'.repeat(64)], { HALDIR_API_KEYS: key, HALDIR_PREVIOUS_MASTER_KEYS: 'nonsense' }),
+      outcome(['serve', '--publish-tree-heads', 'sometimes'], { HALDIR_API_KEYS: key }),
+      outcome(['audit', 'export', '--format', 'xml', '--key', 'hld_x']),
+      outcome(['serve', '--mcp-upstream', 'ftp://tools.example'], { HALDIR_API_KEYS: key }),
     ])
     const expected = [
       "haldir: --port must be an integer between 0 and 65535, got 'abc'",
@@ -156,6 +153,11 @@ describe('haldir CLI', () => {
       "haldir: --host must be an IP address or a host name, got 'not a host'",
       'haldir: --host nonexistent.invalid is not an address of this machine',
       "haldir: --url must be an http:// or https:// URL, got 'localhost:8787'",
+      'haldir: --previous-master-key must be 32 bytes, as 64 hex characters or base64 (got 5 characters)',
+      'haldir: HALDIR_PREVIOUS_MASTER_KEYS holds a key that is not 32 bytes (entry 1)',
+      "haldir: --publish-tree-heads must be 'off' or a duration like 30s, 5m or 1h (at most 24h), got 'sometimes'",
+      "haldir: option '--format <format>' argument 'xml' is invalid. Allowed choices are jsonl, csv.",
+      "haldir: --mcp-upstream must be an http:// or https:// URL, got 'ftp://tools.example'",
     ]
     for (const [index, result] of results.entries()) {
       expect(result.code, expected[index]).toBe(1)

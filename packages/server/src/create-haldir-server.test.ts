@@ -52,7 +52,7 @@ describe('Haldir server over HTTP', () => {
     const search = withHaldir(async (query: string) => `hits for ${query}`, { haldir, sessionId: session.id, scope: 'browse', tool: 'search', cost: 0.01 })
     counter.calls.length = 0
     expect(await search('x')).toBe('hits for x')
-    expect(counter.calls).toEqual([`POST /v1/sessions/${session.id}/authorize`, expect.stringMatching(new RegExp(`^POST /v1/sessions/${session.id}/holds/hold_[^/]+/settle$`))])
+    expect(counter.calls).toEqual([`POST /native/v1/sessions/${session.id}/authorize`, expect.stringMatching(new RegExp(`^POST /native/v1/sessions/${session.id}/holds/hold_[^/]+/settle$`))])
     counter.calls.length = 0
     const denied = withHaldir(async () => 'never', { haldir, sessionId: session.id, scope: 'send_email', tool: 'email', onDenied: 'message' })
     expect(await denied()).toMatch(/^BLOCKED/)
@@ -62,12 +62,12 @@ describe('Haldir server over HTTP', () => {
   it('answers /healthz without a key', async () => {
     const response = await raw('/healthz', { key: null })
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ ok: true, backend: 'memory' })
+    expect(await response.json()).toMatchObject({ ok: true, backend: 'memory', alive: true, status: 'ok', service: 'haldir' })
   })
 
   it('refuses a missing or unknown key with 401', async () => {
     for (const key of [null, 'hld_wrong', `${keyA}x`]) {
-      const response = await raw('/v1/sessions/ses_x', { key })
+      const response = await raw('/native/v1/sessions/ses_x', { key })
       expect(response.status).toBe(401)
       expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } })
     }
@@ -81,14 +81,14 @@ describe('Haldir server over HTTP', () => {
     const a = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA }) })
     const session = await a.createSession({ agentId: 'tenant-a-agent', scopes: ['db'] })
     await a.storeSecret('tenant_a_only', 'a-secret-value', { scopeRequired: 'db' })
-    for (const path of [`/v1/sessions/${session.id}`, `/v1/sessions/${session.id}/spend`, `/v1/sessions/${session.id}/audit/verify`, `/v1/audit?sessionId=${session.id}`]) {
+    for (const path of [`/native/v1/sessions/${session.id}`, `/native/v1/sessions/${session.id}/spend`, `/native/v1/sessions/${session.id}/audit/verify`, `/native/v1/audit?sessionId=${session.id}`]) {
       const response = await raw(path, { key: keyB })
       expect(response.status, path).toBe(404)
       expect(await response.json()).toMatchObject({ error: { code: 'not_found' } })
     }
-    const revoke = await raw(`/v1/sessions/${session.id}/revoke`, { key: keyB, method: 'POST', body: '{}' })
+    const revoke = await raw(`/native/v1/sessions/${session.id}/revoke`, { key: keyB, method: 'POST', body: '{}' })
     expect(revoke.status).toBe(404)
-    const charge = await raw(`/v1/sessions/${session.id}/authorize`, {
+    const charge = await raw(`/native/v1/sessions/${session.id}/authorize`, {
       key: keyB,
       method: 'POST',
       body: JSON.stringify({ mode: 'charge', scope: null, tool: 'x', action: 'payment', amountMicros: 1, idempotencyKey: null, details: {} }),
@@ -97,28 +97,28 @@ describe('Haldir server over HTTP', () => {
     const b = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyB }) })
     const other = await b.createSession({ agentId: 'tenant-b-agent', scopes: ['*'] })
     await expect(b.getSecret('tenant_a_only', { sessionId: other.id })).rejects.toBeInstanceOf(NotFoundError)
-    const byAgent = await raw(`/v1/audit?agentId=tenant-a-agent`, { key: keyB })
+    const byAgent = await raw(`/native/v1/audit?agentId=tenant-a-agent`, { key: keyB })
     expect(await byAgent.json()).toMatchObject({ count: 0, entries: [] })
     expect((await a.getSession(session.id)).revokedAt).toBeNull()
     expect(await a.getSpend(session.id)).toMatchObject({ totalUsd: 0 })
   })
 
   it('refuses malformed JSON (400), oversized bodies (413), unknown routes (404) and bad fields (400)', async () => {
-    const malformed = await raw('/v1/sessions', { method: 'POST', body: '{"agentId": ' })
+    const malformed = await raw('/native/v1/sessions', { method: 'POST', body: '{"agentId": ' })
     expect(malformed.status).toBe(400)
     expect(await malformed.json()).toMatchObject({ error: { code: 'validation_error', message: 'Request body is not valid JSON' } })
-    const huge = await raw('/v1/sessions', { method: 'POST', body: JSON.stringify({ agentId: 'x', metadata: { blob: 'x'.repeat(100 * 1024) } }) })
+    const huge = await raw('/native/v1/sessions', { method: 'POST', body: JSON.stringify({ agentId: 'x', metadata: { blob: 'x'.repeat(100 * 1024) } }) })
     expect(huge.status).toBe(413)
     expect(await huge.json()).toMatchObject({ error: { code: 'payload_too_large' } })
-    const unknown = await raw('/v1/nope')
+    const unknown = await raw('/native/v1/nope')
     expect(unknown.status).toBe(404)
     expect(await unknown.json()).toMatchObject({ error: { code: 'not_found' } })
-    const bad = await raw('/v1/sessions', { method: 'POST', body: JSON.stringify({ agentId: 'x', scopes: [''], limitMicros: -5, ttlMs: 1000, parentId: null, metadata: {} }) })
+    const bad = await raw('/native/v1/sessions', { method: 'POST', body: JSON.stringify({ agentId: 'x', scopes: [''], limitMicros: -5, ttlMs: 1000, parentId: null, metadata: {} }) })
     expect(bad.status).toBe(400)
     const body = (await bad.json()) as { error: { code: string; data: { issues: { path: string }[] } } }
     expect(body.error.code).toBe('validation_error')
     expect(body.error.data.issues.map((issue) => issue.path).sort()).toEqual(['limitMicros', 'scopes.0'])
-    const array = await raw('/v1/sessions', { method: 'POST', body: '[1,2]' })
+    const array = await raw('/native/v1/sessions', { method: 'POST', body: '[1,2]' })
     expect(array.status).toBe(400)
   })
 
@@ -188,10 +188,10 @@ describe('Haldir server over HTTP', () => {
   it('lists the tenant sessions for the dashboard', async () => {
     const b = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyB }) })
     const session = await b.createSession({ agentId: 'listed' })
-    const response = await raw('/v1/sessions?limit=5', { key: keyB })
+    const response = await raw('/native/v1/sessions?limit=5', { key: keyB })
     const sessions = (await response.json()) as { id: string }[]
     expect(sessions.map((item) => item.id)).toContain(session.id)
-    const fromA = (await (await raw('/v1/sessions?limit=1000')).json()) as { id: string }[]
+    const fromA = (await (await raw('/native/v1/sessions?limit=1000')).json()) as { id: string }[]
     expect(fromA.map((item) => item.id)).not.toContain(session.id)
   })
 })
@@ -239,7 +239,7 @@ describe('details over the wire', () => {
   it('normalises details to plain JSON before they reach the backend', async () => {
     const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA }) })
     const session = await haldir.createSession({ agentId: 'nul' })
-    const response = await raw(`/v1/sessions/${session.id}/audit`, {
+    const response = await raw(`/native/v1/sessions/${session.id}/audit`, {
       method: 'POST',
       body: JSON.stringify({ tool: 'x', action: 'execute', scope: null, outcome: 'ok', flagged: false, reason: null, costMicros: 0, details: { text: 'a\u0000b', nested: { n: 1 } } }),
     })

@@ -1,14 +1,24 @@
-import { BackendError, decodeQuery, type HaldirBackend, type HttpOperation, type HttpRoute, httpRoutes, parseInput, ValidationError } from '@haldir/core/backend'
+import { readFileSync } from 'node:fs'
+import { BackendError, decodeQuery, ForbiddenError, type HaldirBackend, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, parseInput, ValidationError } from '@haldir/core/backend'
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import type { ApiKeyStore } from './api-keys.ts'
+import { type ApiKeyIdentity, type ApiKeyStore, combineKeyStores } from './api-keys.ts'
 import { authenticate } from './authenticate.ts'
 import { mountDashboard } from './dashboard.ts'
 import { errorResponse } from './error-response.ts'
 import { mountEventStream } from './event-stream.ts'
 import { failureLog } from './failure-log.ts'
 import { finishRequestBody } from './finish-request-body.ts'
+import { haldirApiAuth } from './haldir-api/haldir-api-auth.ts'
+import { idempotencyStore } from './haldir-api/idempotency-store.ts'
+import { mountHaldirApi } from './haldir-api/mount-haldir-api.ts'
+import { type McpUpstreamAllowance, proxyRegistry } from './haldir-api/proxy-registry.ts'
+import { readJson } from './haldir-api/read-json.ts'
+import { usageCounter } from './haldir-api/usage-counter.ts'
+import { mountJwks } from './jwks-route.ts'
+import { type KeyRegistry, keyRegistry } from './key-registry.ts'
+import { mountLedgerExport } from './ledger-export-route.ts'
 import { createRateLimit, defaultRateLimits, type RateLimitOptions } from './rate-limits.ts'
 import { readBody } from './read-body.ts'
 import { readinessProbe } from './readiness-probe.ts'
@@ -18,11 +28,32 @@ import type { ServeHaldirOptions } from './serve-haldir.ts'
 import { apiSecurityHeaders } from './security-headers.ts'
 import type { ServerEnv } from './server-env.ts'
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
 export interface HaldirServerOptions {
   /** The stateful backend behind the API (memory, PostgreSQL …). */
   backend: HaldirBackend
-  /** Who may call, as which tenant and with which role. */
+  /** Who may call, as which tenant and with which role (the configured keys). */
   apiKeys: ApiKeyStore
+  /**
+   * Where keys minted through the Haldir API (`POST /v1/keys`, `POST /v1/demo/key`) are kept:
+   * `keyRegistry({ file })` to keep them across restarts. @default keyRegistry() (this process only)
+   */
+  keyRegistry?: KeyRegistry
+  /**
+   * Lets `POST /v1/keys` without a key create a new tenant and its first (admin) key, when the
+   * body's `bootstrap_token` equals this. Unset: a new tenant is never created through the API.
+   * @default undefined
+   */
+  bootstrapToken?: string
+  /** `POST /v1/demo/key` mints a key of a fresh `demo_…` tenant for anyone (10 per address and hour). @default false */
+  demoKeys?: boolean
+  /**
+   * The MCP servers tenants may register as proxy upstreams (`POST /v1/proxy/upstreams`): a URL
+   * each, matched exactly, with headers the server sends it. No other URL is ever fetched.
+   * Needs `@haldir/mcp` installed. @default []
+   */
+  mcpUpstreams?: readonly (string | McpUpstreamAllowance)[]
   /** Largest accepted request body, in bytes. @default 1_048_576 */
   maxBodyBytes?: number
   /** How long a request body may take to arrive; a slower client gets a 408 and its connection closed. @default 10_000 */
@@ -41,36 +72,74 @@ export interface HaldirServerOptions {
   log?: (message: string, error?: unknown) => void
 }
 
-const serverOptionNames = ['backend', 'apiKeys', 'maxBodyBytes', 'bodyTimeoutMs', 'rateLimits', 'trustProxyHops', 'dashboard', 'log'] as const satisfies readonly (keyof HaldirServerOptions)[]
+const serverOptionNames = [
+  'backend',
+  'apiKeys',
+  'keyRegistry',
+  'bootstrapToken',
+  'demoKeys',
+  'mcpUpstreams',
+  'maxBodyBytes',
+  'bodyTimeoutMs',
+  'rateLimits',
+  'trustProxyHops',
+  'dashboard',
+  'log',
+] as const satisfies readonly (keyof HaldirServerOptions)[]
 // What `serveHaldir` adds; it hands its options on whole.
-const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs'] as const satisfies readonly Exclude<keyof ServeHaldirOptions, keyof HaldirServerOptions>[]
+const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'publishTreeHeadsEveryMs'] as const satisfies readonly Exclude<
+  keyof ServeHaldirOptions,
+  keyof HaldirServerOptions
+>[]
+
+const closers = new WeakMap<object, () => Promise<void>>()
+
+/** Releases what a server made with `createHaldirServer` holds beside its backend (the MCP proxy's upstream connections). `serveHaldir().close()` calls it. */
+export async function closeHaldirServer(app: Hono<ServerEnv>): Promise<void> {
+  await closers.get(app)?.()
+}
 
 /**
- * The Haldir HTTP API as a Hono app: every backend operation of the shared route table
- * (`httpRoutes`, which `httpBackend` builds its requests from), bearer API keys mapped to a
- * tenant and a role (`routeRoles` says which role may call what), rate limits per key and per
- * client address, bodies size- and time-limited and validated with the core schemas, errors as
- * `{ error: { code, message, data } }`, security headers and an `X-Request-Id` on every answer,
- * `/healthz` (alive) and `/readyz` (the backend answers). Mount it anywhere Hono runs, or start
- * it with `serveHaldir()`.
+ * The Haldir server as a Hono app, speaking two APIs over one backend and one set of keys:
+ *
+ * - the **Haldir API** (upstream Haldir's REST API, `/v1/…`, `HALDIR-API.md`), for upstream's
+ *   SDKs and integrations, with our semantics underneath (`mountHaldirApi`);
+ * - the **native API** under `/native` (`httpRoutes`, which `httpBackend` builds its requests
+ *   from): one handler per backend operation, bodies validated with the core schemas, errors as
+ *   `{ error: { code, message, data } }`.
+ *
+ * Both: API keys mapped to a tenant and a role (`routeRoles`, `haldirApiRoles`), rate limits per
+ * key and per client address, bodies size- and time-limited, security headers and an
+ * `X-Request-Id` on every answer, `/healthz` (alive), `/readyz` (the backend answers), the
+ * streamed ledger export and, without a key, the tree-head keys at `/.well-known/jwks.json`.
+ * Mount it anywhere Hono runs, or start it with `serveHaldir()`.
  */
 export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv> {
   rejectUnknownOptions(options, [...serverOptionNames, ...serveOptionNames], 'options')
   if (options.rateLimits) rejectUnknownOptions(options.rateLimits, ['perKey', 'failedAuth'], 'options.rateLimits')
-  const { backend, apiKeys } = options
+  const { backend } = options
   const failures = failureLog({ log: options.log ?? console.error })
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000
   const trustProxyHops = options.trustProxyHops ?? 0
   if (!Number.isSafeInteger(trustProxyHops) || trustProxyHops < 0) throw new ValidationError({ issues: [{ path: 'trustProxyHops', message: 'must be a whole number ≥ 0' }] })
-  const guard = authenticate({
-    apiKeys,
-    perKey: createRateLimit(options.rateLimits?.perKey, defaultRateLimits.perKey, 'rateLimits.perKey'),
-    failedAuth: createRateLimit(options.rateLimits?.failedAuth, defaultRateLimits.failedAuth, 'rateLimits.failedAuth'),
-    trustProxyHops,
+  if (options.bootstrapToken !== undefined && (typeof options.bootstrapToken !== 'string' || options.bootstrapToken.length < 16)) {
+    throw new ValidationError({ issues: [{ path: 'bootstrapToken', message: 'must be a string of at least 16 characters (it creates tenants)' }] })
+  }
+  const registry = options.keyRegistry ?? keyRegistry()
+  const apiKeys = combineKeyStores(options.apiKeys, registry)
+  const perKey = createRateLimit(options.rateLimits?.perKey, defaultRateLimits.perKey, 'rateLimits.perKey')
+  const failedAuth = createRateLimit(options.rateLimits?.failedAuth, defaultRateLimits.failedAuth, 'rateLimits.failedAuth')
+  const usage = usageCounter()
+  const guard = authenticate({ apiKeys, perKey, failedAuth, trustProxyHops, onAuthenticated: (identity) => usage.record(identity.tenant) })
+  const proxies = proxyRegistry({
+    backend,
+    allowed: (options.mcpUpstreams ?? []).map((upstream) => (typeof upstream === 'string' ? { url: upstream } : upstream)),
+    log: (line) => (options.log ?? console.error)(`haldir server: ${line}`),
   })
   const ready = readinessProbe(backend)
   const app = new Hono<ServerEnv>()
+  closers.set(app, () => proxies.close())
 
   // An inbound X-Request-Id (trimmed by the Headers API, at most 64 characters of [A-Za-z0-9_=-])
   // is kept, any other replaced by a fresh UUID; either way it is echoed on every answer.
@@ -83,10 +152,12 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     for (const [name, value] of Object.entries(headers)) c.header(name, value)
     return c.json(body, status as ContentfulStatusCode)
   })
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}`, data: {} } }, 404))
+  app.notFound((c) => {
+    if (c.req.path.startsWith(`${NATIVE_API_PREFIX}/`)) return c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}`, data: {} } }, 404)
+    // Everything else is the Haldir API's ground: upstream's coded 404.
+    return c.json({ error: 'not found', code: 'not_found', request_id: c.get('requestId') }, 404)
+  })
 
-  // Alive: answers without touching the backend (a restart would not fix a slow database).
-  app.get('/healthz', (c) => c.json({ ok: true, backend: backend.name }))
   // Ready: the backend answers; a load balancer routes around a server whose database is gone.
   app.get('/readyz', async (c) => {
     const probe = await ready()
@@ -95,6 +166,8 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     return c.json({ ok: false, backend: backend.name, error: { code: 'backend_error', message: 'The backend does not answer', data: {} } }, 503)
   })
   if (options.dashboard ?? true) mountDashboard(app)
+  mountJwks(app, backend)
+  mountLedgerExport(app, { backend, guard, refuseNarrowedKey })
 
   const body = async (c: Context<ServerEnv>): Promise<Record<string, unknown>> => {
     const bytes = await readBody(c, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs })
@@ -117,17 +190,49 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   // is read), read and validate, check grants that depend on the request, then call the backend.
   for (const [operation, route] of Object.entries(httpRoutes) as [HttpOperation, HttpRoute][]) {
     app.on(route.method, route.path, guard, async (c) => {
-      const { tenant, role } = c.get('identity')
-      authorizeRole(role, operation)
+      const identity = c.get('identity')
+      refuseNarrowedKey(identity, operation)
+      authorizeRole(identity.role, operation)
       const method = backend[operation] as ((request: Record<string, unknown>) => Promise<unknown>) | undefined
       if (!method) throw new BackendError({ message: `The ${backend.name} backend does not support ${operation}`, status: 501 })
       const input = route.input.in === 'body' ? await body(c) : decodeQuery(route.input.fields, c.req.query())
       const params = Object.fromEntries(route.params.map((name) => [name, c.req.param(name)]))
       const request = parseInput(route.schema, { ...route.defaults, ...input, ...params }) as Record<string, unknown>
-      authorizeRole(role, operation, request)
-      const answer = await method.call(backend, { ...request, tenant })
+      authorizeRole(identity.role, operation, request)
+      const answer = await method.call(backend, { ...request, tenant: identity.tenant })
       return c.json(route.answer === 'value' ? { value: answer } : route.answer === 'ok' ? { ok: true } : answer, route.status)
     })
   }
+
+  mountHaldirApi(app, {
+    backend,
+    auth: haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage }),
+    apiKeys,
+    registry,
+    idempotency: idempotencyStore(),
+    usage,
+    proxies,
+    failures,
+    readJson: (c) => readJson(c, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs }),
+    bootstrapToken: options.bootstrapToken ?? null,
+    demoKeys: options.demoKeys ?? false,
+    version,
+    trustProxyHops,
+  })
   return app
+}
+
+/**
+ * A key minted with narrowed upstream key scopes (`audit:read` …) is for the Haldir API, whose
+ * routes name key scopes; the native API's routes do not, so such a key is refused there rather
+ * than acting with its whole role.
+ */
+function refuseNarrowedKey(identity: ApiKeyIdentity, operation: string): void {
+  if (identity.scopes !== undefined && !identity.scopes.includes('*')) {
+    throw new ForbiddenError({
+      role: identity.role,
+      operation,
+      message: `This API key is limited to the Haldir API key scopes ${identity.scopes.join(', ')}; the native API needs a key with every scope of its role`,
+    })
+  }
 }

@@ -2,7 +2,7 @@ import { BackendError, HaldirError, type HaldirErrorCode } from '@haldir/core'
 import type { FailureLog } from './failure-log.ts'
 import { HttpRefusal } from './http-refusal.ts'
 
-const statusByCode: Record<HaldirErrorCode, number> = {
+export const statusByCode: Readonly<Record<HaldirErrorCode, number>> = {
   validation_error: 400,
   unauthorized: 401,
   budget_exceeded: 402,

@@ -1,4 +1,4 @@
-import { BackendError, ForbiddenError, type HaldirBackend, type HaldirEvent } from '@haldir/core/backend'
+import { BackendError, ForbiddenError, type HaldirBackend, type HaldirEvent, NATIVE_API_PREFIX } from '@haldir/core/backend'
 import type { Hono, MiddlewareHandler } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import type { ApiKeyRole } from './api-key-role.ts'
@@ -18,7 +18,7 @@ export function closeEventStreams(app: Hono<ServerEnv>): void {
 }
 
 /**
- * `GET /v1/events`: the tenant's events as server-sent events (`event:` the type, `id:` the
+ * `GET /native/v1/events`: the tenant's events as server-sent events (`event:` the type, `id:` the
  * event id, `data:` the event as JSON), for dashboards, approval UIs and `httpBackend`'s
  * `subscribe`. A comment every 15 s keeps proxies from closing an idle stream. A client that
  * does not keep up is cut off rather than buffered without bound; memory per stream stays small.
@@ -27,7 +27,7 @@ export function mountEventStream(app: Hono<ServerEnv>, options: { backend: Haldi
   const { backend } = options
   const streams = new Set<() => void>()
   openStreams.set(app, streams)
-  app.get('/v1/events', options.guard, (c) => {
+  app.get(`${NATIVE_API_PREFIX}/v1/events`, options.guard, (c) => {
     const { tenant, role } = c.get('identity')
     if (!LISTENERS.includes(role)) throw new ForbiddenError({ role, operation: 'subscribe', allowedRoles: [...LISTENERS] })
     if (!backend.subscribe) throw new BackendError({ message: `The ${backend.name} backend does not deliver events`, status: 501 })

@@ -5,6 +5,7 @@ import { createHaldir, httpBackend, IntegrityError } from '@haldir/core'
 import { databaseUnavailable, dropSchema, testDatabaseUrl, testSchema } from '@haldir/postgres/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApiKey } from './api-keys.ts'
+import { cliOutcome } from './cli.test-helper.ts'
 
 // The rotation runbook (docs/key-rotation.md), step by step, through real `haldir serve` restarts.
 const unavailable = await databaseUnavailable()
@@ -12,10 +13,10 @@ const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
 const schema = testSchema()
 const apiKey = createApiKey()
 
-async function serve(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
+async function serve(env: Record<string, string>, flags: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
   const url = new URL(testDatabaseUrl)
   url.searchParams.set('schema', schema)
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=@haldir/source', cli, 'serve', '--port', '0', '--backend', url.href], {
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=@haldir/source', cli, 'serve', '--port', '0', '--backend', url.href, ...flags], {
     env: { ...process.env, HALDIR_API_KEYS: `acme:admin=${apiKey}`, HALDIR_PREVIOUS_MASTER_KEYS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -80,5 +81,34 @@ describe.skipIf(unavailable)(`master key rotation through haldir serve restarts$
     const lost = await client(wrong.url).getSecret('warehouse_password', { sessionId: session.id }).catch((error: unknown) => error)
     expect(IntegrityError.isInstance(lost)).toBe(true)
     await wrong.stop()
+  }, 60_000)
+
+  it('takes previous keys as repeatable flags beside the environment, in serve and in the commands that read the store', async () => {
+    const oldKey = randomBytes(32).toString('hex')
+    const olderAuditKey = randomBytes(32).toString('hex')
+    const newKey = randomBytes(32).toString('hex')
+    const before = await serve({ HALDIR_MASTER_KEY: oldKey })
+    const first = createHaldir({ backend: httpBackend({ url: before.url, apiKey }) })
+    const session = await first.createSession({ agentId: 'flagged-rotation', scopes: ['read'], spendLimit: 10, ttl: 86_400 })
+    await first.authorizePayment(session.id, 1)
+    await first.storeSecret('flag_rotated_password', 'pw-sealed-before-the-flags', { scopeRequired: 'read' })
+    await before.stop()
+
+    // The old key only as a flag (the environment names another earlier key, which is kept too).
+    const rotated = await serve({ HALDIR_MASTER_KEY: newKey, HALDIR_PREVIOUS_AUDIT_KEYS: olderAuditKey }, ['--previous-master-key', oldKey, '--previous-audit-key', randomBytes(32).toString('base64')])
+    const second = createHaldir({ backend: httpBackend({ url: rotated.url, apiKey }) })
+    expect(await second.getSecret('flag_rotated_password', { sessionId: session.id })).toBe('pw-sealed-before-the-flags')
+    expect(await second.verifyAuditTrail(session.id)).toMatchObject({ ok: true })
+    await rotated.stop()
+
+    // Reading the store itself: the trail verifies with the flag, and names the missing key without it.
+    const url = new URL(testDatabaseUrl)
+    url.searchParams.set('schema', schema)
+    const store = ['--backend', url.href, '--tenant', 'acme', '--session', session.id]
+    expect(await cliOutcome(['verify', ...store, '--previous-master-key', oldKey], { HALDIR_MASTER_KEY: newKey, HALDIR_PREVIOUS_MASTER_KEYS: '' })).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^ok: \d+ entries, chain intact\n$/),
+    })
+    expect(await cliOutcome(['verify', ...store], { HALDIR_MASTER_KEY: newKey, HALDIR_PREVIOUS_MASTER_KEYS: '' })).toMatchObject({ code: 2, stdout: expect.stringContaining('(unknown_key)') })
   }, 60_000)
 })

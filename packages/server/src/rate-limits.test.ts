@@ -39,7 +39,7 @@ describe('rate limits', () => {
     let refusal: { headers: Record<string, string>; json: unknown } | undefined
     for (let batch = 0; batch < 3_000; batch += 100) {
       const responses = await Promise.all(
-        Array.from({ length: 100 }, () => fetch(`${server.url}/v1/sessions/ses_x`, { headers: { authorization: `Bearer ${createApiKey()}` } })),
+        Array.from({ length: 100 }, () => fetch(`${server.url}/native/v1/sessions/ses_x`, { headers: { authorization: `Bearer ${createApiKey()}` } })),
       )
       for (const response of responses) {
         statuses.push(response.status)
@@ -58,10 +58,10 @@ describe('rate limits', () => {
     expect(refusal?.json).toMatchObject({ error: { code: 'rate_limit_exceeded', data: { limit: 30, resource: 'failed_auth' } } })
 
     // While blocked, the address gets nothing, not even for a good key: a guess that hits looks like one that missed.
-    expect((await getFrom('127.0.0.1', `${server.url}/v1/sessions/ses_x`, { authorization: `Bearer ${good}` })).status).toBe(429)
+    expect((await getFrom('127.0.0.1', `${server.url}/native/v1/sessions/ses_x`, { authorization: `Bearer ${good}` })).status).toBe(429)
     // Another address is not blocked.
-    expect((await getFrom('127.0.0.2', `${server.url}/v1/sessions/ses_x`, { authorization: `Bearer ${good}` })).status).toBe(404)
-    expect((await getFrom('127.0.0.2', `${server.url}/v1/sessions/ses_x`, { authorization: 'Bearer hld_wrong' })).status).toBe(401)
+    expect((await getFrom('127.0.0.2', `${server.url}/native/v1/sessions/ses_x`, { authorization: `Bearer ${good}` })).status).toBe(404)
+    expect((await getFrom('127.0.0.2', `${server.url}/native/v1/sessions/ses_x`, { authorization: 'Bearer hld_wrong' })).status).toBe(401)
   })
 
   it('limits requests per key, with X-RateLimit headers on every answer, 429 and Retry-After past the limit', async () => {
@@ -70,13 +70,13 @@ describe('rate limits', () => {
     const server = await start({ keys: [busy, calm], rateLimits: { perKey: { points: 5, durationSeconds: 60 } } })
     const remaining: string[] = []
     for (let index = 0; index < 5; index++) {
-      const response = await fetch(`${server.url}/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${busy}` } })
+      const response = await fetch(`${server.url}/native/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${busy}` } })
       expect(response.status).toBe(200)
       expect(response.headers.get('x-ratelimit-limit')).toBe('5')
       remaining.push(response.headers.get('x-ratelimit-remaining') ?? '')
     }
     expect(remaining).toEqual(['4', '3', '2', '1', '0'])
-    const refused = await fetch(`${server.url}/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${busy}` } })
+    const refused = await fetch(`${server.url}/native/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${busy}` } })
     expect(refused.status).toBe(429)
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(50)
     expect(await refused.json()).toMatchObject({ error: { code: 'rate_limit_exceeded', data: { limit: 5, resource: 'key' } } })
@@ -87,7 +87,7 @@ describe('rate limits', () => {
       .catch((caught: unknown) => caught)
     expect(BackendError.isInstance(error)).toBe(true)
     expect(error).toMatchObject({ code: 'rate_limit_exceeded', status: 429 })
-    expect((await fetch(`${server.url}/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${calm}` } })).status).toBe(200)
+    expect((await fetch(`${server.url}/native/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${calm}` } })).status).toBe(200)
   })
 
   it('shares one count between servers given one limiter (a Redis or PostgreSQL limiter works the same way)', async () => {
@@ -96,7 +96,7 @@ describe('rate limits', () => {
     const [first, second] = [await start({ keys: [key], rateLimits: { perKey: shared } }), await start({ keys: [key], rateLimits: { perKey: shared } })]
     const statuses: number[] = []
     for (let index = 0; index < 6; index++) {
-      const response = await fetch(`${(index % 2 ? first : second).url}/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${key}` } })
+      const response = await fetch(`${(index % 2 ? first : second).url}/native/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${key}` } })
       statuses.push(response.status)
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429])
@@ -109,7 +109,7 @@ describe('rate limits', () => {
     const broken = new RateLimiterMemory({ points: 5, duration: 60 })
     broken.consume = () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:6379'))
     const server = await start({ keys: [key], rateLimits: { perKey: broken }, log: (message) => logged.push(message) })
-    const response = await fetch(`${server.url}/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${key}` } })
+    const response = await fetch(`${server.url}/native/v1/sessions?limit=1`, { headers: { authorization: `Bearer ${key}` } })
     expect(response.status).toBe(503)
     const text = await response.text()
     expect(text).toContain('backend_error')
@@ -120,7 +120,7 @@ describe('rate limits', () => {
   it('counts failed authentications by the address a trusted proxy saw, and ignores X-Forwarded-For otherwise', async () => {
     const behindProxy = await start({ keys: [createApiKey()], trustProxyHops: 1, rateLimits: { failedAuth: { points: 2, durationSeconds: 60 } } })
     const attempt = (server: RunningHaldirServer, forwardedFor: string) =>
-      fetch(`${server.url}/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_wrong', 'x-forwarded-for': forwardedFor } }).then((response) => response.status)
+      fetch(`${server.url}/native/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_wrong', 'x-forwarded-for': forwardedFor } }).then((response) => response.status)
     // The client's own entry (left) is ignored; the proxy's (rightmost) is what counts.
     expect([await attempt(behindProxy, '6.6.6.6, 9.9.9.9'), await attempt(behindProxy, '7.7.7.7, 9.9.9.9'), await attempt(behindProxy, '8.8.8.8, 9.9.9.9')]).toEqual([401, 401, 429])
     expect(await attempt(behindProxy, '9.9.9.9, 5.5.5.5')).toBe(401)
@@ -140,7 +140,7 @@ describe('rate limits', () => {
 
   it('can be switched off', async () => {
     const server = await start({ keys: [createApiKey()], rateLimits: { failedAuth: false } })
-    const statuses = await Promise.all(Array.from({ length: 60 }, () => fetch(`${server.url}/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_wrong' } }).then((response) => response.status)))
+    const statuses = await Promise.all(Array.from({ length: 60 }, () => fetch(`${server.url}/native/v1/sessions/ses_x`, { headers: { authorization: 'Bearer hld_wrong' } }).then((response) => response.status)))
     expect(new Set(statuses)).toEqual(new Set([401]))
   })
 })

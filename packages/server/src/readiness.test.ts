@@ -17,7 +17,7 @@ describe('health and readiness', () => {
   it('says alive on /healthz and ready on /readyz when the backend answers', async () => {
     const server = await serveHaldir({ backend: memoryBackend(), apiKeys, port: 0 })
     servers.push(server)
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ ok: true, backend: 'memory' })
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ ok: true, backend: 'memory', alive: true, status: 'ok', service: 'haldir' })
     const ready = await fetch(`${server.url}/readyz`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toEqual({ ok: true, backend: 'memory' })
@@ -36,7 +36,7 @@ describe('health and readiness', () => {
 
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
-        fetch(`${server.url}/v1/sessions`, {
+        fetch(`${server.url}/native/v1/sessions`, {
           method: 'POST',
           headers: { authorization: `Bearer ${key}` },
           body: JSON.stringify({ agentId: 'a', scopes: [], limitMicros: null, ttlMs: 60_000, parentId: null, metadata: {} }),

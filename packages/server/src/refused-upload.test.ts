@@ -55,9 +55,9 @@ describe('after a refused upload', () => {
   it('drains a moderately oversized body and keeps the connection for the next request', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     const before = connections
-    const refused = await send(agent, 'POST', '/v1/sessions', JSON.stringify({ agentId: 'x', metadata: { blob: 'x'.repeat(1_500_000) } }))
+    const refused = await send(agent, 'POST', '/native/v1/sessions', JSON.stringify({ agentId: 'x', metadata: { blob: 'x'.repeat(1_500_000) } }))
     expect(refused).toEqual({ status: 413, connection: 'keep-alive' })
-    for (let index = 0; index < 5; index++) expect((await send(agent, 'GET', '/v1/sessions?limit=1', '')).status).toBe(200)
+    for (let index = 0; index < 5; index++) expect((await send(agent, 'GET', '/native/v1/sessions?limit=1', '')).status).toBe(200)
     expect(connections - before).toBe(1)
     agent.destroy()
   })
@@ -65,9 +65,9 @@ describe('after a refused upload', () => {
   it('answers a body too large to drain with Connection: close, so the client opens a new connection', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     const before = connections
-    const refused = await send(agent, 'POST', '/v1/sessions', JSON.stringify({ agentId: 'x', metadata: { blob: 'x'.repeat(6 * 1024 * 1024) } }))
+    const refused = await send(agent, 'POST', '/native/v1/sessions', JSON.stringify({ agentId: 'x', metadata: { blob: 'x'.repeat(6 * 1024 * 1024) } }))
     expect(refused).toEqual({ status: 413, connection: 'close' })
-    for (let index = 0; index < 5; index++) expect((await send(agent, 'GET', '/v1/sessions?limit=1', '')).status).toBe(200)
+    for (let index = 0; index < 5; index++) expect((await send(agent, 'GET', '/native/v1/sessions?limit=1', '')).status).toBe(200)
     expect(connections - before).toBe(2)
     agent.destroy()
   })
@@ -76,7 +76,7 @@ describe('after a refused upload', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     const before = connections
     const status = await new Promise<number>((resolve, reject) => {
-      const outgoing = request(`${running.url}/v1/sessions`, { method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (incoming) => {
+      const outgoing = request(`${running.url}/native/v1/sessions`, { method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (incoming) => {
         incoming.resume()
         incoming.on('end', () => resolve(incoming.statusCode ?? 0))
       })
@@ -85,7 +85,7 @@ describe('after a refused upload', () => {
       outgoing.end()
     })
     expect(status).toBe(413)
-    expect((await send(agent, 'GET', '/v1/sessions?limit=1', '')).status).toBe(200)
+    expect((await send(agent, 'GET', '/native/v1/sessions?limit=1', '')).status).toBe(200)
     expect(connections - before).toBe(1)
     agent.destroy()
   })
@@ -94,9 +94,9 @@ describe('after a refused upload', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     const before = connections
     const large = JSON.stringify({ blob: 'x'.repeat(200_000) })
-    expect(await send(agent, 'POST', '/v1/sessions', large, 'Bearer hld_wrong')).toMatchObject({ status: 401 })
-    expect(await send(agent, 'POST', '/v1/nowhere', large)).toMatchObject({ status: 404 })
-    expect((await send(agent, 'GET', '/v1/sessions?limit=1', '')).status).toBe(200)
+    expect(await send(agent, 'POST', '/native/v1/sessions', large, 'Bearer hld_wrong')).toMatchObject({ status: 401 })
+    expect(await send(agent, 'POST', '/native/v1/nowhere', large)).toMatchObject({ status: 404 })
+    expect((await send(agent, 'GET', '/native/v1/sessions?limit=1', '')).status).toBe(200)
     expect(connections - before).toBe(1)
     agent.destroy()
   })

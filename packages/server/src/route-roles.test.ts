@@ -3,7 +3,8 @@ import { type HttpOperation, httpRoutes } from '@haldir/core/backend'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiKeyRole, apiKeyRoles } from './api-key-role.ts'
 import { apiKeyStore, createApiKey } from './api-keys.ts'
-import { routeRoles } from './route-roles.ts'
+import { ledgerExportPath } from './ledger-export-route.ts'
+import { routeRoles, serverRouteRoles } from './route-roles.ts'
 import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
 
 const keys = Object.fromEntries(apiKeyRoles.map((role) => [role, createApiKey()])) as Record<ApiKeyRole, string>
@@ -40,7 +41,9 @@ describe('API key roles', () => {
     for (const [operation, route] of Object.entries(httpRoutes) as [HttpOperation, (typeof httpRoutes)[HttpOperation]][]) {
       for (const role of apiKeyRoles) {
         // A body no schema accepts: an allowed role gets past the role check and is refused later.
-        const response = await call(role, route.method, fill(route.path, target), route.input.in === 'body' ? { unexpected: true } : undefined)
+        // Deleting is tried on a secret of its own (an admin's DELETE goes through).
+        const path = operation === 'deleteSecret' ? route.path.replace(':name', 'never_stored') : fill(route.path, target)
+        const response = await call(role, route.method, path, route.input.in === 'body' ? { unexpected: true } : undefined)
         const json = (await response.json()) as { error?: { code: string; data: { role: string; operation: string } } }
         const what = `${role} → ${operation}: ${response.status} ${JSON.stringify(json).slice(0, 160)}`
         const grant = routeRoles[operation][role]
@@ -65,7 +68,7 @@ describe('API key roles', () => {
     await expect(auditor.revokeSession(sessionId)).rejects.toBeInstanceOf(ForbiddenError)
     // It reads what an auditor is for.
     expect(await auditor.getSpend(sessionId)).toMatchObject({ totalUsd: 0 })
-    expect((await call('auditor', 'GET', '/v1/audit')).status).toBe(200)
+    expect((await call('auditor', 'GET', '/native/v1/audit')).status).toBe(200)
     expect(await client('admin').getSecret('db_password', { sessionId })).toBe('hunter2')
   })
 
@@ -78,7 +81,7 @@ describe('API key roles', () => {
     const tenantWide = await agent.getAuditTrail({ agentId: 'worker' }).catch((error: unknown) => error)
     expect(tenantWide).toBeInstanceOf(ForbiddenError)
     expect((tenantWide as Error).message).toContain("may queryAudit only for a session it names (sessionId); reading the whole tenant needs admin, auditor, approver")
-    expect((await call('agent', 'GET', '/v1/sessions?limit=10')).status).toBe(403)
+    expect((await call('agent', 'GET', '/native/v1/sessions?limit=10')).status).toBe(403)
 
     const globex = createHaldir({ backend: httpBackend({ url: running.url, apiKey: otherTenantAdmin }) })
     const foreign = await globex.createSession({ agentId: 'globex-worker', scopes: ['*'] })
@@ -99,13 +102,24 @@ describe('API key roles', () => {
     const dashboardCalls = [`${routes.listSessions}?limit=200`, fill(routes.getSpend), `${routes.queryAudit}?sessionId=${sessionId}`, fill(routes.verifyAudit), `${routes.listApprovals}?status=pending&limit=100`]
     for (const role of ['auditor', 'approver'] as const) {
       for (const path of dashboardCalls) expect((await call(role, 'GET', path)).status, `${role} ${path}`).toBe(200)
-      expect((await call(role, 'POST', '/v1/sessions', { agentId: 'x', scopes: ['*'], limitMicros: null, ttlMs: 60_000, parentId: null, metadata: {} })).status).toBe(403)
-      expect((await call(role, 'POST', `/v1/sessions/${sessionId}/revoke`, {})).status).toBe(403)
-      expect((await call(role, 'PUT', '/v1/secrets/db_password', { value: 'x' })).status).toBe(403)
+      expect((await call(role, 'POST', '/native/v1/sessions', { agentId: 'x', scopes: ['*'], limitMicros: null, ttlMs: 60_000, parentId: null, metadata: {} })).status).toBe(403)
+      expect((await call(role, 'POST', `/native/v1/sessions/${sessionId}/revoke`, {})).status).toBe(403)
+      expect((await call(role, 'PUT', '/native/v1/secrets/db_password', { value: 'x' })).status).toBe(403)
     }
     const agentList = await call('agent', 'GET', `${routes.listSessions}?limit=200`)
     expect(agentList.status).toBe(403)
     expect(await agentList.json()).toMatchObject({ error: { code: 'forbidden', message: "An API key with role 'agent' may not listSessions (allowed: admin, auditor, approver)" } })
+  })
+
+  it('gives the server-only routes their roles too: the ledger export for readers, for an agent only of a session it names', async () => {
+    expect(Object.values(serverRouteRoles).every((grants) => grants.admin === 'any')).toBe(true)
+    for (const role of apiKeyRoles) {
+      const whole = await call(role, 'GET', ledgerExportPath)
+      const named = await call(role, 'GET', `${ledgerExportPath}?sessionId=${sessionId}`)
+      await whole.body?.cancel()
+      await named.body?.cancel()
+      expect([role, whole.status, named.status]).toEqual([role, role === 'agent' ? 403 : 200, 200])
+    }
   })
 
   it('still answers 401 (not 403) to an unknown key', async () => {

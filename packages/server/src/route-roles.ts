@@ -1,6 +1,7 @@
 import { ForbiddenError } from '@haldir/core'
 import type { HttpOperation } from '@haldir/core/backend'
 import { type ApiKeyRole, apiKeyRoles } from './api-key-role.ts'
+import type { HaldirApiOperation } from './haldir-api/haldir-api-operations.ts'
 
 /**
  * How a role may use an operation: `any` request, or only a request that names a session
@@ -32,6 +33,9 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
   revokeSession: runners,
   queryAudit: { ...readers, agent: 'named-session' },
   putSecret: { admin: 'any' },
+  // Names are the tenant's inventory, and deleting one is an operator's act.
+  listSecrets: { admin: 'any' },
+  deleteSecret: { admin: 'any' },
   readSecret: runners,
   // An agent sees the holds of a session it names; releasing someone's hold is an operator's act.
   listHolds: { ...readers, agent: 'named-session' },
@@ -56,13 +60,63 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
   listApprovalRules: readers,
 }
 
+/** Routes the server serves beside the route table (they are not backend operations). */
+export type ServerOperation = 'exportLedger'
+
+/**
+ * Which roles may call each server-only route, as {@link routeRoles} does for the route table.
+ * An export is the trail itself: the whole tenant's for readers, one named session's for an agent.
+ */
+export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
+  exportLedger: { ...readers, agent: 'named-session' },
+}
+
+/**
+ * Which roles may call each operation of the Haldir API (upstream's REST API at `/v1`), on top
+ * of the upstream key scope the operation requires (`haldirApiOperations`). The same roles as
+ * the native API: an agent runs sessions (creates, checks, pays, logs, reads secrets as a
+ * session, reads what concerns a session it names); readers read the tenant; keys, the vault's
+ * inventory and the proxy's configuration are an admin's. Checks write an entry when they
+ * refuse, so they are not for readers. Approvals (`approver`) and webhooks join when they land.
+ */
+export const haldirApiRoles: Readonly<Record<HaldirApiOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
+  createKey: { admin: 'any' },
+  listKeys: { admin: 'any' },
+  revokeKey: { admin: 'any' },
+  getUsage: readers,
+  createSession: runners,
+  getSession: everyone,
+  revokeSession: runners,
+  checkPermission: runners,
+  storeSecret: { admin: 'any' },
+  listSecrets: { admin: 'any' },
+  getSecret: runners,
+  deleteSecret: { admin: 'any' },
+  authorizePayment: runners,
+  logAction: runners,
+  queryAudit: { ...readers, agent: 'named-session' },
+  getSpend: { ...readers, agent: 'named-session' },
+  verifyAudit: readers,
+  exportAudit: { ...readers, agent: 'named-session' },
+  treeHead: everyone,
+  inclusionProof: everyone,
+  consistencyProof: everyone,
+  sthLog: everyone,
+  registerUpstream: { admin: 'any' },
+  listUpstreams: everyone,
+  listProxyTools: everyone,
+  callProxyTool: runners,
+  addProxyPolicy: { admin: 'any' },
+  listProxyPolicies: readers,
+}
+
 /**
  * Refuses (throws `ForbiddenError`) a role that may not call `operation`. Without `request` it
  * checks only whether the role has any grant (before the body is read); with the parsed
  * request it also checks a `named-session` grant.
  */
-export function authorizeRole(role: ApiKeyRole, operation: HttpOperation, request?: Readonly<Record<string, unknown>>): void {
-  const grants = routeRoles[operation] ?? { admin: 'any' }
+export function authorizeRole(role: ApiKeyRole, operation: HttpOperation | ServerOperation, request?: Readonly<Record<string, unknown>>): void {
+  const grants = (routeRoles as Partial<Record<string, Partial<Record<ApiKeyRole, RoleGrant>>>>)[operation] ?? (serverRouteRoles as Partial<Record<string, Partial<Record<ApiKeyRole, RoleGrant>>>>)[operation] ?? { admin: 'any' }
   const grant = grants[role]
   const allowedRoles = () => apiKeyRoles.filter((candidate) => grants[candidate] !== undefined)
   if (grant === undefined) throw new ForbiddenError({ role, operation, allowedRoles: allowedRoles() })

@@ -51,7 +51,7 @@ describe('the dashboard under a strict CSP', () => {
 
 describe('API responses', () => {
   it('carry nosniff, a deny-all CSP, no framing and no caching, on success and on errors alike', async () => {
-    const answers = [await get('/v1/sessions?limit=1', { authorization: `Bearer ${key}` }), await get('/v1/sessions/ses_x', { authorization: 'Bearer hld_wrong' }), await get('/healthz'), await get('/nowhere')]
+    const answers = [await get('/native/v1/sessions?limit=1', { authorization: `Bearer ${key}` }), await get('/native/v1/sessions/ses_x', { authorization: 'Bearer hld_wrong' }), await get('/healthz'), await get('/nowhere')]
     expect(answers.map((response) => response.status)).toEqual([200, 401, 200, 404])
     for (const response of answers) {
       expect(response.headers.get('x-content-type-options')).toBe('nosniff')
@@ -75,10 +75,10 @@ describe('X-Request-Id', () => {
     expect(await echoed('/healthz', 'a b')).toMatch(uuid)
     expect(await echoed('/healthz')).toMatch(uuid)
     // On refusals and errors too.
-    expect(await echoed('/v1/sessions/ses_x', 'on-401', { authorization: 'Bearer hld_wrong' })).toBe('on-401')
-    expect(await echoed('/v1/sessions/ses_x', 'on-404', { authorization: `Bearer ${key}` })).toBe('on-404')
+    expect(await echoed('/native/v1/sessions/ses_x', 'on-401', { authorization: 'Bearer hld_wrong' })).toBe('on-401')
+    expect(await echoed('/native/v1/sessions/ses_x', 'on-404', { authorization: `Bearer ${key}` })).toBe('on-404')
     expect(await echoed('/nowhere', 'on-unknown-route')).toBe('on-unknown-route')
-    const invalid = await fetch(`${running.url}/v1/sessions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'x-request-id': 'on-400' }, body: '{' })
+    const invalid = await fetch(`${running.url}/native/v1/sessions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'x-request-id': 'on-400' }, body: '{' })
     expect(invalid.status).toBe(400)
     expect(invalid.headers.get('x-request-id')).toBe('on-400')
   })

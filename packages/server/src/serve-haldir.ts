@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { ValidationError } from '@haldir/core'
 import { serve } from '@hono/node-server'
 import { closeEventStreams } from './event-stream.ts'
-import { createHaldirServer, type HaldirServerOptions } from './create-haldir-server.ts'
+import { closeHaldirServer, createHaldirServer, type HaldirServerOptions } from './create-haldir-server.ts'
+import { failureLog } from './failure-log.ts'
+import { scheduleTreeHeads } from './tree-head-schedule.ts'
 
 export interface ServeHaldirOptions extends HaldirServerOptions {
   /** 0 picks a free port. @default 8787 */
@@ -19,6 +21,12 @@ export interface ServeHaldirOptions extends HaldirServerOptions {
   requestTimeoutMs?: number
   /** How long an idle keep-alive connection is kept open. @default 5_000 */
   keepAliveTimeoutMs?: number
+  /**
+   * How often a tree head is signed and recorded for every tenant with new audit entries
+   * (`backend.publishTreeHeads`), or `false` for never (heads are then signed only when asked
+   * for). @default 60_000
+   */
+  publishTreeHeadsEveryMs?: number | false
 }
 
 export interface RunningHaldirServer {
@@ -28,13 +36,15 @@ export interface RunningHaldirServer {
   server: Server
   /**
    * Graceful shutdown: stops accepting connections, lets in-flight requests finish, closes idle
-   * keep-alive connections, then closes the backend.
+   * keep-alive connections, stops the tree-head schedule, closes the MCP proxy's upstream
+   * connections, then closes the backend.
    */
   close(): Promise<void>
 }
 
 /**
- * Starts the Haldir API on `@hono/node-server` and resolves once it listens. Node's own limits
+ * Starts the Haldir API on `@hono/node-server` and resolves once it listens, with the schedule
+ * that signs tree heads (`publishTreeHeadsEveryMs`). Node's own limits
  * apply before a request reaches the app: slow headers (slowloris) and slow requests are cut
  * with a 408 (`headersTimeoutMs`, `requestTimeoutMs`), idle connections closed
  * (`keepAliveTimeoutMs`); the app then bounds how long a body may take (`bodyTimeoutMs`).
@@ -46,6 +56,7 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
   if (headersTimeout > requestTimeout) {
     throw new ValidationError({ issues: [{ path: 'headersTimeoutMs', message: `must not exceed requestTimeoutMs (${requestTimeout})` }] })
   }
+  const publishEveryMs = options.publishTreeHeadsEveryMs === false ? false : milliseconds(options.publishTreeHeadsEveryMs, 60_000, 'publishTreeHeadsEveryMs')
   const app = createHaldirServer(options)
   const hostname = options.hostname ?? '127.0.0.1'
   const server = await new Promise<Server>((resolve, reject) => {
@@ -84,6 +95,8 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
     for (const [socket, count] of inFlight) if (count === 0) socket.destroy()
   }
   const { port } = server.address() as AddressInfo
+  const failures = failureLog({ log: options.log ?? console.error })
+  const schedule = publishEveryMs === false ? null : scheduleTreeHeads(options.backend, { everyMs: publishEveryMs, onError: (error) => failures.backend(error) })
   let closing: Promise<void> | undefined
   return {
     url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
@@ -105,6 +118,8 @@ export async function serveHaldir(options: ServeHaldirOptions): Promise<RunningH
           })
           closeIdle()
         })
+        await schedule?.stop()
+        await closeHaldirServer(app)
         await options.backend.close?.()
       })()
       return closing

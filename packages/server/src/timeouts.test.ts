@@ -52,7 +52,7 @@ describe('timeouts against slow clients (raw sockets)', () => {
 
   it('answers a body that stalls with 408 request_timeout and closes the connection', async () => {
     const client = rawClient()
-    client.socket.write(`POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"agentId":`)
+    client.socket.write(`POST /native/v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"agentId":`)
     const { received, afterMs } = await client.closed
     expect(received).toMatch(/^HTTP\/1\.1 408 /)
     expect(received).toMatch(/\r\nconnection: close\r\n/i)
@@ -63,7 +63,7 @@ describe('timeouts against slow clients (raw sockets)', () => {
 
   it('bounds the whole body, not the silence between bytes: a byte every 50 ms still gets 408', async () => {
     const client = rawClient()
-    client.socket.write(`POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n`)
+    client.socket.write(`POST /native/v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n`)
     void trickle(client.socket, Array.from({ length: 200 }, () => ' '), 50)
     const { received, afterMs } = await client.closed
     expect(received).toContain('"code":"request_timeout"')

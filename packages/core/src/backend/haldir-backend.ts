@@ -364,6 +364,16 @@ export interface ReadSecretRequest extends SessionRequest {
   name: string
 }
 
+export interface DeleteSecretRequest extends TenantRequest {
+  name: string
+}
+
+/** A secret as it is listed: its name and the scope that opens it, never its value. */
+export interface SecretInfo {
+  name: string
+  scopeRequired: string | null
+}
+
 export interface ListSessionsRequest extends TenantRequest {
   limit: number
 }
@@ -518,6 +528,10 @@ export interface HaldirBackend {
   subscribe?(request: TenantRequest, listener: (event: HaldirEvent) => void): () => void
   /** Optional: signs and records a head for every tenant with new entries (a server runs it on a schedule); resolves to how many. */
   publishTreeHeads?(): Promise<number>
+  /** Optional: the tenant's secrets, by name: names and required scopes, never values. */
+  listSecrets?(request: TenantRequest): Promise<SecretInfo[]>
+  /** Optional: removes a secret (a session can no longer open it); `NotFoundError` when the tenant has none by that name. */
+  deleteSecret?(request: DeleteSecretRequest): Promise<void>
   /** Optional: the newest sessions of a tenant (the dashboard uses it). */
   listSessions?(request: ListSessionsRequest): Promise<SessionRecord[]>
   /** Optional: releases connections and timers. */

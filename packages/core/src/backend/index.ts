@@ -31,6 +31,7 @@ export {
   type AuthorizeRequest,
   type AuthorizeResult,
   type CreateSessionRequest,
+  type DeleteSecretRequest,
   type DenialCode,
   type HaldirBackend,
   type HoldInfo,
@@ -42,6 +43,7 @@ export {
   type ReadSecretRequest,
   type RevokeRequest,
   type RevokeResult,
+  type SecretInfo,
   type SessionRecord,
   type SessionRequest,
   type SettleRequest,
@@ -68,7 +70,7 @@ export { resolveKeys, type KeyInput, type ResolvedKeys } from '../internal/resol
 export { type IdPrefix, newId } from '../internal/new-id.ts'
 export { errorMessage } from '../internal/error-message.ts'
 export * from '../schemas.ts'
-export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, type QueryField } from '../http/http-routes.ts'
+export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, type QueryField } from '../http/http-routes.ts'
 export { fetchTransport, type HttpTransport } from '../http/http-transport.ts'
 export { nodeTransport } from '#default-transport'
 export * from '../errors/index.ts'

@@ -244,6 +244,20 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
         request,
       ),
 
+    async listSecrets(request) {
+      const { secrets } = await store.listSecrets(request.tenant)
+      return secrets.map((secret) => ({ name: secret.name, scopeRequired: secret.scopeRequired })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    },
+
+    // The vault version moves with the removal, so the masks drop the value at the next decision.
+    ...(store.deleteSecret
+      ? {
+          deleteSecret: async (request: { tenant: string; name: string }) => {
+            if (!(await store.deleteSecret?.(request.tenant, request.name, now()))) throw new NotFoundError({ resource: 'secret', id: request.name })
+          },
+        }
+      : {}),
+
     async listHolds(request): Promise<HoldInfo[]> {
       if (request.sessionId !== null) await found(await store.readSession(request.tenant, request.sessionId), request.sessionId)
       const holds = await store.listHolds(request.tenant, request.sessionId, request.limit)

@@ -274,6 +274,8 @@ export interface StateStore {
   readApproval(tenant: string, approvalId: string): Promise<HoldRecord | null>
   /** Holds carrying approvals of the tenant (of a status, of a session, only open holds), newest request first. */
   listApprovals(tenant: string, filter: ApprovalFilter): Promise<HoldRecord[]>
+  /** Optional: removes a secret and moves the tenant's config version; `false` when the tenant has none by that name. */
+  deleteSecret?(tenant: string, name: string, updatedAt: number): Promise<boolean>
   /** A hold of the tenant, open or closed; `null` if it has none by that id. */
   readHold(tenant: string, holdId: string): Promise<HoldRecord | null>
   /** Open holds of the tenant (of one session, when given), oldest first. */

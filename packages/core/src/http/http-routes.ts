@@ -34,11 +34,19 @@ const body = { in: 'body' } as const
 const none = { in: 'query', fields: {} } as const
 
 /**
- * The wire API shared by `httpBackend` and `@haldir/server`: one route per backend operation,
- * JSON in and out, money in integer micro-dollars. The client builds requests from it and the
- * server registers its handlers from it, so the two cannot drift.
+ * Where our own wire API lives. The server speaks the upstream Haldir REST API at its root
+ * (`/v1/…`, for upstream's SDKs and integrations); ours sits beside it under this prefix, so
+ * the two never collide.
  */
-export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = {
+export const NATIVE_API_PREFIX = '/native'
+
+/**
+ * The wire API shared by `httpBackend` and `@haldir/server`: one route per backend operation,
+ * JSON in and out, money in integer micro-dollars, every path under {@link NATIVE_API_PREFIX}.
+ * The client builds requests from it and the server registers its handlers from it, so the two
+ * cannot drift.
+ */
+export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = underPrefix(NATIVE_API_PREFIX, {
   createSession: { method: 'POST', path: '/v1/sessions', params: [], input: body, schema: backendRequestSchemas.createSession, status: 201, answer: 'json', retry: 'never' },
   listSessions: {
     method: 'GET',
@@ -234,6 +242,13 @@ export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = {
   },
   // Releasing what expired twice releases nothing the second time.
   sweepHolds: { method: 'POST', path: '/v1/holds/sweep', params: [], input: body, defaults: { limit: 1000 }, schema: backendRequestSchemas.sweepHolds, status: 200, answer: 'json', retry: 'always' },
+  listSecrets: { method: 'GET', path: '/v1/secrets', params: [], input: none, schema: backendRequestSchemas.tenant, status: 200, answer: 'json', retry: 'always' },
+  // A repeat after a lost answer would report the secret as missing: not retried.
+  deleteSecret: { method: 'DELETE', path: '/v1/secrets/:name', params: ['name'], input: none, schema: backendRequestSchemas.deleteSecret, status: 200, answer: 'ok', retry: 'never' },
+})
+
+function underPrefix<Routes extends Record<string, HttpRoute>>(prefix: string, routes: Routes): Readonly<Routes> {
+  return Object.fromEntries(Object.entries(routes).map(([operation, route]) => [operation, { ...route, path: prefix + route.path }])) as unknown as Readonly<Routes>
 }
 
 /** Reads query-string values back into typed request members; an unreadable value is kept as text for the schema to refuse. */

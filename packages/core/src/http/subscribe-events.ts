@@ -1,10 +1,11 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream'
 import type { HaldirEvent } from '../events/haldir-event.ts'
+import { NATIVE_API_PREFIX } from './http-routes.ts'
 
 const MAX_BACKOFF_MS = 30_000
 
 /**
- * Listens to a Haldir server's event stream (`GET /v1/events`, server-sent events) and hands
+ * Listens to a Haldir server's event stream (`GET /native/v1/events`, server-sent events) and hands
  * each event to `listener`, reconnecting with backoff (and `Last-Event-ID`, so nothing is
  * heard twice) until unsubscribed. A key whose role may not listen (an agent's) gets nothing:
  * the stream is refused and not retried, and a caller such as `waitForApproval` goes on polling.
@@ -16,7 +17,7 @@ export function subscribeEvents(options: { origin: string; apiKey: string; fetch
   void (async () => {
     for (let attempt = 0; !controller.signal.aborted; attempt++) {
       try {
-        const response = await options.fetch(`${options.origin}/v1/events`, {
+        const response = await options.fetch(`${options.origin}${NATIVE_API_PREFIX}/v1/events`, {
           headers: { authorization: `Bearer ${options.apiKey}`, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
           signal: controller.signal,
         })

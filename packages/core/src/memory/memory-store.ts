@@ -375,6 +375,12 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       return out.sort((a, b) => (b.approval?.requestedAt ?? 0) - (a.approval?.requestedAt ?? 0)).slice(0, filter.limit)
     },
 
+    async deleteSecret(tenant, name) {
+      if (!secrets.delete(secretKey(tenant, name))) return false
+      moveVersion(tenant)
+      return true
+    },
+
     async readHold(tenant, holdId) {
       return holdOf(tenant, holdId)?.hold ?? null
     },

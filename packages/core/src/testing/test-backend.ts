@@ -336,6 +336,26 @@ export function testBackend(options: TestBackendOptions): void {
         expect(await haldir.getSecret(name, { sessionId: s.id })).toBe('second-value')
       })
 
+      it('lists secrets by name (never a value) and deletes one: no session opens it, a second delete finds nothing', async () => {
+        const name = `deleted_${randomUUID().slice(0, 8)}`
+        const kept = `kept_${randomUUID().slice(0, 8)}`
+        const s = await session({ scopes: ['read', 'db_write'] })
+        await haldir.storeSecret(name, 'value-to-delete-1234', { scopeRequired: 'db_write' })
+        await haldir.storeSecret(kept, 'value-to-keep-5678')
+        const listed = await haldir.listSecrets()
+        expect(listed).toEqual(expect.arrayContaining([{ name, scopeRequired: 'db_write' }, { name: kept, scopeRequired: null }]))
+        expect(listed.map((secret) => secret.name)).toEqual([...listed.map((secret) => secret.name)].sort())
+        expect(JSON.stringify(listed)).not.toContain('value-to')
+        await haldir.deleteSecret(name)
+        await expect(haldir.getSecret(name, { sessionId: s.id })).rejects.toBeInstanceOf(NotFoundError)
+        await expect(haldir.deleteSecret(name)).rejects.toBeInstanceOf(NotFoundError)
+        expect((await haldir.listSecrets()).map((secret) => secret.name)).not.toContain(name)
+        expect(await haldir.getSecret(kept, { sessionId: s.id })).toBe('value-to-keep-5678')
+        // Stored again, it opens again.
+        await haldir.storeSecret(name, 'value-stored-again-90', { scopeRequired: 'db_write' })
+        expect(await haldir.getSecret(name, { sessionId: s.id })).toBe('value-stored-again-90')
+      })
+
       it('keeps secret values and redacted keys out of audit details', async () => {
         const name = `api_key_${randomUUID().slice(0, 8)}`
         const s = await session()

@@ -1,14 +1,8 @@
-import { type Approval, type ApprovalStatus, type Haldir, ValidationError } from '@haldir/core'
+import { type Approval, type ApprovalStatus, ValidationError } from '@haldir/core'
 import { type Command, Option } from 'commander'
+import { addClientOptions, type ClientFlags, openClient } from './client-flags.ts'
 
 const STATUSES = ['pending', 'approved', 'denied', 'expired', 'all'] as const
-
-interface ConnectionFlags {
-  url: string
-  key?: string
-  backend?: string
-  tenant: string
-}
 
 /** A line per approval: id | status | agent | tool | amount | reason | deadline or decision. */
 export function formatApproval(approval: Approval, now = Date.now()): string {
@@ -20,17 +14,18 @@ export function formatApproval(approval: Approval, now = Date.now()): string {
 }
 
 /**
- * `haldir approvals list|approve|deny`: the approval queue from the command line. `connect`
- * adds the connection flags the other read commands take (`--url`, `--key`, `--backend`,
- * `--tenant`) and `client` opens one from them. Deciding needs an approver (or admin) key.
+ * `haldir approvals list|approve|deny`: the approval queue from the command line, against a
+ * server (`--url`, `--key`: deciding needs an approver or admin key) or a store (`--backend`).
  */
-export function registerApprovalCommands(parent: Command, connect: (command: Command) => Command, client: (flags: ConnectionFlags) => Promise<Haldir>): void {
+export function approvalsCommand(parent: Command): void {
+  const connect = (command: Command) => addClientOptions(command, 'an API key (approver or admin to decide; auditor to list)')
+  const client = openClient
   const approvals = parent.command('approvals').description('list, approve and deny calls waiting for a person (their money is held meanwhile)')
   connect(approvals.command('list').description('the tenant approvals, newest first'))
     .addOption(new Option('--status <status>', 'which ones').choices([...STATUSES]).default('pending'))
     .option('--session <id>', 'only those of one session')
     .option('--json', 'print them as JSON')
-    .action(async (flags: ConnectionFlags & { status: (typeof STATUSES)[number]; session?: string; json?: boolean }) => {
+    .action(async (flags: ClientFlags & { status: (typeof STATUSES)[number]; session?: string; json?: boolean }) => {
       const haldir = await client(flags)
       try {
         const listed = await haldir.listApprovals({
@@ -51,7 +46,7 @@ export function registerApprovalCommands(parent: Command, connect: (command: Com
     connect(approvals.command(decision).argument('<id>', 'the approval (apr_…)').description(decision === 'approve' ? 'approve: the call goes on with the money held for it' : 'deny: the call does not run; its money is released'))
       .addOption(new Option('--by <name>', 'who decides (recorded on the approval and in the trail)').env('HALDIR_APPROVER'))
       .option('--note <text>', 'why (shown to the agent when denied)')
-      .action(async (id: string, flags: ConnectionFlags & { by?: string; note?: string }) => {
+      .action(async (id: string, flags: ClientFlags & { by?: string; note?: string }) => {
         if (!flags.by) throw new ValidationError({ message: `haldir approvals ${decision} needs --by NAME (or HALDIR_APPROVER): a decision names who made it` })
         const haldir = await client(flags)
         try {

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createHaldir, httpBackend, memoryBackend } from '@haldir/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiKeyStore, createApiKey } from './api-keys.ts'
-import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
+import { apiKeyStore, createApiKey } from '../api-keys.ts'
+import { type RunningHaldirServer, serveHaldir } from '../serve-haldir.ts'
 
-const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
+const cli = fileURLToPath(new URL('../cli.ts', import.meta.url))
 const keys = { agent: createApiKey(), approver: createApiKey() }
 let running: RunningHaldirServer
 
