@@ -108,6 +108,15 @@ export const haldirApiRoles: Readonly<Record<HaldirApiOperation, Readonly<Partia
   callProxyTool: runners,
   addProxyPolicy: { admin: 'any' },
   listProxyPolicies: readers,
+  addApprovalRule: { admin: 'any' },
+  listApprovalRules: readers,
+  removeApprovalRule: { admin: 'any' },
+  // An agent asks (its own money is held); only approvers and admins decide, so no agent approves itself.
+  requestApproval: runners,
+  getApproval: everyone,
+  listPendingApprovals: readers,
+  approveRequest: { admin: 'any', approver: 'any' },
+  denyRequest: { admin: 'any', approver: 'any' },
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type Haldir, type HaldirError, microsToUsd, usdToMicros, ValidationError } from '@haldir/core'
+import { type Approval, type Haldir, type HaldirError, microsToUsd, usdToMicros, ValidationError } from '@haldir/core'
 import { denialToError } from '@haldir/core/backend'
 import { costFromArguments, isArgumentCost } from '../mcp-tool-cost.ts'
 import type { ToolCallPolicy } from './tool-call-policy.ts'
@@ -17,13 +17,18 @@ export interface GovernToolCallInput<Result> {
   toolError: (result: Result) => string | undefined
   /** Turns whatever `run` threw into the typed error that is audited and rethrown. */
   toError: (error: unknown) => HaldirError
+  /** A call sent to a person: wait for the decision (default), or answer at once with the pending approval. */
+  onPending?: 'wait' | 'return'
+  /** Go on with an approval an earlier attempt of this call was sent to. */
+  approvalId?: string
 }
 
-/** A refusal before anything ran: the gate's (audited), or bad input (nothing written). */
+/** A refusal before anything ran: the gate's (audited), or bad input (nothing written); or a call waiting for a person (`approval`). */
 export interface RefusedToolCall {
   allowed: false
   error: HaldirError
   reason: string
+  approval?: Approval
 }
 
 export type GovernedToolCall<Result> = { allowed: true; result: Result } | RefusedToolCall
@@ -51,7 +56,8 @@ export async function governToolCall<Result>(input: GovernToolCallInput<Result>)
     return { allowed: false, error, reason: error.message }
   }
   const gate = { sessionId: input.sessionId, scope: policy.scope, tool: input.auditName, maxCostUsd: reserveUsd, details: input.details }
-  let decision = await haldir.gate(gate)
+  let decision = await haldir.gate(input.approvalId === undefined ? gate : { ...gate, approvalId: input.approvalId })
+  if (!decision.allowed && decision.pending === true && input.onPending === 'return') return { allowed: false, error: decision.error, reason: decision.reason, approval: decision.approval }
   if (!decision.allowed && decision.pending === true) {
     // Sent to a person: the call waits (its money held) for the decision or the deadline, then
     // goes on with that approval or is refused like any denial.

@@ -9,6 +9,7 @@ import { UpstreamError } from '../errors/upstream-error.ts'
 import { UpstreamTimeoutError } from '../errors/upstream-timeout-error.ts'
 import { failedToolResult } from '../failed-tool-result.ts'
 import { governToolCall } from '../internal/govern-tool-call.ts'
+import { pendingToolResult } from '../pending-tool-result.ts'
 import { blockedText } from '../internal/blocked-text.ts'
 import { isLive } from '../internal/is-live.ts'
 import { toolResultText } from '../internal/tool-result-text.ts'
@@ -29,6 +30,10 @@ export interface HaldirProxyOptions {
 export interface ProxyCallOptions {
   signal?: AbortSignal
   onprogress?: ProgressCallback
+  /** A call sent to a person: wait for the decision (default), or answer at once with the approval (`approval_required`). */
+  onPending?: 'wait' | 'return'
+  /** Go on with the approval an earlier attempt of this call was sent to. */
+  approvalId?: string
 }
 
 /** The governing proxy over its connected upstreams; serve it with `serveProxyStdio` / `serveProxyHttp`. */
@@ -123,7 +128,10 @@ export async function createHaldirProxy(options: HaldirProxyOptions): Promise<Ha
           ),
         toolError: (result) => (result.isError === true ? toolResultText(result) : undefined),
         toError: (error) => toUpstreamError(error, where),
+        ...(callOptions.onPending ? { onPending: callOptions.onPending } : {}),
+        ...(callOptions.approvalId ? { approvalId: callOptions.approvalId } : {}),
       })
+      if (!outcome.allowed && outcome.approval) return pendingToolResult(outcome.approval)
       return outcome.allowed ? outcome.result : blockedToolResult(outcome)
     } catch (error) {
       if (UpstreamError.isInstance(error) || UpstreamTimeoutError.isInstance(error)) return failedToolResult(error)

@@ -5,8 +5,8 @@ import type { KeyScope } from './key-scopes.ts'
  * requires (`null`: none; the route has its own rule). Upstream's table (`HALDIR-API.md` §3),
  * except where upstream checks nothing (§18 #4): minting sessions needs `sessions:write`, moving
  * money `payments:write`. Beside the key scope, the key's **role** must allow the operation
- * (`haldirApiRoles` in `route-roles.ts`). Approvals (§13) and webhooks (§14) join this table
- * when they land (`approvals:*`, `webhooks:*`).
+ * (`haldirApiRoles` in `route-roles.ts`). Webhooks (§14) join this table when they land
+ * (`webhooks:*`).
  */
 export const haldirApiOperations = {
   createKey: { keyScope: 'admin:write' },
@@ -37,6 +37,14 @@ export const haldirApiOperations = {
   callProxyTool: { keyScope: 'proxy:write' },
   addProxyPolicy: { keyScope: 'proxy:write' },
   listProxyPolicies: { keyScope: 'proxy:read' },
+  addApprovalRule: { keyScope: 'approvals:write' },
+  listApprovalRules: { keyScope: 'approvals:read' },
+  removeApprovalRule: { keyScope: 'approvals:write' },
+  requestApproval: { keyScope: 'approvals:write' },
+  getApproval: { keyScope: 'approvals:read' },
+  listPendingApprovals: { keyScope: 'approvals:read' },
+  approveRequest: { keyScope: 'approvals:write' },
+  denyRequest: { keyScope: 'approvals:write' },
 } as const satisfies Record<string, { keyScope: KeyScope | null }>
 
 export type HaldirApiOperation = keyof typeof haldirApiOperations

@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { ServerEnv } from '../server-env.ts'
 import type { HaldirApiContext } from './haldir-api-context.ts'
 import { haldirApiErrorAnswer } from './haldir-api-error-answer.ts'
+import { mountApprovalsRoutes } from './routes/approvals-routes.ts'
 import { mountAuditRoutes } from './routes/audit-routes.ts'
 import { mountKeysRoutes } from './routes/keys-routes.ts'
 import { mountLedgerRoutes } from './routes/ledger-routes.ts'
@@ -15,11 +16,10 @@ import { mountSessionsRoutes } from './routes/sessions-routes.ts'
 
 /**
  * Every area of the upstream Haldir API, one file each (`routes/*-routes.ts`), in the order a
- * path must be matched. Approvals (§13, `routes/approvals-routes.ts`) and webhooks (§14,
- * `routes/webhooks-routes.ts`) are added to this list when they land; their operations join
- * `haldirApiOperations` and `haldirApiRoles`.
+ * path must be matched. Webhooks (§14, `routes/webhooks-routes.ts`) are added to this list when
+ * they land; their operations join `haldirApiOperations` and `haldirApiRoles`.
  */
-const areas = [mountServiceRoutes, mountKeysRoutes, mountSessionsRoutes, mountSecretsRoutes, mountPaymentsRoutes, mountAuditRoutes, mountLedgerRoutes, mountProxyRoutes] as const
+const areas = [mountServiceRoutes, mountKeysRoutes, mountSessionsRoutes, mountSecretsRoutes, mountPaymentsRoutes, mountAuditRoutes, mountLedgerRoutes, mountProxyRoutes, mountApprovalsRoutes] as const
 
 /**
  * Mounts the upstream Haldir REST API (`HALDIR-API.md`) at the root of `app`, as a sub-app with

@@ -10,7 +10,7 @@ import type { ProxyPolicy } from './proxy-policies.ts'
  */
 export interface GoverningProxy {
   readonly tools: ReadonlyMap<string, { upstreamName: string; definition: { description?: string | undefined; inputSchema: unknown } }>
-  callTool(sessionId: string, params: { name: string; arguments?: Record<string, unknown> }): Promise<ProxyToolResult>
+  callTool(sessionId: string, params: { name: string; arguments?: Record<string, unknown> }, options?: { onPending?: 'wait' | 'return'; approvalId?: string }): Promise<ProxyToolResult>
   close(): Promise<void>
 }
 
@@ -138,13 +138,14 @@ export function proxyRegistry(options: { backend: HaldirBackend; allowed: readon
     },
 
     /** Forwards a governed call through the upstream's proxy; counts it for the stats and the agent's rate. */
-    async call(tenant: string, upstream: TenantUpstream, tool: string, sessionId: string, agentId: string, args: Record<string, unknown>) {
+    async call(tenant: string, upstream: TenantUpstream, tool: string, sessionId: string, agentId: string, args: Record<string, unknown>, approvalId?: string) {
       const proxy = upstream.proxy
       if (!proxy) throw new Error(`upstream ${upstream.name} has no connection`)
       const recent = tenantOf(tenant).recent
       recent.set(agentId, [...(recent.get(agentId) ?? []), Date.now()].slice(-1000))
       const started = performance.now()
-      const result = await proxy.callTool(sessionId, { name: `${upstream.name}__${tool}`, arguments: args })
+      // A call sent to a person answers at once (`approval_required`), as upstream's step 6 does; never an HTTP request held open.
+      const result = await proxy.callTool(sessionId, { name: `${upstream.name}__${tool}`, arguments: args }, { onPending: 'return', ...(approvalId ? { approvalId } : {}) })
       upstream.calls++
       upstream.latencyMs += performance.now() - started
       upstream.lastCheck = Date.now() / 1000

@@ -62,6 +62,11 @@ export function mountPaymentsRoutes(app: Hono<ServerEnv>, context: HaldirApiCont
         if (IdempotencyError.isInstance(error)) throw conflict(key as string)
         throw error
       }
+      if (!result.allowed && result.code === 'approval_pending') {
+        // Upstream has no such answer: a refusal its clients read, and what to do next for ours.
+        const { approval } = result
+        return { status: 403, body: { ...paymentRefusal(`Approval required: ${approval.reason} (approval ${approval.id}; $${microsToUsd(approval.amountMicros)} is held until it is decided)`).body, status: 'approval_required', approval_id: approval.id } }
+      }
       if (!result.allowed) {
         if (result.code === 'session_expired' || result.code === 'session_revoked') throw plainError(401, INVALID_SESSION)
         if (result.code === 'permission_denied') return { status: 403, body: paymentRefusal("Session lacks the 'spend' scope").body }

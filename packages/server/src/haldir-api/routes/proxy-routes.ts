@@ -23,7 +23,8 @@ function blocked(message: string): HaldirApiError {
  * audited on the session (flagged) and answered as upstream's 403; the upstream tool's own error
  * is returned as it is, with 200 (upstream turns it into a 403).
  *
- * Approvals (§13) plug in between the policies and the call, when they land.
+ * Approvals (§13) decide between the policies and the call (the gate, with the tenant's and the
+ * session's rules): a call a rule matches answers 200 `approval_required` with its `request_id`.
  */
 export function mountProxyRoutes(app: Hono<ServerEnv>, context: HaldirApiContext): void {
   const { backend, auth, idempotency, proxies } = context
@@ -129,8 +130,10 @@ export function mountProxyRoutes(app: Hono<ServerEnv>, context: HaldirApiContext
       }
       const policy = blockingPolicy(proxies.policies(tenant), { calledName: tool, arguments: args as Record<string, unknown>, recentCalls: proxies.recentCalls(tenant, session.agentId), now: new Date() })
       if (policy) return refuse(policy)
-      // Approvals (§13) decide here, before the call, when they land.
-      const result = await proxies.call(tenant, resolved.upstream, resolved.tool, sessionId, session.agentId, args as Record<string, unknown>)
+      // Approvals (§13): the gate sends a call its rules match to a person and answers
+      // `approval_required` with its id (the amount held); the same call with `approval_id` goes on once approved.
+      const approvalId = typeof body.approval_id === 'string' && body.approval_id !== '' ? body.approval_id : undefined
+      const result = await proxies.call(tenant, resolved.upstream, resolved.tool, sessionId, session.agentId, args as Record<string, unknown>, approvalId)
       const refusedByGate = result.isError === true && typeof (result._meta as { haldir?: { code?: unknown } } | undefined)?.haldir?.code === 'string' && isGateRefusal(result)
       if (refusedByGate) return { status: 403, body: blocked(textOf(result)).body }
       return { status: 200, body: result.content === undefined && result.structuredContent === undefined ? { content: [{ type: 'text', text: 'Empty response' }] } : result }
