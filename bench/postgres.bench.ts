@@ -2,6 +2,7 @@
 // the same run. Target (issue #7): ≥ 2,000 governed calls/s.
 // Two shapes: independent agents (one root session per worker) and a crew (every worker's
 // session under one parent, so every call locks the same crew row: the contended case).
+// Each shape runs with the one-round-trip path (optimistic, the default) and without it, in turn.
 import { createHaldir, type Haldir, withHaldir } from '@haldir/core'
 import { postgresBackend } from '@haldir/postgres'
 import { databaseUnavailable, dropSchema, testDatabaseUrl, testMasterKey, testSchema } from '@haldir/postgres/testing'
@@ -16,6 +17,8 @@ if (unavailable) {
   const backend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32 })
   await backend.migrate()
   const postgres = createHaldir({ backend })
+  const lockedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, optimistic: false })
+  const locked = createHaldir({ backend: lockedBackend })
   const memory = createHaldir()
 
   async function run(haldir: Haldir, label: string, concurrency: number, shape: 'agents' | 'crew') {
@@ -32,8 +35,13 @@ if (unavailable) {
 
   const baseline = await run(memory, 'memory', 16, 'agents')
   const rows = []
-  for (const shape of ['agents', 'crew'] as const) for (const concurrency of [1, 16, 64]) rows.push(await run(postgres, 'postgres', concurrency, shape))
+  for (const shape of ['agents', 'crew'] as const)
+    for (const concurrency of [1, 16, 64]) {
+      rows.push(await run(locked, 'postgres locked', concurrency, shape))
+      rows.push(await run(postgres, 'postgres one round trip', concurrency, shape))
+    }
   report('governed call (gate + settle): PostgreSQL vs memory backend', baseline, rows)
   await backend.close()
+  await lockedBackend.close()
   await dropSchema(schema)
 }

@@ -31,6 +31,11 @@ export interface PostgresBackendOptions {
   previousTreeSigningKeys?: readonly KeyInput[]
   /** Keep the tenant ledger: tree heads, proofs, exports. @default true */
   ledger?: boolean
+  /**
+   * Decide an operation on rows this process wrote last and apply it in one round trip, the
+   * rows locked and checked unchanged first (else the usual two round trips, locked). @default true
+   */
+  optimistic?: boolean
 }
 
 export interface PostgresBackend extends HaldirBackend {
@@ -64,6 +69,7 @@ const POSTGRES_OPTIONS = [
   'poolSize',
   'now',
   'ledger',
+  'optimistic',
 ] as const
 
 export function postgresBackend(options: PostgresBackendOptions): PostgresBackend {
@@ -85,7 +91,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
             ready = undefined
             throw toBackendError(error, 'migrating the schema')
           }))
-  const store = postgresStore({ pool, schema, ready: ensureReady, ownsPool })
+  const store = postgresStore({ pool, schema, ready: ensureReady, ownsPool, optimistic: options.optimistic ?? true })
   const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }) })
   return Object.assign(backend, {
     pool,

@@ -14,9 +14,10 @@ import type {
   StateStore,
   StoredSecret,
 } from '@haldir/core/backend'
-import type pg from 'pg'
+import pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
 import { postgresLedger } from './postgres-ledger.ts'
+import { type Operation, optimisticState } from './optimistic-state.ts'
 import { inBatchedTransaction } from './batched-transaction.ts'
 import { ENTRY_PREFIX, HOLD_PREFIX, type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
 import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord, toSessionState } from './rows.ts'
@@ -38,9 +39,10 @@ interface SecretRow {
  * order, so concurrent transactions never deadlock), then the writes with `commit`. A check
  * constraint on every session row backs `spent + reserved ≤ limit` in the database itself.
  */
-export function postgresStore(options: { pool: pg.Pool; schema: string; ready: () => Promise<unknown>; ownsPool: boolean }): StateStore {
+export function postgresStore(options: { pool: pg.Pool; schema: string; ready: () => Promise<unknown>; ownsPool: boolean; optimistic?: boolean }): StateStore {
   const { pool, schema } = options
   const tables = tablesOf(schema)
+  const known = options.optimistic === false ? null : optimisticState(tables)
   const t = (table: string) => `${schema}.${table}`
 
   async function read<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
@@ -52,15 +54,63 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     }
   }
 
-  function once<T>(request: LoadRequest, decide: (state: LoadedState) => Decision<T>): Promise<Decision<T>> {
+  function once<T>(request: LoadRequest, decide: (state: LoadedState) => Decision<T>, operation: Operation | undefined): Promise<Decision<T>> {
     return inBatchedTransaction(pool, async (transaction) => {
       const { parts, statements } = loadStatements(tables, request)
       const results = statements.length > 0 ? await transaction.run(...statements) : []
       const rowsOf = (part: LoadPart) => (results[parts.indexOf(part)] ?? []) as Record<string, unknown>[]
-      const decision = decide(toLoadedState(request, rowsOf))
+      const state = toLoadedState(request, rowsOf)
+      operation?.track(state)
+      const decision = decide(state)
       for (const statement of applyStatements(tables, decision.changes)) transaction.write(statement)
+      return { decision, state }
+    }).then(({ decision, state }) => {
+      // Committed: these rows are now what this process knows of them.
+      operation?.learn(state, decision.changes)
       return decision
     })
+  }
+
+  /**
+   * The one-round-trip path: decide on what this process last wrote, then lock, check and apply
+   * in a single message. `undefined` when it does not apply (rows unknown here, a refusal to
+   * decide on fresh rows, or the rows changed under us): the locked path decides then.
+   */
+  async function optimistically<T>(operation: Operation, state: LoadedState, decide: (state: LoadedState) => Decision<T>): Promise<Decision<T> | undefined> {
+    let decision: Decision<T>
+    try {
+      decision = decide(state)
+    } catch {
+      // Perhaps only the snapshot's fault (a hold closed elsewhere): the locked path decides.
+      return undefined
+    }
+    // A refusal (or a call sent to a person) may owe itself to what the snapshot leaves out
+    // (holds whose lease ended): only the locked path refuses.
+    const value = decision.value as { allowed?: unknown } | undefined
+    if (decision.error !== undefined || value?.allowed === false) return undefined
+    const statements = ['begin', operation.guard(state), ...applyStatements(tables, decision.changes), 'commit']
+    const client = await pool.connect().catch((error: unknown) => {
+      throw toBackendError(error, 'connecting')
+    })
+    try {
+      await client.query(statements.join(';\n'))
+    } catch (error) {
+      operation.forget()
+      if (!(error instanceof pg.DatabaseError)) {
+        // The connection failed: whether the commit happened is unknown, so deciding again could
+        // charge twice. Reported, as the locked path reports a lost commit.
+        client.release(true)
+        throw toBackendError(error, 'writing')
+      }
+      // The server refused a statement (the guard's 1/0, a constraint): nothing was committed,
+      // the locked path decides on the rows as they are.
+      await client.query('rollback').catch(() => {})
+      client.release()
+      return undefined
+    }
+    client.release()
+    operation.learn(state, decision.changes)
+    return decision
   }
 
   return {
@@ -69,18 +119,25 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
 
     async transact(request, decide) {
       await options.ready()
-      let decision: Decision<never>
+      const operation = known?.enter(request)
       try {
-        decision = (await once(request, decide)) as Decision<never>
-      } catch (error) {
-        // Two first uses of one idempotency key raced (on different sessions): decide again, now
-        // seeing the winner's record.
-        if (!isIdempotencyRace(error, tables)) throw error
-        decision = (await once(request, decide)) as Decision<never>
+        const quick = operation?.state ? await optimistically(operation, operation.state, decide) : undefined
+        if (quick) return quick.value as never
+        let decision: Decision<never>
+        try {
+          decision = (await once(request, decide, operation)) as Decision<never>
+        } catch (error) {
+          // Two first uses of one idempotency key raced (on different sessions): decide again, now
+          // seeing the winner's record.
+          if (!isIdempotencyRace(error, tables)) throw error
+          decision = (await once(request, decide, operation)) as Decision<never>
+        }
+        // The refusal's changes are committed; now it is reported.
+        if (decision.error) throw decision.error
+        return decision.value as never
+      } finally {
+        operation?.done()
       }
-      // The refusal's changes are committed; now it is reported.
-      if (decision.error) throw decision.error
-      return decision.value as never
     },
 
     async readSession(tenant, sessionId) {
