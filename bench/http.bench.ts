@@ -1,29 +1,68 @@
-// Governed call over HTTP on loopback vs the memory backend, in the same run.
-// The server runs in its own process (`haldir serve`), as it would in production.
-// Target (issue #3): p50 ≤ 1 ms per governed call (two round trips: authorize, settle).
+// Governed call over HTTP on loopback: settles inline (the caller waits for two round trips)
+// vs deferred (one round trip; settles batched after), against one bare round trip, in
+// interleaved rounds (medians). The server runs in its own process (`haldir serve`).
+// Targets (issue #18): deferred p50 ≤ 1.3× one bare round trip at c=1; calls/s at c=32
+// ≥ 3× the inline (previous) path. Throughput counts until every settle has landed.
 import { createHaldir, httpBackend, withHaldir } from '@haldir/core'
 import { createApiKey } from '@haldir/server'
 import { startHaldirServe } from './haldir-serve.ts'
-import { measure, measureConcurrent, report } from './measure.ts'
 
-const sequentialCalls = Number(process.env.BENCH_HTTP_CALLS ?? 5_000)
-const concurrentCalls = Number(process.env.BENCH_HTTP_CONCURRENT_CALLS ?? 20_000)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const sequentialCalls = Number(process.env.BENCH_HTTP_CALLS ?? 2_000)
+const concurrentCalls = Number(process.env.BENCH_HTTP_CONCURRENT_CALLS ?? 8_000)
+const concurrency = 32
 const apiKey = createApiKey()
-// An agent key, as production runs agents; no per-key limit: the bench sends ~90,000 requests.
+// An agent key, as production runs agents; no per-key limit: the bench sends many requests.
 const { url, stop } = await startHaldirServe(['--rate-limit', 'off'], { HALDIR_API_KEYS: `bench:agent=${apiKey}` })
 
-async function governedSearch(backend: 'memory' | 'http') {
-  const haldir = backend === 'memory' ? createHaldir() : createHaldir({ backend: httpBackend({ url, apiKey }) })
-  const session = await haldir.createSession({ agentId: `bench-${backend}`, scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
-  return withHaldir(async (query: string) => ({ query, hits: 3 }), { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001 })
+async function client(settle: 'inline' | 'deferred') {
+  const haldir = createHaldir({ backend: httpBackend({ url, apiKey }), settle })
+  const session = await haldir.createSession({ agentId: `bench-${settle}`, scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
+  const search = withHaldir(async (query: string) => ({ query, hits: 3 }), { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001 })
+  return { haldir, session, search }
+}
+const inline = await client('inline')
+const deferred = await client('deferred')
+// One bare round trip through the same server, key check and all: read the session.
+const bare = () => fetch(`${url}/native/v1/sessions/${inline.session.id}`, { headers: { authorization: `Bearer ${apiKey}` } }).then((response) => response.arrayBuffer())
+
+async function p50(fn: () => Promise<unknown>, calls: number): Promise<number> {
+  for (let index = 0; index < 200; index++) await fn()
+  const samples = new Float64Array(calls)
+  for (let index = 0; index < calls; index++) {
+    const before = process.hrtime.bigint()
+    await fn()
+    samples[index] = Number(process.hrtime.bigint() - before) / 1000
+  }
+  samples.sort()
+  return samples[Math.floor(calls / 2)] as number
 }
 
-const memorySearch = await governedSearch('memory')
-const httpSearch = await governedSearch('http')
-const memory = await measure('memory backend, sequential', () => memorySearch('haldir'), { calls: sequentialCalls * 10 })
-const rows = [await measure('http backend, concurrency 1', () => httpSearch('haldir'), { calls: sequentialCalls, warmup: 500 })]
-for (const concurrency of [16, 64]) {
-  rows.push(await measureConcurrent(`http backend, concurrency ${concurrency}`, () => httpSearch('haldir'), { total: concurrentCalls, concurrency, warmup: 500 }))
+async function throughput(fn: () => Promise<unknown>, flush: () => Promise<void>): Promise<number> {
+  let next = 0
+  const started = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next++ < concurrentCalls) await fn()
+  }))
+  await flush()
+  return Math.round(concurrentCalls / (Number(process.hrtime.bigint() - started) / 1e9))
 }
-report('governed call: HTTP on loopback (server in a separate process) vs memory backend', memory, rows)
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+const figures: Record<string, number[]> = { bare: [], inline: [], deferred: [], inlineRate: [], deferredRate: [] }
+for (let round = 0; round < rounds; round++) {
+  figures.bare?.push(await p50(bare, sequentialCalls))
+  figures.inline?.push(await p50(() => inline.search('q'), sequentialCalls))
+  figures.deferred?.push(await p50(() => deferred.search('q'), sequentialCalls))
+  await deferred.haldir.flush()
+  figures.inlineRate?.push(await throughput(() => inline.search('q'), () => inline.haldir.flush()))
+  figures.deferredRate?.push(await throughput(() => deferred.search('q'), () => deferred.haldir.flush()))
+}
+const m = Object.fromEntries(Object.entries(figures).map(([name, values]) => [name, median(values)])) as Record<string, number>
+console.log(`\ngoverned call over HTTP on loopback (${rounds} interleaved rounds, medians; server in its own process)`)
+console.log(`  one bare round trip             p50 ${m.bare?.toFixed(0)} µs`)
+console.log(`  inline settle (2 round trips)   p50 ${m.inline?.toFixed(0)} µs  (${((m.inline as number) / (m.bare as number)).toFixed(2)}× bare)`)
+console.log(`  deferred settle (1 round trip)  p50 ${m.deferred?.toFixed(0)} µs  (${((m.deferred as number) / (m.bare as number)).toFixed(2)}× bare; target ≤ 1.3×)`)
+console.log(`  concurrency ${concurrency}: inline ${m.inlineRate} calls/s, deferred ${m.deferredRate} calls/s (${((m.deferredRate as number) / (m.inlineRate as number)).toFixed(2)}×; target ≥ 3×)`)
+await Promise.all([inline.haldir.close(), deferred.haldir.close()])
 stop()

@@ -84,9 +84,10 @@ describe('withHaldir (AI SDK tools) with generateText', () => {
     // What the model saw on its next turn:
     const prompt = JSON.stringify(model.doGenerateCalls[2]?.prompt)
     expect(prompt).toContain("Scope 'send_email' not granted")
-    // The call entries (each call's reservation, `hold.open`, is an entry of its own).
+    // The call entries (each call's reservation, `hold.open`, is an entry of its own). A settle
+    // is written after its caller has the result, so a later refusal may precede it: by tool.
     const trail = { entries: (await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action !== 'hold.open') }
-    expect(trail.entries.filter((entry) => entry.tool !== 'haldir').map((entry) => [entry.tool, entry.outcome, entry.costUsd])).toEqual([
+    expect(trail.entries.filter((entry) => entry.tool !== 'haldir').map((entry) => [entry.tool, entry.outcome, entry.costUsd]).sort()).toEqual([
       ['search', 'ok', 0.01],
       ['send_email', 'denied', 0],
     ])

@@ -1,3 +1,4 @@
+import { deferredClose } from './client/deferred-hold.ts'
 import { HaldirError } from './errors/haldir-error.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { errorMessage } from './internal/error-message.ts'
@@ -205,9 +206,26 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     return { denied: onDenied === 'message' ? deniedMessage(decision) : onDenied(decision, input) }
   }
 
+  /**
+   * A call with an idempotency key settles inline (a retry must find its hold closed); any
+   * other settles through the client's queue when it has one: the caller waits for the decision
+   * only, the entry is written right after with other settles.
+   */
+  const closer = (hold: Hold, input: Input) => (idempotencyKeyOf(input) === undefined ? deferredClose(hold) : undefined)
+
+  async function release(hold: Hold, input: Input, error: unknown, started: number): Promise<void> {
+    const options = { error, details: { durationMs: elapsed(started) } }
+    const later = closer(hold, input)
+    if (later) later.release(options)
+    else await hold.release(options)
+  }
+
   async function settle(hold: Hold, input: Input, result: Result, started: number): Promise<void> {
+    const later = closer(hold, input)
     if (typeof cost !== 'function') {
-      await hold.settle(reserveUsd, { details: { durationMs: elapsed(started) } })
+      const options = { details: { durationMs: elapsed(started) } }
+      if (later) later.settle(reserveUsd, options)
+      else await hold.settle(reserveUsd, options)
       return
     }
     let actual: number
@@ -224,7 +242,9 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       problem = `cost function failed (${HaldirError.isInstance(error) ? error.message : errorMessage(error)}); charged maxCost`
       actual = reserveUsd
     }
-    await hold.settle(actual, { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) })
+    const options = { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) }
+    if (later) later.settle(actual, options)
+    else await hold.settle(actual, options)
   }
 
   const idempotencyKeyOf = (input: Input) => options.idempotencyKey?.(input)
@@ -248,7 +268,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     try {
       result = await run()
     } catch (error) {
-      await entered.hold.release({ error, details: { durationMs: elapsed(started) } })
+      await release(entered.hold, input, error, started)
       throw error
     }
     await settle(entered.hold, input, result, started)
@@ -276,7 +296,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       }
     } catch (error) {
       failed = true
-      await entered.hold.release({ error, details: { durationMs: elapsed(started) } })
+      await release(entered.hold, input, error, started)
       throw error
     } finally {
       // Also reached when the consumer stops early: the work ran, so it is settled, not released.

@@ -5,6 +5,8 @@ import { controlsInput } from './client/control-shapes.ts'
 import { createClientContext, DEFAULT_REDACT } from './client/client-context.ts'
 import { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import { createHold } from './client/create-hold.ts'
+import { createSettleQueue } from './client/settle-queue.ts'
+import type { HaldirError } from './errors/haldir-error.ts'
 import { toSession, toSpend } from './client/to-session.ts'
 import { BackendError } from './errors/backend-error.ts'
 import { ValidationError } from './errors/validation-error.ts'
@@ -35,7 +37,7 @@ import type { AuditEntry } from './audit/audit-entry.ts'
 import { checkOptionKeys } from './internal/check-option-keys.ts'
 import type { GateDecision, Haldir } from './types.ts'
 
-const HALDIR_OPTIONS = ['backend', 'tenant', 'redact'] as const
+const HALDIR_OPTIONS = ['backend', 'tenant', 'redact', 'settle', 'onSettleError'] as const
 // Seconds at the API, milliseconds in the contract.
 const holdTtlMs = (seconds: number | undefined): number | null => (seconds === undefined ? null : Math.max(1, Math.round(seconds * 1000)))
 
@@ -46,6 +48,19 @@ export interface HaldirOptions {
   tenant?: string
   /** Keys (any depth, case-insensitive) whose values never reach audit details. @default ['password', 'secret', 'token', 'apikey', 'api_key', 'authorization'] */
   redact?: readonly string[]
+  /**
+   * When a governed call's settle is written. `'deferred'`: after the caller has its result,
+   * batched with other settles (one request for many over HTTP); this client's own reads,
+   * `flush()` and `close()` wait for it. `'inline'`: before the call returns.
+   * `hold.settle()`/`hold.release()` and calls with an idempotency key are always inline.
+   * @default 'deferred'
+   */
+  settle?: 'deferred' | 'inline'
+  /**
+   * Told of a deferred settle that failed for good (after retries when the backend was
+   * unreachable); its hold stays reserved until its lease ends. @default a console warning
+   */
+  onSettleError?: (error: HaldirError, settle: { sessionId: string; holdId: string }) => void
 }
 
 /**
@@ -58,11 +73,36 @@ export interface HaldirOptions {
  */
 export function createHaldir(options: HaldirOptions = {}): Haldir {
   checkOptionKeys(options, HALDIR_OPTIONS)
-  const client = createClientContext({ backend: options.backend ?? memoryBackend(), tenant: options.tenant ?? 'default', redact: options.redact ?? DEFAULT_REDACT })
+  if (options.settle !== undefined && options.settle !== 'deferred' && options.settle !== 'inline') {
+    throw new ValidationError({ issues: [{ path: 'settle', message: `must be 'deferred' or 'inline'; got ${JSON.stringify(options.settle)}` }] })
+  }
+  if (options.onSettleError !== undefined && typeof options.onSettleError !== 'function') {
+    throw new ValidationError({ issues: [{ path: 'onSettleError', message: 'must be a function' }] })
+  }
+  const onSettleError = options.onSettleError ?? warnSettleError
+  const client = createClientContext({
+    backend: options.backend ?? memoryBackend(),
+    tenant: options.tenant ?? 'default',
+    redact: options.redact ?? DEFAULT_REDACT,
+    settles:
+      options.settle === 'inline'
+        ? null
+        : (backend, tenant) => createSettleQueue({ backend, tenant, onError: (error, request) => onSettleError(error, { sessionId: request.sessionId, holdId: request.holdId }) }),
+  })
   const { backend, tenant, id, name, scope } = client
+  const queue = client.settles
+  /** Read-your-writes: this client's queued settles land before it reads or revokes. */
+  const settled = async (): Promise<void> => {
+    if (queue) await queue.flush()
+  }
+  /** A gate waits for queued settles only when they hold money the call might need. */
+  const freed = async (): Promise<void> => {
+    if (queue && queue.slackMicros > 0) await queue.flush()
+  }
 
   /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
   async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
+    await freed()
     const result = await backend.authorize(request)
     if (result.allowed) return { allowed: true, hold: createHold(client, request.sessionId, result.holdId as string, request.amountMicros) }
     if (result.code === 'approval_pending') {
@@ -94,7 +134,9 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     },
 
     async getSession(sessionId) {
-      return toSession(await backend.getSession({ tenant, sessionId: id(sessionId, 'sessionId') }))
+      const checkedId = id(sessionId, 'sessionId')
+      await settled()
+      return toSession(await backend.getSession({ tenant, sessionId: checkedId }))
     },
 
     async checkPermission(sessionId, requestedScope, checkOptions = {}) {
@@ -121,6 +163,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const checkedId = id(sessionId, 'sessionId')
       const amountMicros = usdToMicros(amountUsd, 'amountUsd')
       const parsed = parseInput(paymentOptionsSchema, paymentOptions, 'options')
+      await freed()
       const result = await backend.authorize({
         tenant,
         mode: 'charge',
@@ -203,11 +246,14 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     },
 
     async getSpend(sessionId) {
-      return toSpend(await backend.getSpend({ tenant, sessionId: id(sessionId, 'sessionId') }))
+      const checkedId = id(sessionId, 'sessionId')
+      await settled()
+      return toSpend(await backend.getSpend({ tenant, sessionId: checkedId }))
     },
 
     async getAuditTrail(query) {
       const parsed = parseInput(auditQuerySchema, query, 'query')
+      await settled()
       return backend.queryAudit({
         tenant,
         sessionId: parsed.sessionId ?? null,
@@ -220,12 +266,17 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     },
 
     async verifyAuditTrail(sessionId) {
-      return backend.verifyAudit({ tenant, sessionId: id(sessionId, 'sessionId') })
+      const checkedId = id(sessionId, 'sessionId')
+      await settled()
+      return backend.verifyAudit({ tenant, sessionId: checkedId })
     },
 
     async revokeSession(sessionId, revokeOptions = {}) {
       const parsed = parseInput(revokeOptionsSchema, revokeOptions, 'options')
-      return backend.revokeSession({ tenant, sessionId: id(sessionId, 'sessionId'), reason: parsed.reason ?? null })
+      const checkedId = id(sessionId, 'sessionId')
+      // Revoking releases open holds: calls that completed are charged first.
+      await settled()
+      return backend.revokeSession({ tenant, sessionId: checkedId, reason: parsed.reason ?? null })
     },
 
     async storeSecret(name, value, secretOptions = {}) {
@@ -259,6 +310,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
 
     async listHolds(listOptions = {}) {
       const parsed = parseInput(listHoldsOptionsSchema, listOptions, 'options')
+      await settled()
       const holds = await backend.listHolds({ tenant, sessionId: parsed.sessionId ?? null, limit: parsed.limit })
       return holds.map((hold) => ({
         id: hold.id,
@@ -273,27 +325,37 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
 
     async releaseHold(holdId, releaseOptions = {}) {
       const parsed = parseInput(revokeOptionsSchema, releaseOptions, 'options')
-      return backend.releaseHold({ tenant, holdId: id(holdId, 'holdId'), reason: parsed.reason ?? null })
+      const checkedId = id(holdId, 'holdId')
+      await settled()
+      return backend.releaseHold({ tenant, holdId: checkedId, reason: parsed.reason ?? null })
     },
 
     async sweepHolds() {
+      await settled()
       return backend.sweepHolds({ tenant, limit: 10_000 })
     },
 
-    getTreeHead: () => backend.treeHead({ tenant }),
+    async getTreeHead() {
+      await settled()
+      return backend.treeHead({ tenant })
+    },
 
     async getInclusionProof(entryId, proofOptions = {}) {
       const parsed = parseInput(inclusionProofOptionsSchema, proofOptions, 'options')
-      return backend.inclusionProof({ tenant, entryId: id(entryId, 'entryId'), treeSize: parsed.treeSize ?? null })
+      const checkedId = id(entryId, 'entryId')
+      await settled()
+      return backend.inclusionProof({ tenant, entryId: checkedId, treeSize: parsed.treeSize ?? null })
     },
 
     async getConsistencyProof(first, second) {
       const sizes = parseInput(consistencyProofSchema, { first, second }, '')
+      await settled()
       return backend.consistencyProof({ tenant, ...sizes })
     },
 
     async listTreeHeads(listOptions = {}) {
       const parsed = parseInput(treeHeadsOptionsSchema, listOptions, 'options')
+      await settled()
       return backend.treeHeads({ tenant, sinceSize: parsed.sinceSize, limit: parsed.limit })
     },
 
@@ -301,18 +363,27 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
 
     async readLedger(readOptions = {}) {
       const parsed = parseInput(readLedgerOptionsSchema, readOptions, 'options')
+      await settled()
       return backend.ledgerPage({ tenant, from: parsed.from, limit: parsed.limit })
     },
 
     async verifyLedger(verifyOptions = {}) {
       const parsed = parseInput(verifyLedgerOptionsSchema, verifyOptions, 'options')
+      await settled()
       return backend.verifyLedger({ tenant, earlierHead: parsed.earlierHead ?? null })
     },
 
     ...approvalMethods(client),
 
+    flush: settled,
+
     async close() {
+      await settled()
       await backend.close?.()
     },
   }
+}
+
+function warnSettleError(error: HaldirError, settle: { sessionId: string; holdId: string }): void {
+  console.warn(`haldir: the settle of hold ${settle.holdId} (session ${settle.sessionId}) failed; the hold is released when its lease ends: ${error.message}`)
 }

@@ -3,6 +3,7 @@ import { redactDetails } from './audit/redact-details.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { unknownKeyMessage } from './internal/check-option-keys.ts'
 import { isWellFormed, normalizeText } from './internal/well-formed-text.ts'
+import { MAX_SETTLE_BATCH } from './backend/haldir-backend.ts'
 
 /**
  * The zod schemas of the public API and of the backend contract. The HTTP server validates
@@ -264,6 +265,17 @@ export const secretValueSchema = wellFormed(
 )
 
 // The backend contract's requests, without the tenant (the caller's identity supplies it).
+const SETTLE_ITEM = z.strictObject({
+  sessionId: idSchema,
+  holdId: idSchema,
+  amountMicros: microsSchema,
+  outcome: outcomeSchema,
+  action: nameSchema,
+  flagged: z.boolean(),
+  reason: textSchema.nullable(),
+  details: detailsSchema,
+  })
+
 export const backendRequestSchemas = {
   createSession: z.strictObject({
     agentId: idSchema,
@@ -289,15 +301,10 @@ export const backendRequestSchemas = {
     approvalId: idSchema.nullable().default(null),
     details: detailsSchema,
   }),
-  settle: z.strictObject({
-    sessionId: idSchema,
-    holdId: idSchema,
-    amountMicros: microsSchema,
-    outcome: outcomeSchema,
-    action: nameSchema,
-    flagged: z.boolean(),
-    reason: textSchema.nullable(),
-    details: detailsSchema,
+  settle: SETTLE_ITEM,
+  // A client's batch of completed calls; the server's body limit bounds it too.
+  settleMany: z.strictObject({
+    settles: z.array(SETTLE_ITEM).min(1).max(MAX_SETTLE_BATCH),
   }),
   appendAudit: z.strictObject({
     sessionId: idSchema,

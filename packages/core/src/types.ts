@@ -395,5 +395,8 @@ export interface Haldir {
   removeApprovalRule(ruleId: string): Promise<void>
   /** Listens to the tenant's events (`'*'`: all of them); returns the unsubscribe. */
   on(type: HaldirEventType | '*', listener: (event: HaldirEvent) => void): () => void
+  /** Waits until the settles of completed governed calls this client queued have been written. */
+  flush(): Promise<void>
+  /** Writes queued settles, then closes the backend. */
   close(): Promise<void>
 }

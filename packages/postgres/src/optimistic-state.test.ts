@@ -52,7 +52,8 @@ suite(`one round trip on rows this process wrote${unavailable ? ` (skipped: ${un
   })
 
   it('a governed call on a session it knows is one message for the gate and one for the settle; the locked path is two each', async () => {
-    const haldir = createHaldir({ backend, tenant: 'fast' })
+    // Inline settles: each operation alone on its session, so the count is exact.
+    const haldir = createHaldir({ backend, tenant: 'fast', settle: 'inline' })
     const session = await haldir.createSession({ agentId: 'a', scopes: ['search'], spendLimit: 5 })
     const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'search', auditName: 'search', cost: 0.01 })
     await search('warm')
@@ -62,7 +63,7 @@ suite(`one round trip on rows this process wrote${unavailable ? ` (skipped: ${un
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.11, reservedUsd: 0 })
     expect(await haldir.verifyAuditTrail(session.id)).toMatchObject({ ok: true })
 
-    const locked = createHaldir({ backend: postgresBackend({ pool: counting.pool, masterKey: testMasterKey, schema, optimistic: false }), tenant: 'fast' })
+    const locked = createHaldir({ backend: postgresBackend({ pool: counting.pool, masterKey: testMasterKey, schema, optimistic: false }), tenant: 'fast', settle: 'inline' })
     const slow = withHaldir(async (query: string) => query, { haldir: locked, sessionId: session.id, scope: 'search', auditName: 'search', cost: 0.01 })
     await slow('warm')
     const lockedBefore = counting.messages()

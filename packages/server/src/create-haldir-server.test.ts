@@ -45,18 +45,66 @@ function counting(): { fetch: typeof fetch; calls: string[] } {
 }
 
 describe('Haldir server over HTTP', () => {
-  it('costs exactly two round trips per governed call: authorize, then settle', async () => {
+  it('keeps one round trip on the caller\'s path per governed call; settles travel after, many per request', async () => {
     const counter = counting()
     const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA, fetch: counter.fetch }) })
     const session = await haldir.createSession({ agentId: 'counted', scopes: ['browse'], spendLimit: 1 })
     const search = withHaldir(async (query: string) => `hits for ${query}`, { haldir, sessionId: session.id, scope: 'browse', tool: 'search', cost: 0.01 })
     counter.calls.length = 0
     expect(await search('x')).toBe('hits for x')
+    expect(counter.calls).toEqual([`POST /native/v1/sessions/${session.id}/authorize`])
+    await haldir.flush()
+    // A lone settle takes its own route.
     expect(counter.calls).toEqual([`POST /native/v1/sessions/${session.id}/authorize`, expect.stringMatching(new RegExp(`^POST /native/v1/sessions/${session.id}/holds/hold_[^/]+/settle$`))])
+    // Forty calls at once: forty gates; their settles share a few requests (one under way at a
+    // time; those completed meanwhile wait for it and go together).
+    counter.calls.length = 0
+    expect(await Promise.all(Array.from({ length: 40 }, (_, index) => search(`q${index}`)))).toHaveLength(40)
+    await haldir.flush()
+    expect(counter.calls.filter((call) => call.endsWith('/authorize'))).toHaveLength(40)
+    const settles = counter.calls.filter((call) => !call.endsWith('/authorize'))
+    expect(settles.length).toBeLessThan(40)
+    expect(settles).toContain('POST /native/v1/settles')
+    // Read-your-writes: this client's reads see every settle.
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.41, reservedUsd: 0 })
+    expect(await haldir.verifyAuditTrail(session.id)).toMatchObject({ ok: true })
     counter.calls.length = 0
     const denied = withHaldir(async () => 'never', { haldir, sessionId: session.id, scope: 'send_email', tool: 'email', onDenied: 'message' })
     expect(await denied()).toMatch(/^BLOCKED/)
     expect(counter.calls).toHaveLength(1)
+    // Inline settles: the caller waits for both round trips.
+    const inline = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA, fetch: counter.fetch }), settle: 'inline' })
+    const inlineSearch = withHaldir(async (query: string) => query, { haldir: inline, sessionId: session.id, scope: 'browse', tool: 'search', cost: 0.01 })
+    counter.calls.length = 0
+    await inlineSearch('y')
+    expect(counter.calls).toEqual([`POST /native/v1/sessions/${session.id}/authorize`, expect.stringMatching(new RegExp(`^POST /native/v1/sessions/${session.id}/holds/hold_[^/]+/settle$`))])
+  })
+
+  it('settles many in one request, each on its own and only within the key\'s tenant', async () => {
+    const a = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA }), settle: 'inline' })
+    const b = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyB }), settle: 'inline' })
+    const mine = await a.createSession({ agentId: 'batch', scopes: ['x'], spendLimit: 1 })
+    const theirs = await b.createSession({ agentId: 'batch', scopes: ['x'], spendLimit: 1 })
+    const holds = [await a.reserve(mine.id, 0.2, { tool: 'x' }), await a.reserve(mine.id, 0.3, { tool: 'x' })]
+    const foreign = await b.reserve(theirs.id, 0.4, { tool: 'x' })
+    const item = (sessionId: string, holdId: string, amountMicros: number) => ({ sessionId, holdId, amountMicros, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: {} })
+    const response = await raw('/native/v1/settles', {
+      method: 'POST',
+      body: JSON.stringify({ settles: [item(mine.id, holds[0]?.id as string, 100_000), item(theirs.id, foreign.id, 400_000), item(mine.id, holds[1]?.id as string, 300_000)] }),
+    })
+    expect(response.status).toBe(200)
+    const { results } = (await response.json()) as { results: { ok: boolean; error?: { code: string } }[] }
+    expect(results.map((result) => result.ok)).toEqual([true, false, true])
+    expect(results[1]?.error?.code).toBe('not_found')
+    expect(await a.getSpend(mine.id)).toMatchObject({ totalUsd: 0.4, reservedUsd: 0 })
+    // Tenant B's hold is untouched by tenant A's key.
+    expect(await b.getSpend(theirs.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0.4 })
+    // Bad batches are refused whole, before anything is settled.
+    for (const body of [{ settles: [] }, { settles: Array.from({ length: 501 }, () => item(mine.id, 'hold_x', 0)) }, { settles: [{ ...item(theirs.id, foreign.id, 1), tenant: 'b' }] }]) {
+      const refused = await raw('/native/v1/settles', { method: 'POST', body: JSON.stringify(body) })
+      expect([400, 413]).toContain(refused.status)
+    }
+    expect(await b.getSpend(theirs.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0.4 })
   })
 
   it('answers /healthz without a key', async () => {

@@ -26,6 +26,7 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
   getSession: everyone,
   authorize: runners,
   settle: runners,
+  settleMany: runners,
   appendAudit: runners,
   getSpend: everyone,
   verifyAudit: everyone,

@@ -19,6 +19,7 @@ import type { AuditVerification } from '../audit/verify-audit-chain.ts'
 import type { ConsistencyProof, InclusionProof, LedgerKey, LedgerPage, LedgerVerification } from '../ledger/ledger-types.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
 import type { HaldirEvent } from '../events/haldir-event.ts'
+import type { HaldirErrorJson } from '../errors/error-from-json.ts'
 
 /** The contract version this `@haldir/core` speaks; `createHaldir` refuses a backend of another. */
 export const BACKEND_CONTRACT_VERSION = 2
@@ -305,6 +306,22 @@ export interface SettleResult {
   chargedMicros: number
 }
 
+/** The most settles one `settleMany` request carries. */
+export const MAX_SETTLE_BATCH = 500
+
+/** Many settles in one request: each as `settle` would take it, without the tenant (the request's). */
+export interface SettleManyRequest extends TenantRequest {
+  settles: readonly Omit<SettleRequest, 'tenant'>[]
+}
+
+/** What became of one settle of a batch: its result, or its error as it travels (`HaldirError#toJSON`). */
+export type SettleOutcome = ({ ok: true } & SettleResult) | { ok: false; error: HaldirErrorJson }
+
+/** One outcome per settle of the request, in its order. */
+export interface SettleManyResult {
+  results: SettleOutcome[]
+}
+
 export interface AppendAuditRequest extends SessionRequest {
   tool: string
   action: string
@@ -477,6 +494,11 @@ export interface HaldirBackend {
    * are the authorize request's details merged with the settle request's). Idempotent per hold.
    */
   settle(request: SettleRequest): Promise<SettleResult>
+  /**
+   * Optional: many settles in one request, each decided on its own (one refused does not stop
+   * the others), as `settle` would. A client sends the settles of completed calls in batches.
+   */
+  settleMany?(request: SettleManyRequest): Promise<SettleManyResult>
   /** Appends an entry without charging. */
   appendAudit(request: AppendAuditRequest): Promise<AuditEntry>
   getSpend(request: SessionRequest): Promise<SpendRecord>

@@ -46,6 +46,10 @@ export {
   type SecretInfo,
   type SessionRecord,
   type SessionRequest,
+  MAX_SETTLE_BATCH,
+  type SettleManyRequest,
+  type SettleManyResult,
+  type SettleOutcome,
   type SettleRequest,
   type SettleResult,
   type SpendRecord,
@@ -69,6 +73,7 @@ export { createVaultCipher, parseKey, type SealedSecret, type SecretBinding, typ
 export { resolveKeys, type KeyInput, type ResolvedKeys } from '../internal/resolve-keys.ts'
 export { type IdPrefix, newId } from '../internal/new-id.ts'
 export { errorMessage } from '../internal/error-message.ts'
+export { toErrorJson } from '../errors/to-error-json.ts'
 export * from '../schemas.ts'
 export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, type QueryField } from '../http/http-routes.ts'
 export { fetchTransport, type HttpTransport } from '../http/http-transport.ts'

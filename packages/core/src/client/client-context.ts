@@ -3,6 +3,7 @@ import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-
 import { ValidationError } from '../errors/validation-error.ts'
 import { idSchema, nameSchema, parseInput, scopeSchema } from '../schemas.ts'
 import { rememberValid } from './valid-strings.ts'
+import type { SettleQueue } from './settle-queue.ts'
 
 /** What every method of a Haldir client shares: the backend, the tenant and the redaction rules. */
 export interface ClientContext {
@@ -18,19 +19,28 @@ export interface ClientContext {
   cleanDetails(details: Record<string, unknown> | undefined): Record<string, unknown>
   /** Masks this value wherever it appears in later details (a secret this client has seen). */
   rememberSecret(value: string): void
+  /** Where governed calls' settles wait to be written; null when every settle is awaited inline. */
+  settles: SettleQueue | null
 }
 
 export const DEFAULT_REDACT = ['password', 'secret', 'token', 'apikey', 'api_key', 'authorization']
 // Shorter values would blank out ordinary words in the trail.
 const MIN_TRACKED_SECRET_LENGTH = 4
 
-export function createClientContext(options: { backend: HaldirBackend; tenant: string; redact: readonly string[] }): ClientContext {
+export function createClientContext(options: {
+  backend: HaldirBackend
+  tenant: string
+  redact: readonly string[]
+  settles: ((backend: HaldirBackend, tenant: string) => SettleQueue) | null
+}): ClientContext {
   const { backend } = options
   checkBackend(backend)
   const redactOptions = { keys: new Set(options.redact.map((key) => key.toLowerCase())), secretValues: new Set<string>() }
+  const tenant = parseInput(idSchema, options.tenant, 'tenant')
   return {
     backend,
-    tenant: parseInput(idSchema, options.tenant, 'tenant'),
+    tenant,
+    settles: options.settles ? options.settles(backend, tenant) : null,
     id: rememberValid(idSchema),
     name: rememberValid(nameSchema),
     scope: rememberValid(scopeSchema),

@@ -1,7 +1,8 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
 import { sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
-import { type ApprovalRecord, type AuditPage, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo } from '../backend/haldir-backend.ts'
+import { type ApprovalRecord, type AuditPage, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
+import { toErrorJson } from '../errors/to-error-json.ts'
 import { createEventBus, type EventBus } from '../events/event-bus.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
@@ -115,6 +116,10 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     }
   }
 
+  function settle(request: SettleRequest): Promise<SettleResult> {
+    return run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true }, planSettle, request)
+  }
+
   function publish(draft: Draft<unknown> | undefined): void {
     if (!draft) return
     for (let index = 0; index < draft.events.length; index++) events.emit(draft.events[index] as never)
@@ -176,7 +181,20 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
       return run(load, planAuthorize, request)
     },
 
-    settle: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true }, planSettle, request),
+    settle,
+
+    async settleMany(request) {
+      // Each on its own: a store decides them concurrently (PostgreSQL on as many connections).
+      const results = await Promise.all(
+        request.settles.map((item) =>
+          settle({ ...item, tenant: request.tenant }).then(
+            (result): SettleOutcome => ({ ok: true, ...result }),
+            (error: unknown): SettleOutcome => ({ ok: false, error: toErrorJson(error) }),
+          ),
+        ),
+      )
+      return { results }
+    },
 
     appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', configVersion: true }, planAppendAudit, request),
 

@@ -1,5 +1,5 @@
 import { defaultTransport } from '#default-transport'
-import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-backend.ts'
+import { BACKEND_CONTRACT_VERSION, type HaldirBackend, MAX_SETTLE_BATCH, type SettleManyRequest, type SettleManyResult } from '../backend/haldir-backend.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { errorFromJson } from '../errors/error-from-json.ts'
 import { ValidationError } from '../errors/validation-error.ts'
@@ -22,10 +22,13 @@ export interface HttpBackendOptions {
   retries?: number
 }
 
+/** Bytes of settles per request, well under the server's default body limit (1 MiB). */
+const SETTLE_BATCH_BYTES = 512 * 1024
+
 /**
  * A backend that forwards every operation to a Haldir server (`@haldir/server`), which runs a
- * stateful backend. No dependencies beyond `fetch`. A governed call costs two round trips
- * (authorize, settle). Requests are retried only where a repeat cannot double-charge or
+ * stateful backend. No dependencies beyond `fetch`. A governed call waits for one round trip
+ * (authorize); its settle travels later with others (`settleMany`). Requests are retried only where a repeat cannot double-charge or
  * double-audit (the route table says which): reads, `authorize` with an idempotency key, and
  * `settle` (idempotent per hold). The one exception is a request the server never read: sent on
  * a pooled keep-alive socket the server had already closed, it is sent again on a fresh socket
@@ -50,7 +53,7 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
   const origin = base.href.replace(/\/$/, '')
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json' }
 
-  async function call(operation: HttpOperation, request: Record<string, unknown>): Promise<unknown> {
+  async function call(operation: HttpOperation, request: Record<string, unknown>, rawBody?: string): Promise<unknown> {
     const route = httpRoutes[operation]
     // The tenant is the API key's, decided by the server; it never travels.
     const { tenant: _tenant, ...members } = request
@@ -62,7 +65,7 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
     let url = origin + path
     let body: string | undefined
     if (route.input.in === 'body') {
-      body = JSON.stringify(members)
+      body = rawBody ?? JSON.stringify(members)
     } else {
       const search = new URLSearchParams()
       for (const [name, value] of Object.entries(members)) if (value !== null && value !== undefined) search.set(name, String(value))
@@ -95,6 +98,24 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
 
   const backend: Record<string, unknown> = { contractVersion: BACKEND_CONTRACT_VERSION, name: 'http' }
   for (const operation of Object.keys(httpRoutes) as HttpOperation[]) backend[operation] = (request: Record<string, unknown>) => call(operation, request)
+  // Settles travel in requests of at most SETTLE_BATCH_BYTES (the server refuses bodies past its
+  // limit, 1 MiB by default): each serialised once, then packed.
+  backend.settleMany = async (request: SettleManyRequest): Promise<SettleManyResult> => {
+    const chunks: string[][] = [[]]
+    let size = 0
+    for (const item of request.settles) {
+      const text = JSON.stringify(item)
+      let chunk = chunks[chunks.length - 1] as string[]
+      if (chunk.length > 0 && (size + text.length > SETTLE_BATCH_BYTES || chunk.length >= MAX_SETTLE_BATCH)) {
+        chunks.push((chunk = []))
+        size = 0
+      }
+      chunk.push(text)
+      size += text.length + 1
+    }
+    const answers = await Promise.all(chunks.map((chunk) => call('settleMany', {}, `{"settles":[${chunk.join(',')}]}`) as Promise<SettleManyResult>))
+    return { results: answers.flatMap((answer) => answer.results) }
+  }
   // The server's event stream: one connection per subscriber (the tenant is the key's).
   backend.subscribe = (_request: { tenant: string }, listener: Parameters<NonNullable<HaldirBackend['subscribe']>>[1]) =>
     subscribeEvents({ origin, apiKey, fetch: options.fetch ?? globalThis.fetch }, listener)

@@ -80,6 +80,8 @@ export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = underPrefi
     answer: 'json',
     retry: 'always',
   },
+  // Each settle is idempotent per hold, so the batch is too.
+  settleMany: { method: 'POST', path: '/v1/settles', params: [], input: body, schema: backendRequestSchemas.settleMany, status: 200, answer: 'json', retry: 'always' },
   appendAudit: { method: 'POST', path: '/v1/sessions/:sessionId/audit', params: ['sessionId'], input: body, schema: backendRequestSchemas.appendAudit, status: 201, answer: 'json', retry: 'never' },
   getSpend: { method: 'GET', path: '/v1/sessions/:sessionId/spend', params: ['sessionId'], input: none, schema: backendRequestSchemas.session, status: 200, answer: 'json', retry: 'always' },
   verifyAudit: {

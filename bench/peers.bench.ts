@@ -1,0 +1,56 @@
+// Our governed call beside the Microsoft Agent Governance Toolkit's TypeScript SDK
+// (`@microsoft/agent-governance-sdk`) in one process, interleaved rounds, medians.
+// Theirs: a legacy policy rule check (`PolicyEngine#evaluate`) + a hash-chained audit append
+// (`AuditLogger#log`: unkeyed SHA-256 over a JSON payload), at its default 10,000-entry window
+// (which copies the log on every append once full) and with eviction off. Ours: the whole gate —
+// scope, liveness and budget checks, a reservation, the settle, two HMAC-sealed entries
+// (`hold.open`, `execute`) — with the settle deferred (the default) and inline.
+import { AuditLogger, PolicyEngine } from '@microsoft/agent-governance-sdk'
+import { createHaldir, memoryBackend, withHaldir } from '@haldir/core'
+import { interleaved, measure, report } from './measure.ts'
+
+const calls = Number(process.env.BENCH_CALLS ?? 50_000)
+
+function microsoft(maxEntries: number) {
+  const engine = new PolicyEngine([{ action: 'search', effect: 'allow' }])
+  const audit = new AuditLogger({ maxEntries })
+  return () => {
+    const decision = engine.evaluate('search', { query: 'haldir' })
+    if (decision !== 'allow') throw new Error(`denied: ${decision}`)
+    audit.log({ agentId: 'bench', action: 'search', decision })
+    return { query: 'haldir', hits: 3 }
+  }
+}
+
+async function haldir(settle: 'deferred' | 'inline') {
+  // A fresh backend per round; no tenant quota: a round writes 100,000 sealed entries.
+  const client = createHaldir({ backend: memoryBackend({ maxTenantBytes: Number.MAX_SAFE_INTEGER }), settle })
+  const session = await client.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
+  const governed = withHaldir(async (query: string) => ({ query, hits: 3 }), { haldir: client, sessionId: session.id, scope: 'search', auditName: 'search', cost: 0.001 })
+  return { client, governed }
+}
+
+const rows = await interleaved([
+  { name: 'Microsoft AGT: evaluate + AuditLogger.log (default 10k window)', run: () => measure('agt', microsoft(10_000), { calls }) },
+  { name: 'Microsoft AGT: evaluate + AuditLogger.log (eviction off)', run: () => measure('agt-off', microsoft(Number.MAX_SAFE_INTEGER), { calls }) },
+  {
+    name: 'Haldir governed call, settle deferred (default)',
+    run: async () => {
+      const { client, governed } = await haldir('deferred')
+      const result = await measure('haldir', () => governed('haldir'), { calls })
+      await client.close()
+      return result
+    },
+  },
+  {
+    name: 'Haldir governed call, settle inline',
+    run: async () => {
+      const { client, governed } = await haldir('inline')
+      const result = await measure('haldir-inline', () => governed('haldir'), { calls })
+      await client.close()
+      return result
+    },
+  },
+])
+const [agtDefault, agtOff, ...ours] = rows as [(typeof rows)[number], (typeof rows)[number], ...typeof rows]
+report('peers: one governed action in process (ratios against the Microsoft SDK eviction-free path)', agtOff, [agtDefault, ...ours])

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest'
+import type { HaldirBackend, SettleManyRequest, SettleRequest } from '../backend/haldir-backend.ts'
+import { createGovernor } from '../create-governor.ts'
+import { createHaldir } from '../create-haldir.ts'
+import { BackendError } from '../errors/backend-error.ts'
+import type { HaldirError } from '../errors/haldir-error.ts'
+import { ValidationError } from '../errors/validation-error.ts'
+import { memoryBackend } from '../memory/memory-backend.ts'
+import { testClock } from '../testing/test-backend.ts'
+import { withHaldir } from '../with-haldir.ts'
+
+/** A memory backend whose settles fail (as an unreachable server would) the first `failures` times. */
+function flaky(failures: number): { backend: HaldirBackend; attempts: () => number } {
+  const real = memoryBackend()
+  let attempts = 0
+  const fail = () => {
+    attempts++
+    if (attempts <= failures) throw new BackendError({ message: 'connection reset', status: 503 })
+  }
+  const backend: HaldirBackend = {
+    ...real,
+    settle: async (request: SettleRequest) => {
+      fail()
+      return real.settle(request)
+    },
+    settleMany: async (request: SettleManyRequest) => {
+      fail()
+      return (real.settleMany as NonNullable<HaldirBackend['settleMany']>)(request)
+    },
+  }
+  return { backend, attempts: () => attempts }
+}
+
+const turn = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+describe('deferred settles', () => {
+  it('return to the caller before the settle is written, and the same client reads its own writes', async () => {
+    const backend = memoryBackend()
+    const haldir = createHaldir({ backend })
+    const other = createHaldir({ backend, settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+    expect(await search('x')).toBe('x')
+    // Not yet written: another client still sees the money reserved, not spent.
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0.1 })
+    // This client's read waits for it.
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0 })
+    expect((await haldir.getAuditTrail({ sessionId: session.id })).entries.map((entry) => entry.action)).toEqual(['session.create', 'hold.open', 'execute'])
+    expect(await haldir.verifyAuditTrail(session.id)).toMatchObject({ ok: true })
+  })
+
+  it('land by themselves at the end of the turn, and flush() and close() wait for them', async () => {
+    const backend = memoryBackend()
+    const haldir = createHaldir({ backend })
+    const other = createHaldir({ backend, settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+    await search('x')
+    await turn()
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0 })
+    await Promise.all([search('y'), search('z')])
+    await haldir.flush()
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.3, reservedUsd: 0 })
+    await search('w')
+    await haldir.close()
+    expect((await other.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action === 'execute')).toHaveLength(4)
+  })
+
+  it('a revocation charges the calls that completed before it releases what is open', async () => {
+    const haldir = createHaldir()
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.25 })
+    await search('x')
+    await haldir.revokeSession(session.id)
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.25, reservedUsd: 0 })
+  })
+
+  it('are sent again while the backend fails, and charged once', async () => {
+    const { backend, attempts } = flaky(2)
+    const errors: HaldirError[] = []
+    const haldir = createHaldir({ backend, onSettleError: (error) => errors.push(error) })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+    await search('x')
+    await haldir.flush()
+    expect(attempts()).toBe(3)
+    expect(errors).toEqual([])
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0 })
+    expect((await haldir.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action === 'execute')).toHaveLength(1)
+  })
+
+  it('a settle the backend keeps failing is reported once retries run out; its hold waits for its lease', async () => {
+    const { backend, attempts } = flaky(Number.POSITIVE_INFINITY)
+    const errors: HaldirError[] = []
+    const haldir = createHaldir({ backend, onSettleError: (error) => errors.push(error) })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+    await search('x')
+    await haldir.flush()
+    expect(attempts()).toBe(5)
+    expect(errors.map((error) => error.code)).toEqual(['backend_error'])
+    // Never charged twice nor freed early: the money stays held until the lease ends.
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0.1 })
+  })
+
+  it('a refused settle is reported at once, not retried', async () => {
+    const clock = testClock()
+    const backend = memoryBackend({ now: clock.now })
+    const errors: HaldirError[] = []
+    const haldir = createHaldir({ backend, onSettleError: (error) => errors.push(error) })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1, ttl: 3600 })
+    const slow = withHaldir(
+      async (query: string) => {
+        // The call outlives its hold's lease: the settle is refused, and that is final.
+        clock.advance(61_000)
+        return query
+      },
+      { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1, holdTtl: 60 },
+    )
+    await slow('x')
+    await haldir.flush()
+    expect(errors.map((error) => error.code)).toEqual(['hold_expired'])
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
+  })
+
+  it('never let concurrent calls overspend, and a gate waits for settles that free money', async () => {
+    const haldir = createHaldir()
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 5 })
+    const fixed = withHaldir(async () => 'ok', { haldir, sessionId: session.id, scope: 'read', tool: 'fixed', cost: 0.1, onDenied: 'message' })
+    const results = await Promise.all(Array.from({ length: 100 }, () => fixed()))
+    expect(results.filter((result) => result === 'ok')).toHaveLength(50)
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 5, reservedUsd: 0 })
+    // $1 held, $0.10 charged, $1.10 limit: the next $1 gate needs the $0.90 back, and gets it.
+    const second = await haldir.createSession({ agentId: 'b', scopes: ['read'], spendLimit: 1.1 })
+    const metered = createGovernor<number, number>({ haldir, sessionId: second.id, scope: 'read', tool: 'metered', cost: () => 0.1, maxCost: 1 })
+    expect(await metered(1, () => 1)).toBe(1)
+    expect(await metered(2, () => 2)).toBe(2)
+    expect(await haldir.getSpend(second.id)).toMatchObject({ totalUsd: 0.2, reservedUsd: 0 })
+  })
+
+  it('a call with an idempotency key settles before it returns', async () => {
+    const backend = memoryBackend()
+    const haldir = createHaldir({ backend })
+    const other = createHaldir({ backend, settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const pay = createGovernor<string, string>({ haldir, sessionId: session.id, scope: 'read', tool: 'pay', cost: 0.2, idempotencyKey: (input) => input })
+    await pay('order-1', () => 'paid')
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.2, reservedUsd: 0 })
+  })
+
+  it('refuses an unknown settle mode or a handler that is not a function', () => {
+    expect(() => createHaldir({ settle: 'later' as never })).toThrow(ValidationError)
+    expect(() => createHaldir({ onSettleError: 'log' as never })).toThrow(/onSettleError/)
+  })
+})

@@ -1,0 +1,154 @@
+import type { HaldirBackend, SettleOutcome, SettleRequest } from '../backend/haldir-backend.ts'
+import { BackendError } from '../errors/backend-error.ts'
+import { errorFromJson } from '../errors/error-from-json.ts'
+import { HaldirError } from '../errors/haldir-error.ts'
+import { toErrorJson } from '../errors/to-error-json.ts'
+
+/**
+ * The settles of completed governed calls, written after the caller has its result: gathered
+ * while the current turn of the event loop runs, then sent together (`settleMany` where the
+ * backend has it). A settle is idempotent per hold, so a batch that failed in transit is sent
+ * again; a settle that never lands leaves its hold to the lease (released when it ends).
+ */
+export interface SettleQueue {
+  /** Queues a settle; `slackMicros` is what its hold reserves beyond what it will charge. */
+  push(request: SettleRequest, slackMicros: number): void
+  /** Resolves once every settle queued before the call has landed or finally failed. */
+  flush(): Promise<void>
+  /** Money held beyond the actual cost by settles not yet landed (a gate may wait for them). */
+  readonly slackMicros: number
+}
+
+export interface SettleQueueOptions {
+  backend: HaldirBackend
+  tenant: string
+  /** Told of each settle that failed for good (its hold is released when its lease ends). */
+  onError: (error: HaldirError, request: SettleRequest) => void
+  /** Settles per request. @default 200 */
+  batchSize?: number
+  /**
+   * Requests of settles under way at once. Settles queued meanwhile wait and go together, so
+   * batches grow with the load and a client has one settle request per connection in flight.
+   * @default 1
+   */
+  concurrency?: number
+  /** Sends of a settle whose backend failed, before it is given up. @default 5 */
+  attempts?: number
+  /** Milliseconds before the first resend (doubling each time). @default 50 */
+  backoffMs?: number
+}
+
+interface Queued {
+  request: SettleRequest
+  slack: number
+}
+
+// Edge runtimes without setImmediate still end the turn with a zero timer.
+const nextTurn: (run: () => void) => void = typeof setImmediate === 'function' ? (run) => void setImmediate(run) : (run) => void setTimeout(run, 0)
+
+export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
+  const { backend, tenant, onError } = options
+  const batchSize = options.batchSize ?? 200
+  const concurrency = options.concurrency ?? 1
+  const attempts = options.attempts ?? 5
+  const backoffMs = options.backoffMs ?? 50
+  let queue: Queued[] = []
+  let scheduled = false
+  let slack = 0
+  const inFlight = new Set<Promise<void>>()
+
+  function start(): void {
+    scheduled = false
+    while (queue.length > 0 && inFlight.size < concurrency) {
+      const batch = queue.length <= batchSize ? queue : queue.slice(0, batchSize)
+      queue = batch === queue ? [] : queue.slice(batchSize)
+      const sending: Promise<void> = send(batch, 1).finally(() => {
+        inFlight.delete(sending)
+        start()
+      })
+      inFlight.add(sending)
+    }
+  }
+
+  async function send(batch: Queued[], attempt: number): Promise<void> {
+    let outcomes: SettleOutcome[]
+    try {
+      outcomes = await settleAll(batch)
+    } catch (error) {
+      // The whole request failed (unreachable, a 5xx): every settle of it is still owed.
+      outcomes = batch.map(() => ({ ok: false, error: toErrorJson(error) }))
+    }
+    const again: Queued[] = []
+    for (let index = 0; index < batch.length; index++) {
+      const item = batch[index] as Queued
+      const outcome = outcomes[index]
+      if (outcome?.ok) {
+        slack -= item.slack
+        continue
+      }
+      const error = outcome ? errorFromJson(outcome.error) : new BackendError({ message: 'The backend answered fewer settles than it was sent' })
+      if (retryable(error) && attempt < attempts) {
+        again.push(item)
+        continue
+      }
+      slack -= item.slack
+      report(error, item.request)
+    }
+    if (again.length === 0) return
+    await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)))
+    await send(again, attempt + 1)
+  }
+
+  function settleAll(batch: Queued[]): Promise<SettleOutcome[]> {
+    if (batch.length > 1 && backend.settleMany) {
+      const settles = batch.map(({ request }) => {
+        const { tenant: _tenant, ...item } = request
+        return item
+      })
+      return backend.settleMany({ tenant, settles }).then((answer) => answer.results)
+    }
+    return Promise.all(
+      batch.map(({ request }) =>
+        backend.settle(request).then(
+          (result): SettleOutcome => ({ ok: true, ...result }),
+          (error: unknown): SettleOutcome => ({ ok: false, error: toErrorJson(error) }),
+        ),
+      ),
+    )
+  }
+
+  function report(error: HaldirError, request: SettleRequest): void {
+    try {
+      onError(error, request)
+    } catch {
+      // A throwing handler must not stop the rest of the batch from being accounted for.
+    }
+  }
+
+  return {
+    push(request, slackMicros) {
+      queue.push({ request, slack: slackMicros })
+      slack += slackMicros
+      // A full request's worth goes now; otherwise at the end of this turn, or when the request
+      // under way returns (which starts the next).
+      if (inFlight.size >= concurrency) return
+      if (queue.length >= batchSize) start()
+      else if (!scheduled) {
+        scheduled = true
+        nextTurn(start)
+      }
+    },
+    async flush() {
+      start()
+      while (inFlight.size > 0) await Promise.race(inFlight)
+    },
+    get slackMicros() {
+      return slack
+    },
+  }
+}
+
+/** Worth sending again: the backend failed, was unreachable or asked to slow down (a refusal would be refused again). */
+function retryable(error: HaldirError): boolean {
+  return BackendError.isInstance(error) || error.code === 'backend_error' || error.code === 'rate_limit_exceeded'
+}
