@@ -58,7 +58,7 @@ export function SessionsView({ tick }: { tick: number }) {
       <label><input type="checkbox" checked=${flagged} onChange=${(event: Event) => filter(() => setFlagged((event.target as HTMLInputElement).checked))} /> Flagged</label>
     </form>
     ${result.error && html`<p role="alert" class="error">${result.error.message}</p>`}
-    <p class="muted" aria-live="polite">${data ? `${data.total} ${data.mode === 'tree' ? 'crews and sessions' : 'matching sessions'}` : 'Loading…'}</p>
+    <p class="muted" aria-live="polite">${data ? `${data.total} ${data.mode === 'tree' ? 'crews and sessions' : data.total === 1 ? 'matching session' : 'matching sessions'}` : 'Loading…'}</p>
     <div class="table-wrap">
       <table>
         <thead><tr><th scope="col">Agent</th><th scope="col">State</th><th scope="col">Spend vs limit</th><th scope="col">Used</th><th scope="col">Created</th></tr></thead>

@@ -40,7 +40,7 @@ export function TrailTable({ sessionId, brokenAt, tick }: { sessionId: string; b
       <label>To <input type="datetime-local" name="to" value=${to} onInput=${input(setTo)} /></label>
     </form>
     ${trail.error && html`<p role="alert" class="error">${trail.error.message}</p>`}
-    <p class="muted">${data ? `${data.total} entries` : 'Loading…'}</p>
+    <p class="muted">${data ? `${data.total} ${data.total === 1 ? 'entry' : 'entries'}` : 'Loading…'}</p>
     <div class="table-wrap">
       <table class="trail">
         <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Tool</th><th scope="col">Action</th><th scope="col">Outcome</th><th scope="col">Cost</th><th scope="col">Details</th></tr></thead>
