@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 
 /** Where Debian's Chromium lives (`.ci/run` installs it with apt); `HALDIR_CHROMIUM` points elsewhere. */
 export const chromiumPath = process.env.HALDIR_CHROMIUM ?? '/usr/bin/chromium'
@@ -19,4 +20,18 @@ export function browserAvailable(): boolean {
 export async function launchChromium(): Promise<Browser> {
   const { chromium } = await import('playwright-core')
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
+}
+
+/** Builds the front-end bundle from `app/` first, so a browser test never runs a stale build (esbuild takes well under a second). */
+export function buildDashboardBundle(): void {
+  execFileSync(process.execPath, [new URL('../../scripts/build-dashboard.ts', import.meta.url).pathname], { stdio: 'inherit' })
+}
+
+/**
+ * With `HALDIR_SCREENSHOTS=1`, saves what `page` shows as `docs/<name>.png` (the README's
+ * pictures); otherwise nothing, so an ordinary run leaves the checkout as it was.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.HALDIR_SCREENSHOTS !== '1') return
+  await page.screenshot({ path: new URL(`../../../../docs/${name}.png`, import.meta.url).pathname, fullPage: true })
 }

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiKeyStore, createApiKey } from '../api-keys.ts'
 import { type RunningHaldirServer, serveHaldir } from '../serve-haldir.ts'
-import { browserAvailable, launchChromium } from './browser.test-helper.ts'
+import { browserAvailable, buildDashboardBundle, launchChromium, screenshot } from './browser.test-helper.ts'
 
 const keys = { admin: createApiKey(), auditor: createApiKey(), approver: createApiKey(), agent: createApiKey() }
 const XSS_AGENT = '<img src=x onerror="window.__xss=1">'
@@ -17,6 +17,7 @@ const ids = { needle: '', crew: '', writer: '', tampered: '', xss: '', victim: '
 
 beforeAll(async () => {
   if (!available) return
+  buildDashboardBundle()
   const backend = memoryBackend()
   running = await serveHaldir({
     backend,
@@ -55,7 +56,7 @@ afterAll(async () => {
 
 /** A fresh browser context (its own cookie jar) signed in with `apiKey`. */
 async function signedIn(apiKey: string): Promise<Page> {
-  const context = await browser.newContext()
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   // Fail at the step that did not happen, well before the test's own timeout.
   context.setDefaultTimeout(10_000)
   const page = await context.newPage()
@@ -78,6 +79,7 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe('')
     expect(await page.evaluate(() => JSON.stringify({ ...(globalThis as unknown as { localStorage: object }).localStorage }) + JSON.stringify({ ...(globalThis as unknown as { sessionStorage: object }).sessionStorage }))).not.toContain(keys.admin)
     await page.getByText(/^100\d crews and sessions$/).waitFor()
+    await screenshot(page, 'dashboard-sessions')
     await page.getByLabel('Search agent or id').fill('worker-0777')
     await page.getByText('1 matching session', { exact: true }).waitFor()
     await page.getByRole('link', { name: 'worker-0777' }).click()
@@ -91,6 +93,7 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     await page.getByLabel('Search agent or id').fill('research-crew')
     await page.getByRole('button', { name: 'Open research-crew (2 agents)' }).click()
     await page.getByRole('link', { name: 'researcher' }).waitFor()
+    await screenshot(page, 'dashboard-crew-tree')
     await page.getByRole('link', { name: 'writer' }).click()
     const blocked = page.locator('tr.blocked')
     await blocked.getByText('BLOCKED').waitFor()
@@ -111,6 +114,7 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     expect(await row.getAttribute('class')).toContain('broken')
     await row.getByText('chain broken here').waitFor()
     expect(await page.locator('tr.broken').count()).toBe(1)
+    await screenshot(page, 'dashboard-session-broken-chain')
     await page.context().close()
   })
 
@@ -130,6 +134,8 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     })()
     const page = await signedIn(keys.approver)
     await page.getByRole('link', { name: 'Approvals' }).click()
+    await page.getByRole('button', { name: 'Approve purchase for purchaser' }).waitFor()
+    await screenshot(page, 'dashboard-approvals')
     await page.getByRole('button', { name: 'Approve purchase for purchaser' }).click()
     expect(await continued).toBe('ran')
     await page.goto(`${running.url}/#/sessions/${session.id}`)
