@@ -9,11 +9,13 @@ import { useData } from './use-data.ts'
 export function ApprovalsView({ me, tick }: { me: Me; tick: number }) {
   const [reloads, setReloads] = useState(0)
   const [error, setError] = useState('')
+  const [by, setBy] = useState('')
+  const [note, setNote] = useState('')
   const list = useData(() => get<{ approvals: Approval[] }>('/approvals'), [tick, reloads])
   const decide = async (approval: Approval, decision: 'approve' | 'deny') => {
     try {
       setError('')
-      await post(`/approvals/${encodeURIComponent(approval.id)}/decide`, { decision })
+      await post(`/approvals/${encodeURIComponent(approval.id)}/decide`, { decision, by, note: note || null })
     } catch (failure) {
       setError(failure instanceof Error ? failure.message : String(failure))
     }
@@ -25,6 +27,12 @@ export function ApprovalsView({ me, tick }: { me: Me; tick: number }) {
     ${error && html`<p role="alert" class="error">${error}</p>`}
     ${list.error && html`<p role="alert" class="error">${list.error.message}</p>`}
     ${!me.can.approve && html`<p class="muted">Your key (${me.role}) can see requests but not decide them.</p>`}
+    ${me.can.approve
+      ? html`<form class="filters" onSubmit=${(event: Event) => event.preventDefault()}>
+          <label>Decide as <input name="by" autocomplete="name" value=${by} onInput=${(event: Event) => setBy((event.target as HTMLInputElement).value)} /></label>
+          <label>Note <input name="note" value=${note} onInput=${(event: Event) => setNote((event.target as HTMLInputElement).value)} /></label>
+        </form>`
+      : ''}
     ${list.data && approvals.length === 0 ? html`<p>No request waits for a decision.</p>` : ''}
     <ul class="approvals">
       ${approvals.map(

@@ -27,7 +27,8 @@ export interface DashboardApiOptions {
   refuseNarrowedKey: (identity: ApiKeyIdentity, operation: string) => void
 }
 
-const decisionSchema = z.strictObject({ decision: z.enum(['approve', 'deny']), note: z.string().max(1000).nullable().default(null) })
+// `by` is the name the person gives; the record also names the key, which is what the server vouches for.
+const decisionSchema = z.strictObject({ decision: z.enum(['approve', 'deny']), note: z.string().max(1000).nullable().default(null), by: z.string().trim().max(200).default('') })
 const revokeSchema = z.strictObject({ reason: z.string().max(1000).nullable().default(null) })
 
 /** What each role may do in the dashboard, for the page to show only what will work (the routes check again). */
@@ -106,9 +107,9 @@ export function mountDashboardApi(app: Hono<ServerEnv>, options: DashboardApiOpt
   app.post(`${DASHBOARD_API}/approvals/:approvalId/decide`, auth, async (c) => {
     const identity = c.get('identity')
     authorizeRole(identity.role, 'decideApproval')
-    const { decision, note } = parseInput(decisionSchema, await c.req.json().catch(() => ({})))
+    const { decision, note, by } = parseInput(decisionSchema, await c.req.json().catch(() => ({})))
     const approvalId = parseInput(idSchema, c.req.param('approvalId'))
-    return c.json(await backend.decideApproval({ tenant: identity.tenant, approvalId, decision, decidedBy: `dashboard:${identity.role}:${identity.keyId}`, note }))
+    return c.json(await backend.decideApproval({ tenant: identity.tenant, approvalId, decision, decidedBy: `${by === '' ? '' : `${by} `}(dashboard, ${identity.role} key ${identity.keyId})`, note }))
   })
   return { auth }
 }
