@@ -102,6 +102,21 @@ describe('the dashboard API', () => {
     expect((await get(cookie, `/sessions/${crewId}`)).status).toBe(404)
   })
 
+  it('streams events and exports a bundle behind the same cookie', async () => {
+    const { cookie } = await signIn(keys.auditor)
+    const events = await fetch(`${running.url}/dashboard/api/events`, { headers: { cookie } })
+    expect(events.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const reader = (events.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    while (!text.includes('event: ready')) text += (await reader.read()).value ?? ''
+    await reader.cancel()
+    expect((await fetch(`${running.url}/dashboard/api/events`)).status).toBe(401)
+    const bundle = await get(cookie, `/export?format=jsonl&sessionId=${crewId}`)
+    expect(bundle.status).toBe(200)
+    expect(bundle.headers.get('content-disposition')).toMatch(/^attachment; filename="haldir-ledger-acme-/)
+    expect((await bundle.text()).trim().split('\n').length).toBeGreaterThan(1)
+  })
+
   it('signs out: the cookie stops working', async () => {
     const { cookie, body } = await signIn(keys.auditor)
     expect((await fetch(`${running.url}/dashboard/api/sign-out`, { method: 'POST', headers: { cookie, 'x-haldir-csrf': body.csrfToken } })).status).toBe(200)

@@ -118,7 +118,11 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     await page.context().close()
   })
 
-  it('approves a pending request and the waiting agent goes on', async () => {
+  it('shows a new request live, approves it, and the waiting agent goes on', async () => {
+    const page = await signedIn(keys.approver)
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    await page.getByText('No request waits for a decision.').waitFor()
+    await page.getByText('● live').waitFor()
     const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keys.agent }) })
     const session = await haldir.createSession({ agentId: 'purchaser', scopes: ['*'], spendLimit: 50, approvalRules: [{ kind: 'spend_over', thresholdUsd: 10 }] })
     const decision = await haldir.gate({ sessionId: session.id, tool: 'purchase', maxCostUsd: 20 })
@@ -132,12 +136,14 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
       await next.hold.settle(12)
       return 'ran'
     })()
-    const page = await signedIn(keys.approver)
-    await page.getByRole('link', { name: 'Approvals' }).click()
-    await page.getByRole('button', { name: 'Approve purchase for purchaser' }).waitFor()
+    // No reload: the request arrives over the event stream.
+    const approve = page.getByRole('button', { name: 'Approve purchase for purchaser' })
+    await approve.waitFor()
+    await page.getByLabel('Decide as').fill('alice@acme.example')
     await screenshot(page, 'dashboard-approvals')
-    await page.getByRole('button', { name: 'Approve purchase for purchaser' }).click()
+    await approve.click()
     expect(await continued).toBe('ran')
+    expect(await haldir.getApproval(decision.approval.id)).toMatchObject({ status: 'approved', decidedBy: expect.stringContaining('alice@acme.example') })
     await page.goto(`${running.url}/#/sessions/${session.id}`)
     await page.locator('tr', { hasText: '$12.00' }).first().waitFor()
     await page.context().close()
