@@ -37,11 +37,10 @@ export function ApprovalsView({ me, tick }: { me: Me; tick: number }) {
     <ul class="approvals">
       ${approvals.map(
         (approval) => html`<li key=${approval.id} data-approval-id=${approval.id}>
-          <p><strong>${approval.agentId}</strong> asks to run <strong>${approval.tool}</strong> (${approval.action}) for ${usd(approval.amountMicros / 1e6)}
-            — <a href=${`#/sessions/${encodeURIComponent(approval.sessionId)}`}>session</a></p>
+          <p><strong>${approval.agentId}</strong> asks to run <strong>${approval.tool}</strong> (${approval.action}) for ${usd(approval.amountMicros / 1e6)}${' · '}<a href=${`#/sessions/${encodeURIComponent(approval.sessionId)}`}>open the session</a></p>
           <p class="muted">${approval.reason} · requested ${when(approval.requestedAt)} · times out ${when(approval.expiresAt)}</p>
           ${me.can.approve
-            ? html`<p>
+            ? html`<p class="decide">
                 <button type="button" onClick=${() => decide(approval, 'approve')} aria-label=${`Approve ${approval.tool} for ${approval.agentId}`}>Approve</button>
                 <button type="button" class="danger" onClick=${() => decide(approval, 'deny')} aria-label=${`Deny ${approval.tool} for ${approval.agentId}`}>Deny</button>
               </p>`

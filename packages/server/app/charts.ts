@@ -11,7 +11,8 @@ export function SpendOverTimeChart({ points }: { points: { at: string; totalUsd:
   const first = Math.min(...times)
   const span = Math.max(1, Math.max(...times) - first)
   const top = Math.max(...points.map((point) => point.totalUsd)) || 1
-  const path = points.map((point, index) => `${index === 0 ? 'M' : 'L'}${(((times[index] as number) - first) / span) * WIDTH},${HEIGHT - (point.totalUsd / top) * HEIGHT}`).join(' ')
+  // From zero at the first charge, so a single charge still draws a step rather than a dot.
+  const path = `M0,${HEIGHT} ` + points.map((point, index) => `L${(((times[index] as number) - first) / span) * WIDTH},${HEIGHT - (point.totalUsd / top) * HEIGHT}`).join(' ')
   const last = points[points.length - 1] as { totalUsd: number }
   return html`<figure>
     <svg viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" height=${HEIGHT} role="img" aria-label=${`Spend over time, reaching ${usd(last.totalUsd)}`} class="chart">
