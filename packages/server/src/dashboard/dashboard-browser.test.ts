@@ -1,7 +1,7 @@
 import { createHaldir, httpBackend, memoryBackend } from '@haldir/core'
 import { memoryAuditTamper } from '@haldir/core/testing'
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { apiKeyStore, createApiKey } from '../api-keys.ts'
 import { type RunningHaldirServer, serveHaldir } from '../serve-haldir.ts'
 import { browserAvailable, buildDashboardBundle, launchChromium, screenshot } from './browser.test-helper.ts'
@@ -54,13 +54,22 @@ afterAll(async () => {
   await running?.close()
 })
 
+const pageErrors: string[] = []
+afterEach(() => {
+  expect(pageErrors.splice(0)).toEqual([])
+})
+
 /** A fresh browser context (its own cookie jar) signed in with `apiKey`. */
 async function signedIn(apiKey: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   // Fail at the step that did not happen, well before the test's own timeout.
   context.setDefaultTimeout(10_000)
   const page = await context.newPage()
-  page.on('pageerror', (error) => console.error('page error:', error.message))
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  // A CSP or Trusted Types refusal means some part of the page silently did not work.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|TrustedHTML|Trusted Type/i.test(message.text())) pageErrors.push(message.text())
+  })
   page.on('dialog', (dialog) => {
     throw new Error(`unexpected dialog: ${dialog.message()}`)
   })
@@ -85,6 +94,11 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     await page.getByRole('link', { name: 'worker-0777' }).click()
     await page.getByRole('heading', { name: /worker-0777/ }).waitFor()
     expect(page.url()).toContain(`#/sessions/${ids.needle}`)
+    // Responsive: on a phone the page does not scroll sideways (wide tables scroll in their own box).
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto(`${running.url}/#/`)
+    await page.getByText(/^100\d crews and sessions$/).waitFor()
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number }).document.documentElement.scrollWidth <= (globalThis as unknown as { innerWidth: number }).innerWidth)).toBe(true)
     await page.context().close()
   })
 
