@@ -1,5 +1,5 @@
 import type { AuditVerification, TreeHead } from '@haldir/core'
-import type { ApprovalRecord, HaldirBackend, HoldInfo, SpendRecord } from '@haldir/core/backend'
+import type { ApprovalRecord, HaldirBackend, HoldInfo, SessionRecord, SpendRecord } from '@haldir/core/backend'
 import { microsToUsd } from '@haldir/core/backend'
 import { type SessionRow, searchSessions } from './search-sessions.ts'
 import { readSessionTrail, spendSeries } from './session-trail.ts'
@@ -18,6 +18,14 @@ export interface SessionDetail {
   spendOverTime: { at: string; totalUsd: number }[]
 }
 
+/** Revoked when it or an ancestor is (walked up by id: a crew's revocation covers its agents), else expired or live. */
+async function stateOf(backend: HaldirBackend, tenant: string, record: SessionRecord, now = Date.now()): Promise<SessionRow['state']> {
+  for (let current: SessionRecord | null = record; current; current = current.parentId ? await backend.getSession({ tenant, sessionId: current.parentId }).catch(() => null) : null) {
+    if (current.revokedAt !== null) return 'revoked'
+  }
+  return record.expiresAt <= now ? 'expired' : 'live'
+}
+
 /** Reads the session page's data in parallel; the tree head is optional (a backend without a ledger has none). */
 export async function sessionDetail(backend: HaldirBackend, tenant: string, sessionId: string): Promise<SessionDetail> {
   const record = await backend.getSession({ tenant, sessionId })
@@ -30,12 +38,26 @@ export async function sessionDetail(backend: HaldirBackend, tenant: string, sess
     readSessionTrail(backend, tenant, sessionId),
     backend.treeHead({ tenant }).catch(() => null),
   ])
-  const own = await searchSessions(backend, tenant, { q: sessionId, state: 'any', over80: '0', flagged: '0', page: 1, pageSize: 200 })
-  const row = own.rows.find((candidate) => candidate.id === sessionId)
+  const [state, flagged] = await Promise.all([stateOf(backend, tenant, record), backend.queryAudit({ tenant, sessionId, agentId: null, outcome: null, flagged: true, limit: 1, offset: 0 })])
+  const limit = spend.limitMicros
+  const row: SessionRow = {
+    id: record.id,
+    agentId: record.agentId,
+    parentId: record.parentId,
+    state,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    limitUsd: limit === null ? null : microsToUsd(limit),
+    spentUsd: microsToUsd(spend.spentMicros),
+    reservedUsd: microsToUsd(spend.reservedMicros),
+    percent: limit === null || limit === 0 ? null : Math.round(((spend.spentMicros + spend.reservedMicros) / limit) * 1000) / 10,
+    flagged: flagged.count > 0,
+    childCount: children.total,
+  }
   const byTool = Object.fromEntries(Object.entries(spend.byTool).map(([tool, micros]) => [tool, microsToUsd(micros)]))
   return {
     session: {
-      ...(row as SessionRow),
+      ...row,
       scopes: record.scopes,
       metadata: record.metadata,
     },
