@@ -13,7 +13,7 @@ export interface Me {
   tenant: string
   role: 'admin' | 'auditor' | 'approver' | 'agent'
   csrfToken: string
-  can: { approve: boolean; revoke: boolean }
+  can: { approve: boolean; revoke: boolean; keys: boolean }
 }
 
 const BASE = '/dashboard/api'

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { currentUser, type Me, post } from './api.ts'
 import { ApprovalsView } from './approvals-view.ts'
 import { html } from './html.ts'
+import { KeysView } from './keys-view.ts'
 import { SessionView } from './session-view.ts'
 import { SessionsView } from './sessions-view.ts'
 import { SignInView } from './sign-in-view.ts'
@@ -39,6 +40,7 @@ export function App() {
       <nav aria-label="Main">
         <a href="#/" aria-current=${route === '/' ? 'page' : undefined}>Sessions</a>
         <a href="#/approvals" aria-current=${route === '/approvals' ? 'page' : undefined}>Approvals</a>
+        ${me.can.keys ? html`<a href="#/keys" aria-current=${route === '/keys' ? 'page' : undefined}>Keys</a>` : ''}
       </nav>
       <p class="who">
         <span class=${live.connected ? 'live on' : 'live'} title=${live.connected ? 'Live updates on' : 'Live updates reconnecting'}>${live.connected ? '● live' : '○ offline'}</span>
@@ -51,7 +53,9 @@ export function App() {
         ? html`<${SessionView} sessionId=${decodeURIComponent(sessionMatch[1] as string)} me=${me} tick=${live.tick} />`
         : route === '/approvals'
           ? html`<${ApprovalsView} me=${me} tick=${live.tick} />`
-          : html`<${SessionsView} tick=${live.tick} />`}
+          : route === '/keys' && me.can.keys
+            ? html`<${KeysView} />`
+            : html`<${SessionsView} tick=${live.tick} />`}
     </main>
   </div>`
 }

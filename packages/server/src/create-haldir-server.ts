@@ -183,7 +183,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   }
 
   mountEventStream(app, { backend, guard })
-  if (options.dashboard ?? true) mountDashboard(app, { backend, apiKeys, perKey, guard, refuseNarrowedKey })
+  if (options.dashboard ?? true) mountDashboard(app, { backend, apiKeys, registry, perKey, guard, refuseNarrowedKey })
 
   // One handler per route of the shared table (the client builds its requests from the same
   // table): authenticate and rate-limit, refuse a role the route does not allow (before the body

@@ -117,6 +117,23 @@ describe('the dashboard API', () => {
     expect((await bundle.text()).trim().split('\n').length).toBeGreaterThan(1)
   })
 
+  it('lists the keys and revokes a minted one for an admin only', async () => {
+    const minted = await fetch(`${running.url}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ci-bot', role: 'agent' }) })
+    expect(minted.status).toBe(201)
+    const { prefix } = (await minted.json()) as { prefix: string }
+    const auditor = await signIn(keys.auditor)
+    expect((await get(auditor.cookie, '/keys')).status).toBe(403)
+    const admin = await signIn(keys.admin)
+    const listed = (await (await get(admin.cookie, '/keys')).json()) as { configured: { role: string }[]; minted: { prefix: string; revoked: boolean }[] }
+    expect(listed.configured.map((key) => key.role).sort()).toEqual(['admin', 'agent', 'approver', 'auditor'])
+    expect(listed.minted).toEqual([expect.objectContaining({ prefix, revoked: false })])
+    expect(JSON.stringify(listed)).not.toContain(keys.admin)
+    const revoke = (cookie: string, csrf: string) => fetch(`${running.url}/dashboard/api/keys/${prefix}/revoke`, { method: 'POST', headers: { cookie, 'x-haldir-csrf': csrf } })
+    expect((await revoke(auditor.cookie, auditor.body.csrfToken)).status).toBe(403)
+    expect((await revoke(admin.cookie, admin.body.csrfToken)).status).toBe(200)
+    expect(((await (await get(admin.cookie, '/keys')).json()) as { minted: { revoked: boolean }[] }).minted[0]?.revoked).toBe(true)
+  })
+
   it('signs out: the cookie stops working', async () => {
     const { cookie, body } = await signIn(keys.auditor)
     expect((await fetch(`${running.url}/dashboard/api/sign-out`, { method: 'POST', headers: { cookie, 'x-haldir-csrf': body.csrfToken } })).status).toBe(200)

@@ -4,6 +4,7 @@ import type { Hono, MiddlewareHandler } from 'hono'
 import { deleteCookie, getCookie } from 'hono/cookie'
 import { z } from 'zod'
 import type { ApiKeyIdentity, ApiKeyStore } from '../api-keys.ts'
+import type { KeyRegistry } from '../key-registry.ts'
 import type { RateLimit } from '../rate-limits.ts'
 import { authorizeRole } from '../route-roles.ts'
 import type { ServerEnv } from '../server-env.ts'
@@ -21,6 +22,8 @@ const SIGN_IN_SECONDS = 8 * 3600
 export interface DashboardApiOptions {
   backend: HaldirBackend
   apiKeys: ApiKeyStore
+  /** The keys minted through the Haldir API: listed, and revoked by an admin, on the Keys page. */
+  registry: KeyRegistry
   perKey: RateLimit | null
   /** The bearer-key guard: signing in is the one dashboard request that presents the key itself. */
   guard: MiddlewareHandler<ServerEnv>
@@ -33,7 +36,7 @@ const revokeSchema = z.strictObject({ reason: z.string().max(1000).nullable().de
 
 /** What each role may do in the dashboard, for the page to show only what will work (the routes check again). */
 export function dashboardAbilities(role: ApiKeyIdentity['role']) {
-  return { approve: role === 'admin' || role === 'approver', revoke: role === 'admin' }
+  return { approve: role === 'admin' || role === 'approver', revoke: role === 'admin', keys: role === 'admin' }
 }
 
 /**
@@ -110,6 +113,25 @@ export function mountDashboardApi(app: Hono<ServerEnv>, options: DashboardApiOpt
     const { decision, note, by } = parseInput(decisionSchema, await c.req.json().catch(() => ({})))
     const approvalId = parseInput(idSchema, c.req.param('approvalId'))
     return c.json(await backend.decideApproval({ tenant: identity.tenant, approvalId, decision, decidedBy: `${by === '' ? '' : `${by} `}(dashboard, ${identity.role} key ${identity.keyId})`, note }))
+  })
+  app.get(`${DASHBOARD_API}/keys`, auth, (c) => {
+    const identity = c.get('identity')
+    authorizeRole(identity.role, 'dashboardKeys')
+    const minted = options.registry.listMinted(identity.tenant)
+    const mintedIds = new Set(minted.map((key) => key.hash.slice(7, 23)))
+    // Configured keys (from the server's options or keys file) are listed by id and role; only minted ones can be revoked here.
+    const configured = (options.apiKeys.list?.(identity.tenant) ?? []).filter((key) => !mintedIds.has(key.keyId))
+    return c.json({
+      configured,
+      minted: minted.map(({ prefix, name, role, scopes, createdAt, lastUsed, revoked }) => ({ prefix, name, role, scopes, createdAt, lastUsed, revoked })),
+    })
+  })
+  app.post(`${DASHBOARD_API}/keys/:prefix/revoke`, auth, (c) => {
+    const identity = c.get('identity')
+    authorizeRole(identity.role, 'dashboardKeys')
+    const prefix = parseInput(z.string().min(1).max(64), c.req.param('prefix'))
+    if (!options.registry.revoke(identity.tenant, prefix)) return c.json({ error: { code: 'not_found', message: 'No active minted key with that prefix in this tenant', data: {} } }, 404)
+    return c.json({ revoked: true, prefix })
   })
   return { auth }
 }

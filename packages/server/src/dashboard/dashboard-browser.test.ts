@@ -169,6 +169,8 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Revoke session' }).click()
     await page.getByRole('button', { name: 'Confirm revoke' }).click()
     await page.locator('#session-heading .state.revoked').waitFor()
+    await page.getByRole('link', { name: 'Keys' }).click()
+    await page.getByRole('heading', { name: 'API keys' }).waitFor()
     expect((await fetch(`${running.url}/native/v1/sessions/${ids.victim}`, { headers: { authorization: `Bearer ${keys.admin}` } }).then((response) => response.json())) as { revokedAt: number | null }).toMatchObject({ revokedAt: expect.any(Number) })
     await page.context().close()
   })
@@ -178,6 +180,7 @@ describe.skipIf(!available)('the dashboard in a browser', () => {
     await page.goto(`${running.url}/#/sessions/${ids.needle}`)
     await page.getByRole('heading', { name: /worker-0777/ }).waitFor()
     expect(await page.getByRole('button', { name: 'Revoke session' }).count()).toBe(0)
+    expect(await page.getByRole('link', { name: 'Keys' }).count()).toBe(0)
     const status = await page.evaluate(async (sessionId) => {
       const me = (await (await fetch('/dashboard/api/me')).json()) as { csrfToken: string }
       const response = await fetch(`/dashboard/api/sessions/${sessionId}/revoke`, { method: 'POST', headers: { 'x-haldir-csrf': me.csrfToken, 'content-type': 'application/json' }, body: '{}' })
