@@ -32,7 +32,8 @@ export function useLiveTick(enabled: boolean): LiveState {
     for (const type of ['approval.requested', 'approval.decided', 'call.denied', 'hold.expired', 'session.revoked', 'threshold.crossed', 'budget.exhausted', 'rate.limited', 'audit.broken']) {
       source.addEventListener(type, () => bump(type))
     }
-    const interval = setInterval(() => bump(), 5000)
+    // Ten seconds: each reload searches the tenant on the server, so a tab left open stays cheap.
+    const interval = setInterval(() => bump(), 10_000)
     return () => {
       source.close()
       clearInterval(interval)
