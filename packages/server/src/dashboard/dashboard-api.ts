@@ -42,9 +42,9 @@ export function dashboardAbilities(role: ApiKeyIdentity['role']) {
 /**
  * The dashboard's API under {@link DASHBOARD_API}: sign in with a key (bearer, once) into a
  * cookie; then searching sessions, a session's page and trail, approvals and their decisions,
- * revocation, the event stream and the export (those two mounted by the caller with
- * {@link DashboardApi.auth}). Every route checks the role itself, with the same matrix as the
- * native API (`routeRoles`; revoking from the dashboard is an admin's, `serverRouteRoles`), so
+ * revocation and the keys page; the event stream and the export are mounted by the caller behind
+ * the returned `auth`. Every route checks the role itself, with the same matrix as the native API
+ * (`routeRoles`; revoking and keys from the dashboard are an admin's, `serverRouteRoles`), so
  * hiding a button is never the only wall.
  */
 export function mountDashboardApi(app: Hono<ServerEnv>, options: DashboardApiOptions): { auth: MiddlewareHandler<ServerEnv> } {
