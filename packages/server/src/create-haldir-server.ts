@@ -5,7 +5,7 @@ import { requestId } from 'hono/request-id'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type ApiKeyIdentity, type ApiKeyStore, combineKeyStores } from './api-keys.ts'
 import { authenticate } from './authenticate.ts'
-import { mountDashboard } from './dashboard.ts'
+import { mountDashboard } from './dashboard/mount-dashboard.ts'
 import { errorResponse } from './error-response.ts'
 import { mountEventStream } from './event-stream.ts'
 import { failureLog } from './failure-log.ts'
@@ -66,7 +66,7 @@ export interface HaldirServerOptions {
    * unless a proxy you run sets it, or clients could pick their own address. @default 0
    */
   trustProxyHops?: number
-  /** Serve the audit dashboard at `/`. @default true */
+  /** Serve the dashboard at `/` (its API under `/dashboard/api`, signed in with a key into a cookie). @default true */
   dashboard?: boolean
   /** Where failures are reported (once per burst). @default console.error */
   log?: (message: string, error?: unknown) => void
@@ -165,7 +165,6 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     failures.backend(probe.error, c.get('requestId'))
     return c.json({ ok: false, backend: backend.name, error: { code: 'backend_error', message: 'The backend does not answer', data: {} } }, 503)
   })
-  if (options.dashboard ?? true) mountDashboard(app)
   mountJwks(app, backend)
   mountLedgerExport(app, { backend, guard, refuseNarrowedKey })
 
@@ -184,6 +183,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   }
 
   mountEventStream(app, { backend, guard })
+  if (options.dashboard ?? true) mountDashboard(app, { backend, apiKeys, registry, perKey, guard, refuseNarrowedKey })
 
   // One handler per route of the shared table (the client builds its requests from the same
   // table): authenticate and rate-limit, refuse a role the route does not allow (before the body

@@ -23,11 +23,12 @@ export function closeEventStreams(app: Hono<ServerEnv>): void {
  * `subscribe`. A comment every 15 s keeps proxies from closing an idle stream. A client that
  * does not keep up is cut off rather than buffered without bound; memory per stream stays small.
  */
-export function mountEventStream(app: Hono<ServerEnv>, options: { backend: HaldirBackend; guard: MiddlewareHandler<ServerEnv> }): void {
+export function mountEventStream(app: Hono<ServerEnv>, options: { backend: HaldirBackend; guard: MiddlewareHandler<ServerEnv>; path?: string }): void {
   const { backend } = options
-  const streams = new Set<() => void>()
+  // One set per app, shared by every path the stream is mounted at (the dashboard mounts it again behind its cookie).
+  const streams = openStreams.get(app) ?? new Set<() => void>()
   openStreams.set(app, streams)
-  app.get(`${NATIVE_API_PREFIX}/v1/events`, options.guard, (c) => {
+  app.get(options.path ?? `${NATIVE_API_PREFIX}/v1/events`, options.guard, (c) => {
     const { tenant, role } = c.get('identity')
     if (!LISTENERS.includes(role)) throw new ForbiddenError({ role, operation: 'subscribe', allowedRoles: [...LISTENERS] })
     if (!backend.subscribe) throw new BackendError({ message: `The ${backend.name} backend does not deliver events`, status: 501 })

@@ -29,9 +29,14 @@ const contentTypes = { jsonl: 'application/x-ndjson; charset=utf-8', csv: 'text/
  */
 export function mountLedgerExport(
   app: Hono<ServerEnv>,
-  { backend, guard, refuseNarrowedKey }: { backend: HaldirBackend; guard: MiddlewareHandler<ServerEnv>; refuseNarrowedKey: (identity: ApiKeyIdentity, operation: string) => void },
+  {
+    backend,
+    guard,
+    refuseNarrowedKey,
+    path = ledgerExportPath,
+  }: { backend: HaldirBackend; guard: MiddlewareHandler<ServerEnv>; refuseNarrowedKey: (identity: ApiKeyIdentity, operation: string) => void; path?: string },
 ): void {
-  app.get(ledgerExportPath, guard, async (c) => {
+  app.get(path, guard, async (c) => {
     const { tenant, role } = c.get('identity')
     refuseNarrowedKey(c.get('identity'), 'exportLedger')
     authorizeRole(role, 'exportLedger')

@@ -62,7 +62,7 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
 }
 
 /** Routes the server serves beside the route table (they are not backend operations). */
-export type ServerOperation = 'exportLedger'
+export type ServerOperation = 'exportLedger' | 'dashboardRevokeSession' | 'dashboardKeys'
 
 /**
  * Which roles may call each server-only route, as {@link routeRoles} does for the route table.
@@ -70,6 +70,11 @@ export type ServerOperation = 'exportLedger'
  */
 export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
   exportLedger: { ...readers, agent: 'named-session' },
+  // The dashboard's revoke button stops a running crew for a person at a screen: an operator's act
+  // (an agent revokes its own sessions through the native API, never through a browser).
+  dashboardRevokeSession: { admin: 'any' },
+  // The tenant's keys (ids and roles, never a key) and revoking minted ones: an operator's, as on the Haldir API.
+  dashboardKeys: { admin: 'any' },
 }
 
 /**

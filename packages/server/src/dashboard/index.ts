@@ -1,0 +1,6 @@
+export { DASHBOARD_API, dashboardAbilities, type DashboardApiOptions, mountDashboardApi } from './dashboard-api.ts'
+export { CSRF_HEADER, DASHBOARD_COOKIE, dashboardAuth } from './dashboard-auth.ts'
+export { mountDashboard } from './mount-dashboard.ts'
+export { searchSessions, type SessionRow, type SessionSearch, type SessionSearchPage } from './search-sessions.ts'
+export { sessionDetail, type SessionDetail } from './session-detail.ts'
+export { filterTrail, readSessionTrail, type TrailFilter, type TrailRow } from './session-trail.ts'
