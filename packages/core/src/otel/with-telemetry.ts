@@ -10,7 +10,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api'
 import type { AuditEntry } from '../audit/audit-entry.ts'
-import type { AuthorizeRequest, AuthorizeResult, HaldirBackend, SessionRecord, SettleRequest, SettleResult } from '../backend/haldir-backend.ts'
+import type { AuthorizeRequest, AuthorizeResult, CreateSessionRequest, HaldirBackend, SessionRecord, SessionRequest, SettleRequest, SettleResult } from '../backend/haldir-backend.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
 import { checkOptionKeys } from '../internal/check-option-keys.ts'
 import { RecentMap } from '../internal/recent-map.ts'
@@ -114,12 +114,13 @@ export function withTelemetry(backend: HaldirBackend, options: TelemetryOptions 
 
   // The other operations pass through (the prototype), the two above and the session readers
   // that tell which agent a session is (for `haldir.agent.id`) are overridden.
-  const traced = Object.create(backend) as HaldirBackend & Record<string, unknown>
-  traced.authorize = authorize
-  traced.settle = settle
-  traced.createSession = (request) => backend.createSession(request).then(rememberSession)
-  traced.getSession = (request) => backend.getSession(request).then(rememberSession)
-  return traced
+  // (Defined, not assigned: a frozen backend's own methods are read-only.)
+  return Object.create(backend, {
+    authorize: { value: authorize },
+    settle: { value: settle },
+    createSession: { value: (request: CreateSessionRequest) => backend.createSession(request).then(rememberSession) },
+    getSession: { value: (request: SessionRequest) => backend.getSession(request).then(rememberSession) },
+  }) as HaldirBackend
 }
 
 function injectActiveContext(carrier: Record<string, string>): void {

@@ -28,6 +28,8 @@ interface ServeFlags extends KeyRingFlags {
   demoKeys?: boolean
   mcpUpstream: string[]
   mintedKeysFile?: string
+  metrics: boolean
+  requestLog: boolean
 }
 
 const asFlag = (limit: RateLimitWindow) => `${limit.points}/${limit.durationSeconds}s`
@@ -77,6 +79,8 @@ export function serveCommand(haldir: Command): void {
     .addOption(
       new Option('--mcp-upstream <url>', 'an MCP server (Streamable HTTP URL) tenants may register as a proxy upstream (repeatable; adds to HALDIR_MCP_UPSTREAMS)').default([], 'none').argParser(collectUrl),
     )
+    .addOption(new Option('--no-metrics', 'do not serve GET /metrics (Prometheus text format, for admin and auditor keys)'))
+    .addOption(new Option('--no-request-log', 'do not write a JSON line per request to stdout (id, tenant, route, status, duration)'))
   addKeyRingOptions(command).action(async (flags: ServeFlags) => {
     process.exitCode = await serve(flags)
   })
@@ -129,6 +133,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     ...(flags.bootstrapToken ? { bootstrapToken: flags.bootstrapToken } : {}),
     demoKeys: flags.demoKeys ?? false,
     mcpUpstreams,
+    metrics: flags.metrics,
+    requestLog: flags.requestLog,
   }).catch(async (error: unknown) => {
     await backend.close?.()
     throw listenFailure(error, { host: flags.host, port: flags.port })
