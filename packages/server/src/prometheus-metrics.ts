@@ -8,7 +8,7 @@ interface TenantMetrics {
   registry: Registry
   decisions: Counter<'outcome' | 'code'>
   spend: Counter<'tool'>
-  gateDuration: Histogram<'outcome'>
+  gateDuration: Histogram
 }
 
 /** The server's Prometheus metrics: the backend they observe, and each tenant's exposition. */
@@ -26,7 +26,7 @@ export interface PrometheusMetrics {
  * - `haldir_decisions_total{outcome, code}`: gate decisions (`allowed`, `denied`, `pending`), by
  *   denial code (`none` when allowed);
  * - `haldir_spend_microdollars_total{tool}`: money charged (settles and payments);
- * - `haldir_gate_duration_seconds{outcome}`: how long the backend took to decide;
+ * - `haldir_gate_duration_seconds`: how long the backend took to decide (any outcome);
  * - `haldir_open_holds`, `haldir_pending_approvals`: read from the backend at each scrape.
  *
  * Labels are outcomes, codes and tool names only: never a session, an argument or a reason.
@@ -46,7 +46,6 @@ export function prometheusMetrics(backend: HaldirBackend): PrometheusMetrics {
       gateDuration: new Histogram({
         name: 'haldir_gate_duration_seconds',
         help: 'How long the gate took to decide',
-        labelNames: ['outcome'],
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
         registers,
       }),
@@ -78,7 +77,7 @@ export function prometheusMetrics(backend: HaldirBackend): PrometheusMetrics {
     const metrics = metricsOf(request.tenant)
     const outcome = result.allowed ? 'allowed' : result.code === 'approval_pending' ? 'pending' : 'denied'
     metrics.decisions.inc({ outcome, code: result.allowed ? 'none' : result.code })
-    metrics.gateDuration.observe({ outcome }, (performance.now() - started) / 1000)
+    metrics.gateDuration.observe((performance.now() - started) / 1000)
     if (result.allowed && request.mode === 'charge' && request.amountMicros > 0) metrics.spend.inc({ tool: request.tool }, request.amountMicros)
     return result
   }
