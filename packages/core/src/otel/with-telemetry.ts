@@ -1,6 +1,7 @@
 import {
   type Attributes,
   context,
+  type Meter,
   type MeterProvider,
   metrics,
   propagation,
@@ -54,10 +55,11 @@ export function withTelemetry(backend: HaldirBackend, options: TelemetryOptions 
   setTraceInjector(injectActiveContext)
   const tracer = (options.tracerProvider ?? trace).getTracer(SCOPE_NAME)
   const meter = (options.meterProvider ?? metrics).getMeter(SCOPE_NAME)
-  const decisions = meter.createCounter(HALDIR_METRICS.decisions, { description: 'Gate decisions, by decision and denial code' })
-  const spend = meter.createCounter(HALDIR_METRICS.spend, { description: 'Money charged, in micro-dollars, by tool', unit: '{microdollar}' })
+  const { countDecision, addSpend } = countersOf(meter)
   const gateDuration = meter.createHistogram(HALDIR_METRICS.gateDuration, { description: 'How long the gate took to decide', unit: 's' })
   const agents = new RecentMap<string, string>(KNOWN_AGENTS)
+  // The memory backend makes no request and runs no query: nothing it does can start a span.
+  const nests = backend.name !== 'memory'
 
   const rememberSession = (record: SessionRecord): SessionRecord => {
     agents.set(record.id, record.agentId)
@@ -70,45 +72,43 @@ export function withTelemetry(backend: HaldirBackend, options: TelemetryOptions 
   function authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     const started = performance.now()
     const span = tracer.startSpan(`haldir.${request.mode === 'reserve' ? 'gate' : request.mode}`)
-    if (span.isRecording()) span.setAttributes(requestAttributes(request, agents.get(request.sessionId)))
-    return context.with(trace.setSpan(context.active(), span), () => backend.authorize(request)).then(
+    return inside(span, nests, () => backend.authorize(request)).then(
       (result) => {
         rememberEntry(result.entry)
         const decision = result.allowed ? 'allowed' : result.code === 'approval_pending' ? 'pending' : 'denied'
         const code = result.allowed ? undefined : result.code
-        decisions.add(1, code === undefined ? { [ATTRIBUTE.decision]: decision, [ATTRIBUTE.mode]: request.mode } : { [ATTRIBUTE.decision]: decision, [ATTRIBUTE.mode]: request.mode, [ATTRIBUTE.denialCode]: code })
-        gateDuration.record((performance.now() - started) / 1000, { [ATTRIBUTE.decision]: decision, [ATTRIBUTE.mode]: request.mode })
-        if (result.allowed && request.mode === 'charge' && request.amountMicros > 0) spend.add(request.amountMicros, { [ATTRIBUTE.tool]: request.tool })
-        if (span.isRecording()) describeResult(span, result, decision, agents.get(request.sessionId))
+        countDecision(decision, request.mode, code)
+        // No attributes: the split by decision is the counter's, and each attribute set costs a hash per record.
+        gateDuration.record((performance.now() - started) / 1000)
+        if (result.allowed && request.mode === 'charge' && request.amountMicros > 0) addSpend(request.tool, request.amountMicros)
+        if (span.isRecording()) describeGate(span, request, result, decision, agents.get(request.sessionId))
         span.end()
         return result
       },
-      (error: unknown) => fail(span, error),
+      (error: unknown) => fail(span, error, () => requestAttributes(request, agents.get(request.sessionId))),
     )
   }
 
   function settle(request: SettleRequest): Promise<SettleResult> {
     const closing = request.outcome === 'error' || request.action === 'release' ? 'release' : 'settle'
     const span = tracer.startSpan(`haldir.${closing}`)
-    if (span.isRecording()) span.setAttributes(settleAttributes(request, agents.get(request.sessionId)))
-    return context.with(trace.setSpan(context.active(), span), () => backend.settle(request)).then(
+    return inside(span, nests, () => backend.settle(request)).then(
       (result) => {
         rememberEntry(result.entry)
-        if (result.chargedMicros > 0) spend.add(result.chargedMicros, { [ATTRIBUTE.tool]: result.entry.tool })
+        if (result.chargedMicros > 0) addSpend(result.entry.tool, result.chargedMicros)
         if (span.isRecording()) {
-          const entry = result.entry
-          span.setAttributes({
-            [ATTRIBUTE.costChargedMicros]: result.chargedMicros,
-            [ATTRIBUTE.auditEntryId]: entry.id,
-            [ATTRIBUTE.agentId]: entry.agentId,
-            [ATTRIBUTE.tool]: entry.tool,
-            ...(request.action === MODEL_CALL_ACTION ? {} : { [ATTRIBUTE.genAiToolName]: entry.tool }),
-          })
+          const { entry } = result
+          const attributes = settleAttributes(request, entry.agentId)
+          attributes[ATTRIBUTE.costChargedMicros] = result.chargedMicros
+          attributes[ATTRIBUTE.auditEntryId] = entry.id
+          attributes[ATTRIBUTE.tool] = entry.tool
+          if (request.action !== MODEL_CALL_ACTION) attributes[ATTRIBUTE.genAiToolName] = entry.tool
+          span.setAttributes(attributes)
         }
         span.end()
         return result
       },
-      (error: unknown) => fail(span, error),
+      (error: unknown) => fail(span, error, () => settleAttributes(request, agents.get(request.sessionId))),
     )
   }
 
@@ -121,6 +121,63 @@ export function withTelemetry(backend: HaldirBackend, options: TelemetryOptions 
     createSession: { value: (request: CreateSessionRequest) => backend.createSession(request).then(rememberSession) },
     getSession: { value: (request: SessionRequest) => backend.getSession(request).then(rememberSession) },
   }) as HaldirBackend
+}
+
+interface Counters {
+  countDecision(decision: string, mode: string, code: string | undefined): void
+  addSpend(tool: string, micros: number): void
+}
+
+// One set of counts per meter, shared by every wrapped backend of the process: an observable
+// counter's callbacks each report a total, and two clients reporting the same attributes would
+// overwrite each other rather than add up.
+const countersByMeter = new WeakMap<Meter, Counters>()
+
+/**
+ * Decisions and spend are counted here and observed at each collection: a Map increment per call,
+ * where a synchronous counter would hash its attributes on every add (the hot path of every
+ * governed call).
+ */
+function countersOf(meter: Meter): Counters {
+  const known = countersByMeter.get(meter)
+  if (known) return known
+  const decisions = new Map<string, { attributes: Attributes; count: number }>()
+  const spendByTool = new Map<string, number>()
+  meter
+    .createObservableCounter(HALDIR_METRICS.decisions, { description: 'Gate decisions, by decision, denial code and mode' })
+    .addCallback((result) => {
+      for (const { attributes, count } of decisions.values()) result.observe(count, attributes)
+    })
+  meter
+    .createObservableCounter(HALDIR_METRICS.spend, { description: 'Money charged, in micro-dollars, by tool', unit: '{microdollar}' })
+    .addCallback((result) => {
+      for (const [tool, micros] of spendByTool) result.observe(micros, { [ATTRIBUTE.tool]: tool })
+    })
+  const counters: Counters = {
+    countDecision(decision, mode, code) {
+      const key = `${decision}\u0000${mode}\u0000${code ?? ''}`
+      const counted = decisions.get(key)
+      if (counted) counted.count++
+      else {
+        const attributes: Attributes = { [ATTRIBUTE.decision]: decision, [ATTRIBUTE.mode]: mode }
+        if (code !== undefined) attributes[ATTRIBUTE.denialCode] = code
+        decisions.set(key, { attributes, count: 1 })
+      }
+    },
+    addSpend: (tool, micros) => void spendByTool.set(tool, (spendByTool.get(tool) ?? 0) + micros),
+  }
+  countersByMeter.set(meter, counters)
+  return counters
+}
+
+/**
+ * Runs the backend call with the span active, so what the backend does (an HTTP request that
+ * sends `traceparent`, a query an instrumentation traces) nests under it. Skipped where nothing
+ * could nest (a span that records nothing, a backend in this process's memory): a context switch
+ * costs about as much as the span.
+ */
+function inside<T>(span: Span, nests: boolean, call: () => Promise<T>): Promise<T> {
+  return nests && span.isRecording() ? context.with(trace.setSpan(context.active(), span), call) : call()
 }
 
 function injectActiveContext(carrier: Record<string, string>): void {
@@ -170,28 +227,30 @@ function settleAttributes(request: SettleRequest, agentId: string | undefined): 
   return attributes
 }
 
-function describeResult(span: Span, result: AuthorizeResult, decision: string, agentId: string | undefined): void {
-  span.setAttribute(ATTRIBUTE.decision, decision)
-  if (agentId !== undefined) span.setAttribute(ATTRIBUTE.agentId, agentId)
+/** Attributes are set once, when the span ends: one pass of the SDK's checks instead of one per call. */
+function describeGate(span: Span, request: AuthorizeRequest, result: AuthorizeResult, decision: string, agentId: string | undefined): void {
+  const attributes = requestAttributes(request, agentId)
+  attributes[ATTRIBUTE.decision] = decision
   if (result.allowed) {
-    if (result.holdId !== null) span.setAttribute(ATTRIBUTE.holdId, result.holdId)
+    if (result.holdId !== null) attributes[ATTRIBUTE.holdId] = result.holdId
   } else {
-    span.setAttribute(ATTRIBUTE.denialCode, result.code)
+    attributes[ATTRIBUTE.denialCode] = result.code
     if (result.approval !== undefined) {
-      span.setAttribute(ATTRIBUTE.approvalId, result.approval.id)
-      span.setAttribute(ATTRIBUTE.holdId, result.approval.holdId)
+      attributes[ATTRIBUTE.approvalId] = result.approval.id
+      attributes[ATTRIBUTE.holdId] = result.approval.holdId
     } else {
       // The code, not the reason: a status message is exported like any attribute.
       span.setStatus({ code: SpanStatusCode.ERROR, message: result.code })
     }
   }
-  if (result.entry) span.setAttribute(ATTRIBUTE.auditEntryId, result.entry.id)
+  if (result.entry) attributes[ATTRIBUTE.auditEntryId] = result.entry.id
+  span.setAttributes(attributes)
 }
 
-function fail(span: Span, error: unknown): never {
+function fail(span: Span, error: unknown, describe: () => Attributes): never {
   // A code or a class name only: an error's message can carry whatever the failing call held.
   const type = HaldirError.isInstance(error) ? error.code : error instanceof Error ? error.name : 'unknown'
-  span.setAttribute(ATTRIBUTE.errorType, type)
+  if (span.isRecording()) span.setAttributes({ ...describe(), [ATTRIBUTE.errorType]: type })
   span.setStatus({ code: SpanStatusCode.ERROR, message: type })
   span.end()
   throw error
