@@ -2,7 +2,7 @@
 // no-op tracer and meter: what `withTelemetry` costs a process that never registers one), and on
 // with the SDK registered (tracer and meter providers, async-hooks context, in-memory exporters),
 // in interleaved rounds, medians. Target (issue #19): on ≤ 1.2× off.
-import { createHaldir, memoryBackend, withHaldir } from '@haldir/core'
+import { createHaldir, type HaldirBackend, memoryBackend, withHaldir } from '@haldir/core'
 import { withTelemetry } from '@haldir/core/otel'
 import { context, createNoopMeter, ProxyTracerProvider } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
@@ -21,8 +21,7 @@ const meterProvider = new MeterProvider({
 })
 const noSdk = { tracerProvider: new ProxyTracerProvider(), meterProvider: { getMeter: () => createNoopMeter() } }
 
-type Backend = ReturnType<typeof memoryBackend>
-async function round(name: string, wrap: (backend: Backend) => Backend) {
+async function round(name: string, wrap: (backend: HaldirBackend) => HaldirBackend) {
   // A fresh backend per round: earlier rounds' trails would fill the tenant's memory quota.
   const haldir = createHaldir({ backend: wrap(memoryBackend({ maxTenantBytes: Number.MAX_SAFE_INTEGER } as never)) })
   const session = await haldir.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
