@@ -6,7 +6,6 @@ import { backendFromUrl } from '../backend-from-url.ts'
 import { listenFailure, parseDuration, parseHost, parsePort, parseRateLimit, parseUrl, wholeNumber } from '../cli-values.ts'
 import { keyRegistry } from '../key-registry.ts'
 import { defaultRateLimits, type RateLimitWindow } from '../rate-limits.ts'
-import { serveHaldir } from '../serve-haldir.ts'
 import { addKeyRingOptions, keyRing, type KeyRingFlags } from './key-ring-flags.ts'
 
 interface ServeFlags extends KeyRingFlags {
@@ -115,6 +114,9 @@ async function serve(flags: ServeFlags): Promise<number> {
   }
   const mcpUpstreams = [...(process.env.HALDIR_MCP_UPSTREAMS ?? '').split(',').map((url) => url.trim()).filter(Boolean).reduce<string[]>((urls, url) => collectUrl(url, urls), []), ...flags.mcpUpstream]
   const backend = await backendFromUrl(flags.backend, keyRing(flags))
+  // Loaded here, not at start-up: the server (Hono, prom-client, OpenTelemetry) is for `serve` alone,
+  // and every other command, and a refused flag, answers without it.
+  const { serveHaldir } = await import('../serve-haldir.ts')
   const running = await serveHaldir({
     backend,
     apiKeys,
