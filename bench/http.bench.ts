@@ -26,10 +26,14 @@ const deferred = await client('deferred')
 // One bare round trip through the same server, key check and all: read the session.
 const bare = () => fetch(`${url}/native/v1/sessions/${inline.session.id}`, { headers: { authorization: `Bearer ${apiKey}` } }).then((response) => response.arrayBuffer())
 
-async function p50(fn: () => Promise<unknown>, calls: number): Promise<number> {
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** p50 of `fn`; with `thinkMs`, an agent's pause (its model's turn) between calls, not timed. */
+async function p50(fn: () => Promise<unknown>, calls: number, thinkMs = 0): Promise<number> {
   for (let index = 0; index < 200; index++) await fn()
   const samples = new Float64Array(calls)
   for (let index = 0; index < calls; index++) {
+    if (thinkMs > 0) await pause(thinkMs)
     const before = process.hrtime.bigint()
     await fn()
     samples[index] = Number(process.hrtime.bigint() - before) / 1000
@@ -49,11 +53,15 @@ async function throughput(fn: () => Promise<unknown>, flush: () => Promise<void>
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-const figures: Record<string, number[]> = { bare: [], inline: [], deferred: [], inlineRate: [], deferredRate: [] }
+const figures: Record<string, number[]> = { bare: [], inline: [], deferred: [], inlineThink: [], deferredThink: [], inlineRate: [], deferredRate: [] }
+const thinkCalls = Math.min(sequentialCalls, 500)
 for (let round = 0; round < rounds; round++) {
   figures.bare?.push(await p50(bare, sequentialCalls))
   figures.inline?.push(await p50(() => inline.search('q'), sequentialCalls))
   figures.deferred?.push(await p50(() => deferred.search('q'), sequentialCalls))
+  await deferred.haldir.flush()
+  figures.inlineThink?.push(await p50(() => inline.search('q'), thinkCalls, 2))
+  figures.deferredThink?.push(await p50(() => deferred.search('q'), thinkCalls, 2))
   await deferred.haldir.flush()
   figures.inlineRate?.push(await throughput(() => inline.search('q'), () => inline.haldir.flush()))
   figures.deferredRate?.push(await throughput(() => deferred.search('q'), () => deferred.haldir.flush()))
@@ -63,6 +71,7 @@ console.log(`\ngoverned call over HTTP on loopback (${rounds} interleaved rounds
 console.log(`  one bare round trip             p50 ${m.bare?.toFixed(0)} µs`)
 console.log(`  inline settle (2 round trips)   p50 ${m.inline?.toFixed(0)} µs  (${((m.inline as number) / (m.bare as number)).toFixed(2)}× bare)`)
 console.log(`  deferred settle (1 round trip)  p50 ${m.deferred?.toFixed(0)} µs  (${((m.deferred as number) / (m.bare as number)).toFixed(2)}× bare; target ≤ 1.3×)`)
+console.log(`  with 2 ms between calls (a model's turn): inline p50 ${m.inlineThink?.toFixed(0)} µs, deferred p50 ${m.deferredThink?.toFixed(0)} µs (${((m.deferredThink as number) / (m.bare as number)).toFixed(2)}× bare)`)
 console.log(`  concurrency ${concurrency}: inline ${m.inlineRate} calls/s, deferred ${m.deferredRate} calls/s (${((m.deferredRate as number) / (m.inlineRate as number)).toFixed(2)}×; target ≥ 3×)`)
 await Promise.all([inline.haldir.close(), deferred.haldir.close()])
 stop()

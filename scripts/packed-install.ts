@@ -38,7 +38,7 @@ interface Manifest {
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T
 
 // The peers a user installs beside the packages, at the ranges this workspace tests with.
-const PEERS = ['ai', 'zod', '@langchain/core', 'langchain', 'pg', '@modelcontextprotocol/sdk', '@modelcontextprotocol/server-everything', 'vitest']
+const PEERS = ['ai', 'zod', '@langchain/core', 'langchain', 'pg', '@modelcontextprotocol/sdk', '@modelcontextprotocol/server-everything', 'vitest', '@opentelemetry/api']
 // The repository's own Node minimum is checked on this older release, and the packed `haldir` command on it too.
 const TOO_OLD_NODE = '20.19.0'
 

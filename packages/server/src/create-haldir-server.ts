@@ -19,14 +19,19 @@ import { usageCounter } from './haldir-api/usage-counter.ts'
 import { mountJwks } from './jwks-route.ts'
 import { type KeyRegistry, keyRegistry } from './key-registry.ts'
 import { mountLedgerExport } from './ledger-export-route.ts'
+import { mountMetrics } from './metrics-route.ts'
+import { prometheusMetrics } from './prometheus-metrics.ts'
 import { createRateLimit, defaultRateLimits, type RateLimitOptions } from './rate-limits.ts'
 import { readBody } from './read-body.ts'
 import { readinessProbe } from './readiness-probe.ts'
+import { requestLog } from './request-log.ts'
 import { rejectUnknownOptions } from './reject-unknown-options.ts'
 import { authorizeRole } from './route-roles.ts'
 import type { ServeHaldirOptions } from './serve-haldir.ts'
 import { apiSecurityHeaders } from './security-headers.ts'
 import type { ServerEnv } from './server-env.ts'
+import { traceContext } from './trace-context.ts'
+import { withTelemetry } from '@haldir/core/otel'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -70,6 +75,10 @@ export interface HaldirServerOptions {
   dashboard?: boolean
   /** Where failures are reported (once per burst). @default console.error */
   log?: (message: string, error?: unknown) => void
+  /** `GET /metrics` in the Prometheus text format, for admin and auditor keys (each sees its tenant). @default true */
+  metrics?: boolean
+  /** One JSON line per request (id, tenant, route, status, duration; never bodies or keys): `true` writes to stdout. @default false */
+  requestLog?: boolean | ((line: string) => void)
 }
 
 const serverOptionNames = [
@@ -85,6 +94,8 @@ const serverOptionNames = [
   'trustProxyHops',
   'dashboard',
   'log',
+  'metrics',
+  'requestLog',
 ] as const satisfies readonly (keyof HaldirServerOptions)[]
 // What `serveHaldir` adds; it hands its options on whole.
 const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'publishTreeHeadsEveryMs'] as const satisfies readonly Exclude<
@@ -117,7 +128,9 @@ export async function closeHaldirServer(app: Hono<ServerEnv>): Promise<void> {
 export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv> {
   rejectUnknownOptions(options, [...serverOptionNames, ...serveOptionNames], 'options')
   if (options.rateLimits) rejectUnknownOptions(options.rateLimits, ['perKey', 'failedAuth'], 'options.rateLimits')
-  const { backend } = options
+  // Spans (a no-op until an OpenTelemetry SDK is registered) and Prometheus counters around the backend.
+  const metrics = options.metrics === false ? null : prometheusMetrics(withTelemetry(options.backend))
+  const backend = metrics?.backend ?? withTelemetry(options.backend)
   const failures = failureLog({ log: options.log ?? console.error })
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000
@@ -144,6 +157,9 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   // An inbound X-Request-Id (trimmed by the Headers API, at most 64 characters of [A-Za-z0-9_=-])
   // is kept, any other replaced by a fresh UUID; either way it is echoed on every answer.
   app.use(requestId({ limitLength: 64 }))
+  app.use(traceContext())
+  const writeLog = options.requestLog === true ? (line: string) => process.stdout.write(`${line}\n`) : options.requestLog || null
+  if (writeLog) app.use(requestLog(writeLog))
   app.use(apiSecurityHeaders())
   app.use(finishRequestBody())
 
@@ -167,6 +183,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   })
   mountJwks(app, backend)
   mountLedgerExport(app, { backend, guard, refuseNarrowedKey })
+  if (metrics) mountMetrics(app, { guard, metrics })
 
   const body = async (c: Context<ServerEnv>): Promise<Record<string, unknown>> => {
     const bytes = await readBody(c, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs })

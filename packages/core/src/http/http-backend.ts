@@ -7,6 +7,7 @@ import { errorMessage } from '../internal/error-message.ts'
 import { type HttpOperation, httpRoutes } from './http-routes.ts'
 import { readEnv } from '../internal/read-env.ts'
 import { fetchTransport } from './http-transport.ts'
+import { withTraceHeaders } from '../internal/trace-headers.ts'
 import { subscribeEvents } from './subscribe-events.ts'
 
 export interface HttpBackendOptions {
@@ -76,7 +77,8 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
     for (let attempt = 0; ; attempt++) {
       let response: { status: number; text: string }
       try {
-        response = await transport({ method: route.method, url, headers, body, timeoutMs })
+        // The caller's trace continues on the server (W3C `traceparent`), when OpenTelemetry is in use.
+        response = await transport({ method: route.method, url, headers: withTraceHeaders(headers), body, timeoutMs })
       } catch (error) {
         if (safe && attempt < retries) {
           await backoff(attempt)

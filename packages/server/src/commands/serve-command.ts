@@ -6,7 +6,6 @@ import { backendFromUrl } from '../backend-from-url.ts'
 import { listenFailure, parseDuration, parseHost, parsePort, parseRateLimit, parseUrl, wholeNumber } from '../cli-values.ts'
 import { keyRegistry } from '../key-registry.ts'
 import { defaultRateLimits, type RateLimitWindow } from '../rate-limits.ts'
-import { serveHaldir } from '../serve-haldir.ts'
 import { addKeyRingOptions, keyRing, type KeyRingFlags } from './key-ring-flags.ts'
 
 interface ServeFlags extends KeyRingFlags {
@@ -28,6 +27,8 @@ interface ServeFlags extends KeyRingFlags {
   demoKeys?: boolean
   mcpUpstream: string[]
   mintedKeysFile?: string
+  metrics: boolean
+  requestLog: boolean
 }
 
 const asFlag = (limit: RateLimitWindow) => `${limit.points}/${limit.durationSeconds}s`
@@ -77,6 +78,8 @@ export function serveCommand(haldir: Command): void {
     .addOption(
       new Option('--mcp-upstream <url>', 'an MCP server (Streamable HTTP URL) tenants may register as a proxy upstream (repeatable; adds to HALDIR_MCP_UPSTREAMS)').default([], 'none').argParser(collectUrl),
     )
+    .addOption(new Option('--no-metrics', 'do not serve GET /metrics (Prometheus text format, for admin and auditor keys)'))
+    .addOption(new Option('--no-request-log', 'do not write a JSON line per request to stdout (id, tenant, route, status, duration)'))
   addKeyRingOptions(command).action(async (flags: ServeFlags) => {
     process.exitCode = await serve(flags)
   })
@@ -111,6 +114,9 @@ async function serve(flags: ServeFlags): Promise<number> {
   }
   const mcpUpstreams = [...(process.env.HALDIR_MCP_UPSTREAMS ?? '').split(',').map((url) => url.trim()).filter(Boolean).reduce<string[]>((urls, url) => collectUrl(url, urls), []), ...flags.mcpUpstream]
   const backend = await backendFromUrl(flags.backend, keyRing(flags))
+  // Loaded here, not at start-up: the server (Hono, prom-client, OpenTelemetry) is for `serve` alone,
+  // and every other command, and a refused flag, answers without it.
+  const { serveHaldir } = await import('../serve-haldir.ts')
   const running = await serveHaldir({
     backend,
     apiKeys,
@@ -129,6 +135,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     ...(flags.bootstrapToken ? { bootstrapToken: flags.bootstrapToken } : {}),
     demoKeys: flags.demoKeys ?? false,
     mcpUpstreams,
+    metrics: flags.metrics,
+    requestLog: flags.requestLog,
   }).catch(async (error: unknown) => {
     await backend.close?.()
     throw listenFailure(error, { host: flags.host, port: flags.port })
