@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { BackendError, decodeQuery, ForbiddenError, type HaldirBackend, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, parseInput, ValidationError } from '@haldir/core/backend'
+import { BackendError, decodeQuery, ForbiddenError, type HaldirBackend, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, parseInput, ValidationError, type WebhookStore } from '@haldir/core/backend'
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -27,6 +27,8 @@ import { authorizeRole } from './route-roles.ts'
 import type { ServeHaldirOptions } from './serve-haldir.ts'
 import { apiSecurityHeaders } from './security-headers.ts'
 import type { ServerEnv } from './server-env.ts'
+import { memoryWebhookStore } from './webhooks/memory-webhook-store.ts'
+import { type WebhookDeliveryOptions, webhookDispatcher } from './webhooks/webhook-dispatcher.ts'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -70,6 +72,24 @@ export interface HaldirServerOptions {
   dashboard?: boolean
   /** Where failures are reported (once per burst). @default console.error */
   log?: (message: string, error?: unknown) => void
+  /** Signed webhooks (`/v1/webhooks`): where they are kept and how they are sent (see {@link WebhookOptions}). */
+  webhooks?: WebhookOptions
+}
+
+/** How the server keeps and sends signed webhooks. */
+export interface WebhookOptions extends WebhookDeliveryOptions {
+  /**
+   * Where webhooks, their outbox and the delivery log are kept. @default the backend's own when
+   * it has one (`postgresBackend().webhookStore()`: deliveries survive a restart), else
+   * `memoryWebhookStore()` (this process only)
+   */
+  store?: WebhookStore
+}
+
+/** A backend that keeps webhooks itself (the PostgreSQL backend does). */
+function ownWebhookStore(backend: HaldirBackend): WebhookStore | null {
+  const candidate = backend as HaldirBackend & { webhookStore?: unknown }
+  return typeof candidate.webhookStore === 'function' ? (candidate.webhookStore as () => WebhookStore)() : null
 }
 
 const serverOptionNames = [
@@ -85,6 +105,7 @@ const serverOptionNames = [
   'trustProxyHops',
   'dashboard',
   'log',
+  'webhooks',
 ] as const satisfies readonly (keyof HaldirServerOptions)[]
 // What `serveHaldir` adds; it hands its options on whole.
 const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'publishTreeHeadsEveryMs'] as const satisfies readonly Exclude<
@@ -137,9 +158,17 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     allowed: (options.mcpUpstreams ?? []).map((upstream) => (typeof upstream === 'string' ? { url: upstream } : upstream)),
     log: (line) => (options.log ?? console.error)(`haldir server: ${line}`),
   })
+  const webhookOptions = options.webhooks ?? {}
+  rejectUnknownOptions(webhookOptions, ['store', 'allowPrivateTargets', 'timeoutMs', 'retryDelaysMs', 'pollIntervalMs', 'concurrency'], 'options.webhooks')
+  checkWebhookOptions(webhookOptions)
+  const webhookStore = webhookOptions.store ?? ownWebhookStore(backend) ?? memoryWebhookStore()
+  const dispatcher = webhookDispatcher({ ...webhookOptions, backend, store: webhookStore, log: (line, error) => (options.log ?? console.error)(line, error) })
   const ready = readinessProbe(backend)
   const app = new Hono<ServerEnv>()
-  closers.set(app, () => proxies.close())
+  closers.set(app, async () => {
+    await dispatcher.close()
+    await proxies.close()
+  })
 
   // An inbound X-Request-Id (trimmed by the Headers API, at most 64 characters of [A-Za-z0-9_=-])
   // is kept, any other replaced by a fresh UUID; either way it is echoed on every answer.
@@ -218,6 +247,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     demoKeys: options.demoKeys ?? false,
     version,
     trustProxyHops,
+    webhooks: { store: webhookStore, dispatcher, allowPrivateTargets: webhookOptions.allowPrivateTargets ?? false },
   })
   return app
 }
@@ -235,4 +265,19 @@ function refuseNarrowedKey(identity: ApiKeyIdentity, operation: string): void {
       message: `This API key is limited to the Haldir API key scopes ${identity.scopes.join(', ')}; the native API needs a key with every scope of its role`,
     })
   }
+}
+
+/** Refuses webhook timings that would never send or never stop, before the server starts. */
+function checkWebhookOptions(options: WebhookOptions): void {
+  const whole = (value: unknown, path: string, min: number) => {
+    if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < min)) throw new ValidationError({ issues: [{ path: `webhooks.${path}`, message: `must be a whole number ≥ ${min}` }] })
+  }
+  whole(options.timeoutMs, 'timeoutMs', 1)
+  whole(options.pollIntervalMs, 'pollIntervalMs', 10)
+  whole(options.concurrency, 'concurrency', 1)
+  if (options.retryDelaysMs !== undefined) {
+    if (!Array.isArray(options.retryDelaysMs) || options.retryDelaysMs.length > 20) throw new ValidationError({ issues: [{ path: 'webhooks.retryDelaysMs', message: 'must be a list of at most 20 waits' }] })
+    options.retryDelaysMs.forEach((delay, index) => whole(delay, `retryDelaysMs.${index}`, 0))
+  }
+  if (options.allowPrivateTargets !== undefined && typeof options.allowPrivateTargets !== 'boolean') throw new ValidationError({ issues: [{ path: 'webhooks.allowPrivateTargets', message: 'must be a boolean' }] })
 }

@@ -76,8 +76,8 @@ export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial
  * of the upstream key scope the operation requires (`haldirApiOperations`). The same roles as
  * the native API: an agent runs sessions (creates, checks, pays, logs, reads secrets as a
  * session, reads what concerns a session it names); readers read the tenant; keys, the vault's
- * inventory and the proxy's configuration are an admin's. Checks write an entry when they
- * refuse, so they are not for readers. Approvals (`approver`) and webhooks join when they land.
+ * inventory, the proxy's configuration and webhooks are an admin's; approvers decide approvals.
+ * Checks write an entry when they refuse, so they are not for readers.
  */
 export const haldirApiRoles: Readonly<Record<HaldirApiOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
   createKey: { admin: 'any' },
@@ -117,6 +117,12 @@ export const haldirApiRoles: Readonly<Record<HaldirApiOperation, Readonly<Partia
   listPendingApprovals: readers,
   approveRequest: { admin: 'any', approver: 'any' },
   denyRequest: { admin: 'any', approver: 'any' },
+  // Where the tenant's events go, and the secrets that sign them, are an admin's; readers see where they went.
+  createWebhook: { admin: 'any' },
+  listWebhooks: readers,
+  listWebhookDeliveries: readers,
+  rotateWebhookSecret: { admin: 'any' },
+  deleteWebhook: { admin: 'any' },
 }
 
 /**
