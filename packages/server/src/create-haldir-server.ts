@@ -29,6 +29,7 @@ import { apiSecurityHeaders } from './security-headers.ts'
 import type { ServerEnv } from './server-env.ts'
 import { memoryWebhookStore } from './webhooks/memory-webhook-store.ts'
 import { type WebhookDeliveryOptions, webhookDispatcher } from './webhooks/webhook-dispatcher.ts'
+import { webhookRegistry } from './webhooks/webhook-registry.ts'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -163,6 +164,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   checkWebhookOptions(webhookOptions)
   const webhookStore = webhookOptions.store ?? ownWebhookStore(backend) ?? memoryWebhookStore()
   const dispatcher = webhookDispatcher({ ...webhookOptions, backend, store: webhookStore, log: (line, error) => (options.log ?? console.error)(line, error) })
+  const webhooks = webhookRegistry({ store: webhookStore, dispatcher, allowPrivateTargets: webhookOptions.allowPrivateTargets ?? false })
   const ready = readinessProbe(backend)
   const app = new Hono<ServerEnv>()
   closers.set(app, async () => {
@@ -247,7 +249,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     demoKeys: options.demoKeys ?? false,
     version,
     trustProxyHops,
-    webhooks: { store: webhookStore, dispatcher, allowPrivateTargets: webhookOptions.allowPrivateTargets ?? false },
+    webhooks,
   })
   return app
 }

@@ -1,14 +1,16 @@
 import { postgresBackend } from '@haldir/postgres'
 import { databaseUnavailable, dropSchema, testDatabaseUrl, testMasterKey, testSchema } from '@haldir/postgres/testing'
-import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { haldirApiServer } from '../haldir-api/haldir-api.test-helper.ts'
 import { verifyWebhookSignature, webhookReceiver } from './webhook-receiver.test-helper.ts'
 
 const unavailable = await databaseUnavailable()
 const schema = testSchema()
+// Reads the outbox table directly, beside the servers (which close their own pools).
+const probe = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 1 })
 
 afterAll(async () => {
+  await probe.close()
   if (!unavailable) await dropSchema(schema)
 })
 
@@ -19,13 +21,7 @@ const server = () =>
   })
 
 async function outboxRows(): Promise<number> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl })
-  await client.connect()
-  try {
-    return Number((await client.query<{ count: string }>(`select count(*) from ${schema}.webhook_outbox`)).rows[0]?.count)
-  } finally {
-    await client.end()
-  }
+  return Number((await probe.pool.query<{ count: string }>(`select count(*) from ${schema}.webhook_outbox`)).rows[0]?.count)
 }
 
 describe.skipIf(unavailable)(`webhooks on PostgreSQL${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
