@@ -30,6 +30,7 @@ import type { ServerEnv } from './server-env.ts'
 import { memoryWebhookStore } from './webhooks/memory-webhook-store.ts'
 import { type WebhookDeliveryOptions, webhookDispatcher } from './webhooks/webhook-dispatcher.ts'
 import { webhookRegistry } from './webhooks/webhook-registry.ts'
+import { mountNativeWebhooks } from './webhooks/mount-native-webhooks.ts'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -215,6 +216,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   }
 
   mountEventStream(app, { backend, guard })
+  mountNativeWebhooks(app, { webhooks, guard, refuseNarrowedKey, body })
 
   // One handler per route of the shared table (the client builds its requests from the same
   // table): authenticate and rate-limit, refuse a role the route does not allow (before the body

@@ -61,14 +61,20 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
 }
 
 /** Routes the server serves beside the route table (they are not backend operations). */
-export type ServerOperation = 'exportLedger'
+export type ServerOperation = 'exportLedger' | 'createWebhook' | 'listWebhooks' | 'listWebhookDeliveries' | 'rotateWebhookSecret' | 'deleteWebhook'
 
 /**
  * Which roles may call each server-only route, as {@link routeRoles} does for the route table.
  * An export is the trail itself: the whole tenant's for readers, one named session's for an agent.
+ * Webhooks send the tenant's events out: an admin's to set up, readers see where they went.
  */
 export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
   exportLedger: { ...readers, agent: 'named-session' },
+  createWebhook: { admin: 'any' },
+  listWebhooks: readers,
+  listWebhookDeliveries: readers,
+  rotateWebhookSecret: { admin: 'any' },
+  deleteWebhook: { admin: 'any' },
 }
 
 /**
