@@ -41,6 +41,10 @@ const DEFAULT_DELAYS = [1_000, 4_000, 30_000, 300_000, 1_800_000] as const
 // How long the list of a tenant's webhooks is reused: registrations through another server
 // process reach this one's events within that time.
 const WEBHOOK_CACHE_MS = 2_000
+// How often the tenants with webhooks are listed again: a tenant whose first webhook was
+// registered through another server process (sharing the PostgreSQL store) is listened to here
+// within that time.
+const TENANTS_REFRESH_MS = 5_000
 
 /**
  * Sends the events of every tenant with a webhook, off the request path. An event (from the
@@ -149,6 +153,16 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
 
   const poll = setInterval(pump, options.pollIntervalMs ?? 1_000)
   poll.unref()
+  const listen = () =>
+    store
+      .listWebhookTenants()
+      .then((tenants) => {
+        for (const tenant of tenants) dispatcher.watch(tenant)
+        pump()
+      })
+      .catch((error: unknown) => log('haldir server: the webhooks could not be loaded', error))
+  const refresh = setInterval(listen, TENANTS_REFRESH_MS)
+  refresh.unref()
 
   const dispatcher: WebhookDispatcher = {
     watch(tenant) {
@@ -171,6 +185,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
     async close() {
       closed = true
       clearInterval(poll)
+      clearInterval(refresh)
       for (const unsubscribe of unsubscribes.values()) unsubscribe()
       unsubscribes.clear()
       await claiming
@@ -178,12 +193,6 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
     },
   }
   // After a restart: listen again for every tenant that has webhooks, and send what was queued.
-  store
-    .listWebhookTenants()
-    .then((tenants) => {
-      for (const tenant of tenants) dispatcher.watch(tenant)
-      pump()
-    })
-    .catch((error: unknown) => log('haldir server: the webhooks could not be loaded', error))
+  void listen()
   return dispatcher
 }
