@@ -60,6 +60,8 @@ export function postWebhook(target: WebhookTarget, init: { headers: Record<strin
       })
       response.on('end', () => finish(response.statusCode ?? 0, excerpt, ''))
       response.on('error', (error) => finish(response.statusCode ?? 0, excerpt.slice(0, EXCERPT_CHARS), error.message.slice(0, 200)))
+      // A receiver that answers and then cuts the connection still answered.
+      response.on('close', () => finish(response.statusCode ?? 0, excerpt.slice(0, EXCERPT_CHARS), ''))
     })
     request.end(init.body)
   })

@@ -27,6 +27,8 @@ export interface WebhookDeliveryOptions {
 }
 
 export interface WebhookDispatcher {
+  /** Whether the backend reports events (`subscribe`); without it nothing would ever be sent. */
+  readonly listens: boolean
   /** Listens to the tenant's events (once a tenant has a webhook). */
   watch(tenant: string): void
   /** Forgets what is cached of the tenant's webhooks (after a change through this server). */
@@ -165,6 +167,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
   refresh.unref()
 
   const dispatcher: WebhookDispatcher = {
+    listens: typeof backend.subscribe === 'function',
     watch(tenant) {
       if (closed || unsubscribes.has(tenant) || !backend.subscribe) return
       unsubscribes.set(

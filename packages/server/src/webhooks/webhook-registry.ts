@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { type DeliveryAttempt, NotFoundError, QuotaExceededError, type WebhookRecord, type WebhookStore } from '@haldir/core/backend'
+import { BackendError, type DeliveryAttempt, NotFoundError, QuotaExceededError, type WebhookRecord, type WebhookStore } from '@haldir/core/backend'
 import { MAX_WEBHOOKS_PER_TENANT, type WebhookRegistration } from './parse-webhook-registration.ts'
 import type { WebhookDispatcher } from './webhook-dispatcher.ts'
 import { resolveWebhookTarget } from './webhook-target.ts'
@@ -23,6 +23,7 @@ export function webhookRegistry(options: { store: WebhookStore; dispatcher: Webh
   return {
     /** Checks where it points (the resolved addresses), stores it with a fresh secret, and listens to the tenant's events. */
     async register(tenant: string, registration: WebhookRegistration): Promise<{ webhook: WebhookListing; secret: string }> {
+      if (!dispatcher.listens) throw new BackendError({ message: 'This backend reports no events, so a webhook would never fire', status: 501 })
       await resolveWebhookTarget(registration.url, { allowPrivate: options.allowPrivateTargets })
       if ((await store.listWebhooks(tenant)).length >= MAX_WEBHOOKS_PER_TENANT) {
         throw new QuotaExceededError({ message: `A tenant may have at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; remove one first`, data: { limit: MAX_WEBHOOKS_PER_TENANT } })
