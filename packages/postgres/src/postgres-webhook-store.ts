@@ -134,9 +134,6 @@ export function postgresWebhookStore(options: { pool: Pool; schema: string; read
       )
       return row ? toWebhook(row) : null
     },
-    async listWebhookTenants() {
-      return (await query<{ tenant: string }>('listing webhook tenants', `select distinct tenant from ${s}.webhooks`)).map((row) => row.tenant)
-    },
     async enqueueDeliveries(deliveries) {
       if (deliveries.length === 0) return
       await query(

@@ -154,18 +154,25 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   const perKey = createRateLimit(options.rateLimits?.perKey, defaultRateLimits.perKey, 'rateLimits.perKey')
   const failedAuth = createRateLimit(options.rateLimits?.failedAuth, defaultRateLimits.failedAuth, 'rateLimits.failedAuth')
   const usage = usageCounter()
-  const guard = authenticate({ apiKeys, perKey, failedAuth, trustProxyHops, onAuthenticated: (identity) => usage.record(identity.tenant) })
+  const webhookOptions = options.webhooks ?? {}
+  rejectUnknownOptions(webhookOptions, ['store', 'allowPrivateTargets', 'timeoutMs', 'retryDelaysMs', 'pollIntervalMs', 'concurrency'], 'options.webhooks')
+  checkWebhookOptions(webhookOptions)
+  const webhookStore = webhookOptions.store ?? ownWebhookStore(backend) ?? memoryWebhookStore()
+  const dispatcher = webhookDispatcher({ ...webhookOptions, backend, store: webhookStore, failures })
+  const webhooks = webhookRegistry({ store: webhookStore, dispatcher, allowPrivateTargets: webhookOptions.allowPrivateTargets ?? false })
+  // Every event arises from a tenant's request to this server (a decision, a sweep, a timeout
+  // decided when read): listening from a tenant's first request on misses none, and needs no
+  // database read at startup.
+  const onAuthenticated = (identity: ApiKeyIdentity) => {
+    usage.record(identity.tenant)
+    dispatcher.watch(identity.tenant)
+  }
+  const guard = authenticate({ apiKeys, perKey, failedAuth, trustProxyHops, onAuthenticated })
   const proxies = proxyRegistry({
     backend,
     allowed: (options.mcpUpstreams ?? []).map((upstream) => (typeof upstream === 'string' ? { url: upstream } : upstream)),
     log: (line) => (options.log ?? console.error)(`haldir server: ${line}`),
   })
-  const webhookOptions = options.webhooks ?? {}
-  rejectUnknownOptions(webhookOptions, ['store', 'allowPrivateTargets', 'timeoutMs', 'retryDelaysMs', 'pollIntervalMs', 'concurrency'], 'options.webhooks')
-  checkWebhookOptions(webhookOptions)
-  const webhookStore = webhookOptions.store ?? ownWebhookStore(backend) ?? memoryWebhookStore()
-  const dispatcher = webhookDispatcher({ ...webhookOptions, backend, store: webhookStore, log: (line, error) => (options.log ?? console.error)(line, error) })
-  const webhooks = webhookRegistry({ store: webhookStore, dispatcher, allowPrivateTargets: webhookOptions.allowPrivateTargets ?? false })
   const ready = readinessProbe(backend)
   const app = new Hono<ServerEnv>()
   closers.set(app, async () => {
@@ -239,7 +246,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
 
   mountHaldirApi(app, {
     backend,
-    auth: haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage }),
+    auth: haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage, onAuthenticated }),
     apiKeys,
     registry,
     idempotency: idempotencyStore(),

@@ -2,8 +2,9 @@
  * Where a server keeps its signed webhooks (registrations per tenant), the **outbox** of
  * deliveries still to make, and the log of attempts. The server decides (what to send, when to
  * retry, whom to refuse); a store only keeps rows and hands out due deliveries, so the memory
- * and PostgreSQL stores stay thin. Every read and write names the tenant, except the two the
- * sender needs across tenants (`listWebhookTenants`, `claimDueDeliveries`).
+ * and PostgreSQL stores stay thin. Every read and write names the tenant, except the one the
+ * sender needs across tenants (`claimDueDeliveries`: it hands out rows of any tenant, each
+ * naming its tenant, whose webhook is then read by that tenant).
  */
 export interface WebhookStore {
   /** Stores a new webhook and gives it the next id (unique across tenants). */
@@ -16,8 +17,6 @@ export interface WebhookStore {
   removeWebhook(tenant: string, webhookId: number): Promise<boolean>
   /** Replaces the signing secret, keeping the old one (for the receiver's grace period only); `null` when missing. */
   rotateWebhookSecret(input: { tenant: string; webhookId: number; secret: string; previousSecretExpiresAt: number }): Promise<WebhookRecord | null>
-  /** Tenants with at least one webhook (the sender listens to their events after a restart). */
-  listWebhookTenants(): Promise<string[]>
   /** Queues deliveries (durably, on a durable store). */
   enqueueDeliveries(deliveries: readonly QueuedDelivery[]): Promise<void>
   /**

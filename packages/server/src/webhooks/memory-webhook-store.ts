@@ -45,9 +45,6 @@ export function memoryWebhookStore(): WebhookStore {
       webhook.secret = secret
       return copy(webhook)
     },
-    async listWebhookTenants() {
-      return [...new Set([...webhooks.values()].map((webhook) => webhook.tenant))]
-    },
     async enqueueDeliveries(deliveries) {
       for (const delivery of deliveries) queue.set(delivery.id, { ...delivery })
     },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type HaldirBackend, type HaldirEvent, type QueuedDelivery, type WebhookRecord, type WebhookStore, ValidationError } from '@haldir/core/backend'
+import type { FailureLog } from '../failure-log.ts'
 import { postWebhook, type PostOutcome } from './post-webhook.ts'
 import { signWebhook } from './sign-webhook.ts'
 import { webhookBody, webhookEventName, webhookWants } from './webhook-payload.ts'
@@ -20,7 +21,10 @@ export interface WebhookDeliveryOptions {
    * delivery as failed. @default [1_000, 4_000, 30_000, 300_000, 1_800_000]
    */
   retryDelaysMs?: readonly number[]
-  /** How often the outbox is looked at for deliveries that came due (retries, and rows other servers queued). @default 1_000 */
+  /**
+   * How often the outbox is looked at for deliveries that came due (retries, rows other servers
+   * queued, and at the first tick after a start, what was queued before it). @default 1_000
+   */
   pollIntervalMs?: number
   /** Deliveries in flight at once, across tenants. @default 8 */
   concurrency?: number
@@ -29,7 +33,7 @@ export interface WebhookDeliveryOptions {
 export interface WebhookDispatcher {
   /** Whether the backend reports events (`subscribe`); without it nothing would ever be sent. */
   readonly listens: boolean
-  /** Listens to the tenant's events (once a tenant has a webhook). */
+  /** Listens to the tenant's events from now on (the server calls it on each tenant's requests; once per tenant counts). */
   watch(tenant: string): void
   /** Forgets what is cached of the tenant's webhooks (after a change through this server). */
   changed(tenant: string): void
@@ -43,10 +47,6 @@ const DEFAULT_DELAYS = [1_000, 4_000, 30_000, 300_000, 1_800_000] as const
 // How long the list of a tenant's webhooks is reused: registrations through another server
 // process reach this one's events within that time.
 const WEBHOOK_CACHE_MS = 2_000
-// How often the tenants with webhooks are listed again: a tenant whose first webhook was
-// registered through another server process (sharing the PostgreSQL store) is listened to here
-// within that time.
-const TENANTS_REFRESH_MS = 5_000
 
 /**
  * Sends the events of every tenant with a webhook, off the request path. An event (from the
@@ -56,8 +56,11 @@ const TENANTS_REFRESH_MS = 5_000
  * and retry with backoff. A slow or dead receiver costs a bounded number of in-flight attempts,
  * never a governed call's time.
  */
-export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: HaldirBackend; store: WebhookStore; log: (line: string, error?: unknown) => void }): WebhookDispatcher {
-  const { backend, store, log } = options
+export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: HaldirBackend; store: WebhookStore; failures: FailureLog }): WebhookDispatcher {
+  const { backend, store, failures } = options
+  // The store is the backend's database (or memory): its failures are backend failures, logged
+  // once per burst with the server's others, never once per poll.
+  const failed = (error: unknown) => failures.backend(error)
   const allowPrivate = options.allowPrivateTargets ?? false
   const timeoutMs = options.timeoutMs ?? 10_000
   const delays = options.retryDelaysMs ?? DEFAULT_DELAYS
@@ -98,7 +101,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
         const due = await store.claimDueDeliveries({ now, limit: concurrency - inFlight.size, leaseUntil: now + timeoutMs + 30_000 })
         for (const delivery of due) {
           const attempt: Promise<void> = deliver(delivery)
-            .catch((error: unknown) => log('haldir server: a webhook delivery could not be recorded', error))
+            .catch(failed)
             .finally(() => {
               inFlight.delete(attempt)
               pump()
@@ -106,7 +109,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
           inFlight.add(attempt)
         }
       } catch (error) {
-        log('haldir server: the webhook outbox could not be read', error)
+        failed(error)
       } finally {
         claiming = null
       }
@@ -155,16 +158,6 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
 
   const poll = setInterval(pump, options.pollIntervalMs ?? 1_000)
   poll.unref()
-  const listen = () =>
-    store
-      .listWebhookTenants()
-      .then((tenants) => {
-        for (const tenant of tenants) dispatcher.watch(tenant)
-        pump()
-      })
-      .catch((error: unknown) => log('haldir server: the webhooks could not be loaded', error))
-  const refresh = setInterval(listen, TENANTS_REFRESH_MS)
-  refresh.unref()
 
   const dispatcher: WebhookDispatcher = {
     listens: typeof backend.subscribe === 'function',
@@ -173,7 +166,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
       unsubscribes.set(
         tenant,
         backend.subscribe({ tenant }, (event) => {
-          queue(event).catch((error: unknown) => log('haldir server: a webhook event could not be queued', error))
+          queue(event).catch(failed)
         }),
       )
     },
@@ -188,14 +181,11 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
     async close() {
       closed = true
       clearInterval(poll)
-      clearInterval(refresh)
       for (const unsubscribe of unsubscribes.values()) unsubscribe()
       unsubscribes.clear()
       await claiming
       await Promise.all([...inFlight])
     },
   }
-  // After a restart: listen again for every tenant that has webhooks, and send what was queued.
-  void listen()
   return dispatcher
 }

@@ -1,5 +1,6 @@
 import { createHaldir, memoryBackend } from '@haldir/core'
 import { describe, expect, it } from 'vitest'
+import { failureLog } from '../failure-log.ts'
 import { memoryWebhookStore } from './memory-webhook-store.ts'
 import { webhookDispatcher } from './webhook-dispatcher.ts'
 import { webhookReceiver } from './webhook-receiver.test-helper.ts'
@@ -27,7 +28,7 @@ describe('webhookDispatcher', () => {
     const store = memoryWebhookStore()
     // As if it was registered by a server that allowed private targets (or its name resolved elsewhere then).
     const webhook = await store.addWebhook({ tenant: 'acme', url: receiver.url, name: '', events: ['all'], secret: 's'.repeat(43), createdAt: Date.now() })
-    const dispatcher = webhookDispatcher({ backend, store, log: () => {}, pollIntervalMs: 20, retryDelaysMs: [] })
+    const dispatcher = webhookDispatcher({ backend, store, failures: failureLog({ log: () => {} }), pollIntervalMs: 20, retryDelaysMs: [] })
     try {
       dispatcher.watch('acme')
       const haldir = createHaldir({ backend, tenant: 'acme' })
