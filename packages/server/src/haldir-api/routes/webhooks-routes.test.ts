@@ -157,6 +157,24 @@ describe('signed webhooks over the Haldir API (HALDIR-API.md §14), per tenant',
     }
   })
 
+  it('sends approval_requested under upstream\'s name and fields, and approval.decided under ours', async () => {
+    const receiver = await webhookReceiver()
+    try {
+      const registered = await api.call<Registered>('POST', '/v1/webhooks', { body: { url: receiver.url, events: ['approval_requested', 'approval.decided'] } })
+      const sessionId = await session(api, api.keys.agent)
+      const requested = await api.call<{ request_id: string }>('POST', '/v1/approvals/request', { key: api.keys.agent, body: { session_id: sessionId, tool: 'purchase', action: 'buy', amount: 2, reason: 'a $2 license' } })
+      expect(requested.status).toBe(201)
+      expect((await api.call('POST', `/v1/approvals/${requested.body.request_id}/approve`, { key: api.keys.approver, body: { decided_by: 'alice' } })).status).toBe(200)
+      const [asked, decided] = await receiver.until(2)
+      expect(asked?.headers['x-haldir-event']).toBe('approval_requested')
+      expect(JSON.parse(asked?.body ?? '{}')).toMatchObject({ request_id: requested.body.request_id, agent_id: 'shopper', tool: 'purchase', action: 'buy', amount: 2, reason: 'a $2 license', event: 'approval_requested' })
+      expect(JSON.parse(decided?.body ?? '{}')).toMatchObject({ event: 'approval.decided', session_id: sessionId, data: { approvalId: requested.body.request_id, status: 'approved', decidedBy: 'alice' } })
+      await api.call('DELETE', `/v1/webhooks/${registered.body.webhook_id}`)
+    } finally {
+      await receiver.close()
+    }
+  })
+
   it('refuses bad input and the wrong key before storing anything', async () => {
     const before = (await api.call<{ webhooks: unknown[] }>('GET', '/v1/webhooks')).body.webhooks.length
     expect(await api.call('POST', '/v1/webhooks', { body: {} })).toMatchObject({ status: 400, body: { error: 'url is required' } })
