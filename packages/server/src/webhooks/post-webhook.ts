@@ -20,7 +20,7 @@ const EXCERPT_CHARS = 512
  * (a 3xx is an answer like any other, so a receiver cannot bounce the request to a private
  * address), and gives up after `timeoutMs` for the whole exchange. Never throws.
  */
-export function postWebhook(target: WebhookTarget, init: { headers: Record<string, string>; body: string; timeoutMs: number }): Promise<PostOutcome> {
+export function postWebhook(target: WebhookTarget, init: { headers: Record<string, string>; body: string; timeoutMs: number; signal?: AbortSignal }): Promise<PostOutcome> {
   const started = performance.now()
   const pinned: LookupFunction = (_hostname, options, callback) => {
     if (options.all) (callback as (error: null, addresses: { address: string; family: number }[]) => void)(null, [{ address: target.address, family: target.family }])
@@ -32,6 +32,8 @@ export function postWebhook(target: WebhookTarget, init: { headers: Record<strin
       if (settled) return
       settled = true
       clearTimeout(timer)
+      // The signal outlives this attempt (one per sender): leave no listener behind.
+      init.signal?.removeEventListener('abort', abort)
       resolve({ statusCode, responseExcerpt, error, durationMs: Math.round(performance.now() - started) })
     }
     const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest
@@ -47,6 +49,13 @@ export function postWebhook(target: WebhookTarget, init: { headers: Record<strin
       finish(0, '', `timed out after ${init.timeoutMs} ms`)
     }, init.timeoutMs)
     request.on('error', (error) => finish(0, '', error.message.slice(0, 200)))
+    // A stopping server ends its attempts at once; they are retried from the outbox.
+    function abort() {
+      request.destroy()
+      finish(0, '', 'the server stopped during the attempt')
+    }
+    if (init.signal?.aborted) abort()
+    else init.signal?.addEventListener('abort', abort, { once: true })
     request.on('response', (response) => {
       let excerpt = ''
       response.setEncoding('utf8')

@@ -39,7 +39,7 @@ export interface WebhookDispatcher {
   changed(tenant: string): void
   /** Resolves when the outbox has been looked at once more (tests and shutdown). */
   flush(): Promise<void>
-  /** Stops listening and polling; waits for attempts in flight. */
+  /** Stops listening and polling; ends the attempts in flight (recorded, retried from the outbox later) and waits for them to be recorded. */
   close(): Promise<void>
 }
 
@@ -70,6 +70,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
   const cache = new Map<string, { webhooks: Promise<WebhookRecord[]>; until: number }>()
   const inFlight = new Set<Promise<void>>()
   let closed = false
+  const stopping = new AbortController()
   let claiming: Promise<void> | null = null
 
   const webhooksOf = (tenant: string) => {
@@ -132,6 +133,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
       outcome = await postWebhook(target, {
         body: delivery.body,
         timeoutMs,
+        signal: stopping.signal,
         headers: {
           'Content-Type': 'application/json',
           'User-Agent': 'Haldir/0.3.0',
@@ -183,6 +185,7 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
       clearInterval(poll)
       for (const unsubscribe of unsubscribes.values()) unsubscribe()
       unsubscribes.clear()
+      stopping.abort()
       await claiming
       await Promise.all([...inFlight])
     },

@@ -44,4 +44,27 @@ describe('webhookDispatcher', () => {
       await receiver.close()
     }
   })
+
+  it('ends a hanging attempt when it stops, recording it for a retry from the outbox', async () => {
+    const receiver = await webhookReceiver()
+    receiver.state.hang = true
+    const backend = memoryBackend()
+    const store = memoryWebhookStore()
+    await store.addWebhook({ tenant: 'acme', url: receiver.url, name: '', events: ['all'], secret: 's'.repeat(43), createdAt: Date.now() })
+    const dispatcher = webhookDispatcher({ backend, store, failures: failureLog({ log: () => {} }), allowPrivateTargets: true, pollIntervalMs: 20, timeoutMs: 60_000 })
+    try {
+      dispatcher.watch('acme')
+      const haldir = createHaldir({ backend, tenant: 'acme' })
+      await haldir.revokeSession((await haldir.createSession({ agentId: 'a', scopes: ['read'] })).id)
+      await receiver.until(1)
+      const started = performance.now()
+      await dispatcher.close()
+      expect(performance.now() - started).toBeLessThan(1_000)
+      expect(await store.listDeliveryAttempts({ tenant: 'acme', limit: 10, eventId: null })).toEqual([expect.objectContaining({ attempt: 1, statusCode: 0, error: 'the server stopped during the attempt' })])
+      // Still queued, due after the first backoff: the next server sends it.
+      expect(await store.claimDueDeliveries({ now: Date.now() + 2_000, limit: 10, leaseUntil: Date.now() + 60_000 })).toEqual([expect.objectContaining({ attempts: 1 })])
+    } finally {
+      await receiver.close()
+    }
+  })
 })

@@ -35,6 +35,7 @@ describe.skipIf(unavailable)(`webhooks on PostgreSQL${unavailable ? ` (skipped: 
       expect((await first.call('POST', '/v1/payments/authorize', { key: first.keys.agent, body: { session_id: created.body.session_id, amount: 10 } })).status).toBe(403)
       // The receiver is down (500): the delivery waits in the outbox for its retry, and the server stops.
       await receiver.until(1)
+      await expect.poll(async () => (await first.call<{ deliveries: { status_code: number }[] }>('GET', '/v1/webhooks/deliveries')).body.deliveries.map((delivery) => delivery.status_code)).toEqual([500])
       await first.close()
       expect(await outboxRows()).toBe(1)
 
