@@ -72,6 +72,8 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
   let closed = false
   const stopping = new AbortController()
   let claiming: Promise<void> | null = null
+  // Asked to pump while a claim was running: claim once more after it (a row queued meanwhile is not left for the next poll).
+  let again = false
 
   const webhooksOf = (tenant: string) => {
     const cached = cache.get(tenant)
@@ -95,7 +97,11 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
 
   // Fills free delivery slots with due rows; runs again as each attempt ends.
   function pump(): void {
-    if (closed || claiming || inFlight.size >= concurrency) return
+    if (closed || inFlight.size >= concurrency) return
+    if (claiming) {
+      again = true
+      return
+    }
     claiming = (async () => {
       try {
         const now = Date.now()
@@ -113,6 +119,10 @@ export function webhookDispatcher(options: WebhookDeliveryOptions & { backend: H
         failed(error)
       } finally {
         claiming = null
+        if (again) {
+          again = false
+          pump()
+        }
       }
     })()
   }
