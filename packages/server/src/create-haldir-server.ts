@@ -246,7 +246,8 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
 
   mountHaldirApi(app, {
     backend,
-    auth: haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage, onAuthenticated }),
+    // It counts usage itself.
+    auth: haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage, onAuthenticated: (identity) => dispatcher.watch(identity.tenant) }),
     apiKeys,
     registry,
     idempotency: idempotencyStore(),
