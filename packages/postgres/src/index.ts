@@ -1,2 +1,3 @@
 export { migrate, migrations } from './migrations.ts'
 export { postgresBackend, type PostgresBackend, type PostgresBackendOptions } from './postgres-backend.ts'
+export { postgresWebhookStore } from './postgres-webhook-store.ts'

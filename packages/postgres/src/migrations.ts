@@ -227,6 +227,56 @@ export const migrations: readonly { version: number; name: string; sql: (schema:
       alter table ${s}.sessions add column usage jsonb;
     `,
   },
+  {
+    version: 6,
+    name: 'signed webhooks: registrations per tenant, the delivery outbox, the attempt log',
+    sql: (s) => `
+      create table ${s}.webhooks (
+        id bigserial primary key,
+        tenant text not null,
+        url text not null,
+        name text not null,
+        events text[] not null,
+        -- An HMAC key must be read back to sign; the table's access is what guards it.
+        secret text not null,
+        previous_secret text,
+        previous_secret_expires_at_ms bigint,
+        fire_count bigint not null default 0,
+        fail_count bigint not null default 0,
+        created_at_ms bigint not null
+      );
+      create index webhooks_tenant on ${s}.webhooks (tenant, id);
+      -- Deliveries still to make: a row leaves when delivered or given up, so the table stays small.
+      create table ${s}.webhook_outbox (
+        id text primary key,
+        tenant text not null,
+        webhook_id bigint not null references ${s}.webhooks(id) on delete cascade,
+        event_id text not null,
+        event_name text not null,
+        body text not null,
+        attempts int not null default 0,
+        next_attempt_at_ms bigint not null
+      );
+      create index webhook_outbox_due on ${s}.webhook_outbox (next_attempt_at_ms);
+      create index webhook_outbox_webhook on ${s}.webhook_outbox (webhook_id);
+      create table ${s}.webhook_deliveries (
+        position bigserial primary key,
+        delivery_id text not null,
+        tenant text not null,
+        webhook_id bigint not null,
+        event_id text not null,
+        event_name text not null,
+        webhook_url text not null,
+        attempt int not null,
+        status_code int not null,
+        response_excerpt text not null,
+        error text not null,
+        duration_ms int not null,
+        created_at_ms bigint not null
+      );
+      create index webhook_deliveries_tenant on ${s}.webhook_deliveries (tenant, position desc);
+    `,
+  },
 ]
 
 /** Applies every migration not yet applied to `schema`; returns the versions applied now. */

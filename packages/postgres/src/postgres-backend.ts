@@ -1,7 +1,8 @@
-import { checkOptionKeys, createStatefulBackend, type HaldirBackend, type KeyInput, resolveKeys, ValidationError } from '@haldir/core/backend'
+import { checkOptionKeys, createStatefulBackend, type HaldirBackend, type KeyInput, resolveKeys, ValidationError, type WebhookStore } from '@haldir/core/backend'
 import pg from 'pg'
 import { migrate } from './migrations.ts'
 import { postgresStore } from './postgres-store.ts'
+import { postgresWebhookStore } from './postgres-webhook-store.ts'
 import { toBackendError } from './to-backend-error.ts'
 
 export interface PostgresBackendOptions {
@@ -43,6 +44,11 @@ export interface PostgresBackend extends HaldirBackend {
   readonly schema: string
   /** Applies pending migrations now; returns the versions applied. */
   migrate(): Promise<number[]>
+  /**
+   * Signed webhooks and their delivery outbox in this database (same pool and schema), so
+   * queued deliveries survive a restart; `createHaldirServer` uses it when given this backend.
+   */
+  webhookStore(): WebhookStore
   /** Ends the pool if the backend made it. */
   close(): Promise<void>
 }
@@ -93,9 +99,11 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
           }))
   const store = postgresStore({ pool, schema, ready: ensureReady, ownsPool, optimistic: options.optimistic ?? true })
   const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }) })
+  let webhooks: WebhookStore | undefined
   return Object.assign(backend, {
     pool,
     schema,
+    webhookStore: () => (webhooks ??= postgresWebhookStore({ pool, schema, ready: ensureReady })),
     async migrate() {
       ready = migrate(pool, schema)
       return (await ready) as number[]

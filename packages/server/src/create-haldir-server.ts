@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { BackendError, decodeQuery, ForbiddenError, type HaldirBackend, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, parseInput, ValidationError } from '@haldir/core/backend'
+import { BackendError, decodeQuery, ForbiddenError, type HaldirBackend, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, parseInput, ValidationError, type WebhookStore } from '@haldir/core/backend'
 import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -32,6 +32,10 @@ import { apiSecurityHeaders } from './security-headers.ts'
 import type { ServerEnv } from './server-env.ts'
 import { traceContext } from './trace-context.ts'
 import { withTelemetry } from '@haldir/core/otel'
+import { memoryWebhookStore } from './webhooks/memory-webhook-store.ts'
+import { type WebhookDeliveryOptions, webhookDispatcher } from './webhooks/webhook-dispatcher.ts'
+import { webhookRegistry } from './webhooks/webhook-registry.ts'
+import { mountNativeWebhooks } from './webhooks/mount-native-webhooks.ts'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -79,6 +83,24 @@ export interface HaldirServerOptions {
   metrics?: boolean
   /** One JSON line per request (id, tenant, route, status, duration; never bodies or keys): `true` writes to stdout. @default false */
   requestLog?: boolean | ((line: string) => void)
+  /** Signed webhooks (`/v1/webhooks`): where they are kept and how they are sent (see {@link WebhookOptions}). */
+  webhooks?: WebhookOptions
+}
+
+/** How the server keeps and sends signed webhooks. */
+export interface WebhookOptions extends WebhookDeliveryOptions {
+  /**
+   * Where webhooks, their outbox and the delivery log are kept. @default the backend's own when
+   * it has one (`postgresBackend().webhookStore()`: deliveries survive a restart), else
+   * `memoryWebhookStore()` (this process only)
+   */
+  store?: WebhookStore
+}
+
+/** A backend that keeps webhooks itself (the PostgreSQL backend does). */
+function ownWebhookStore(backend: HaldirBackend): WebhookStore | null {
+  const candidate = backend as HaldirBackend & { webhookStore?: unknown }
+  return typeof candidate.webhookStore === 'function' ? (candidate.webhookStore as () => WebhookStore)() : null
 }
 
 const serverOptionNames = [
@@ -96,6 +118,7 @@ const serverOptionNames = [
   'log',
   'metrics',
   'requestLog',
+  'webhooks',
 ] as const satisfies readonly (keyof HaldirServerOptions)[]
 // What `serveHaldir` adds; it hands its options on whole.
 const serveOptionNames = ['port', 'hostname', 'shutdownTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'publishTreeHeadsEveryMs'] as const satisfies readonly Exclude<
@@ -144,7 +167,20 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   const perKey = createRateLimit(options.rateLimits?.perKey, defaultRateLimits.perKey, 'rateLimits.perKey')
   const failedAuth = createRateLimit(options.rateLimits?.failedAuth, defaultRateLimits.failedAuth, 'rateLimits.failedAuth')
   const usage = usageCounter()
-  const guard = authenticate({ apiKeys, perKey, failedAuth, trustProxyHops, onAuthenticated: (identity) => usage.record(identity.tenant) })
+  const webhookOptions = options.webhooks ?? {}
+  rejectUnknownOptions(webhookOptions, ['store', 'allowPrivateTargets', 'timeoutMs', 'retryDelaysMs', 'pollIntervalMs', 'concurrency'], 'options.webhooks')
+  checkWebhookOptions(webhookOptions)
+  const webhookStore = webhookOptions.store ?? ownWebhookStore(backend) ?? memoryWebhookStore()
+  const dispatcher = webhookDispatcher({ ...webhookOptions, backend, store: webhookStore, failures })
+  const webhooks = webhookRegistry({ store: webhookStore, dispatcher, allowPrivateTargets: webhookOptions.allowPrivateTargets ?? false })
+  // Every event arises from a tenant's request to this server (a decision, a sweep, a timeout
+  // decided when read): listening from a tenant's first request on misses none, and needs no
+  // database read at startup.
+  const onAuthenticated = (identity: ApiKeyIdentity) => {
+    usage.record(identity.tenant)
+    dispatcher.watch(identity.tenant)
+  }
+  const guard = authenticate({ apiKeys, perKey, failedAuth, trustProxyHops, onAuthenticated })
   const proxies = proxyRegistry({
     backend,
     allowed: (options.mcpUpstreams ?? []).map((upstream) => (typeof upstream === 'string' ? { url: upstream } : upstream)),
@@ -152,7 +188,10 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   })
   const ready = readinessProbe(backend)
   const app = new Hono<ServerEnv>()
-  closers.set(app, () => proxies.close())
+  closers.set(app, async () => {
+    await dispatcher.close()
+    await proxies.close()
+  })
 
   // An inbound X-Request-Id (trimmed by the Headers API, at most 64 characters of [A-Za-z0-9_=-])
   // is kept, any other replaced by a fresh UUID; either way it is echoed on every answer.
@@ -201,6 +240,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
 
   mountEventStream(app, { backend, guard })
   if (options.dashboard ?? true) mountDashboard(app, { backend, apiKeys, registry, perKey, guard, refuseNarrowedKey })
+  mountNativeWebhooks(app, { webhooks, guard, refuseNarrowedKey, body })
 
   // One handler per route of the shared table (the client builds its requests from the same
   // table): authenticate and rate-limit, refuse a role the route does not allow (before the body
@@ -223,7 +263,8 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
 
   mountHaldirApi(app, {
     backend,
-    auth: haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage }),
+    // It counts usage itself.
+    auth: haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage, onAuthenticated: (identity) => dispatcher.watch(identity.tenant) }),
     apiKeys,
     registry,
     idempotency: idempotencyStore(),
@@ -235,6 +276,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
     demoKeys: options.demoKeys ?? false,
     version,
     trustProxyHops,
+    webhooks,
   })
   return app
 }
@@ -252,4 +294,19 @@ function refuseNarrowedKey(identity: ApiKeyIdentity, operation: string): void {
       message: `This API key is limited to the Haldir API key scopes ${identity.scopes.join(', ')}; the native API needs a key with every scope of its role`,
     })
   }
+}
+
+/** Refuses webhook timings that would never send or never stop, before the server starts. */
+function checkWebhookOptions(options: WebhookOptions): void {
+  const whole = (value: unknown, path: string, min: number) => {
+    if (value !== undefined && (!Number.isSafeInteger(value) || (value as number) < min)) throw new ValidationError({ issues: [{ path: `webhooks.${path}`, message: `must be a whole number ≥ ${min}` }] })
+  }
+  whole(options.timeoutMs, 'timeoutMs', 1)
+  whole(options.pollIntervalMs, 'pollIntervalMs', 10)
+  whole(options.concurrency, 'concurrency', 1)
+  if (options.retryDelaysMs !== undefined) {
+    if (!Array.isArray(options.retryDelaysMs) || options.retryDelaysMs.length > 20) throw new ValidationError({ issues: [{ path: 'webhooks.retryDelaysMs', message: 'must be a list of at most 20 waits' }] })
+    options.retryDelaysMs.forEach((delay, index) => whole(delay, `retryDelaysMs.${index}`, 0))
+  }
+  if (options.allowPrivateTargets !== undefined && typeof options.allowPrivateTargets !== 'boolean') throw new ValidationError({ issues: [{ path: 'webhooks.allowPrivateTargets', message: 'must be a boolean' }] })
 }

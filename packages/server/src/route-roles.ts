@@ -62,11 +62,20 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
 }
 
 /** Routes the server serves beside the route table (they are not backend operations). */
-export type ServerOperation = 'exportLedger' | 'dashboardRevokeSession' | 'dashboardKeys'
+export type ServerOperation =
+  | 'exportLedger'
+  | 'dashboardRevokeSession'
+  | 'dashboardKeys'
+  | 'createWebhook'
+  | 'listWebhooks'
+  | 'listWebhookDeliveries'
+  | 'rotateWebhookSecret'
+  | 'deleteWebhook'
 
 /**
  * Which roles may call each server-only route, as {@link routeRoles} does for the route table.
  * An export is the trail itself: the whole tenant's for readers, one named session's for an agent.
+ * Webhooks send the tenant's events out: an admin's to set up, readers see where they went.
  */
 export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
   exportLedger: { ...readers, agent: 'named-session' },
@@ -75,6 +84,11 @@ export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial
   dashboardRevokeSession: { admin: 'any' },
   // The tenant's keys (ids and roles, never a key) and revoking minted ones: an operator's, as on the Haldir API.
   dashboardKeys: { admin: 'any' },
+  createWebhook: { admin: 'any' },
+  listWebhooks: readers,
+  listWebhookDeliveries: readers,
+  rotateWebhookSecret: { admin: 'any' },
+  deleteWebhook: { admin: 'any' },
 }
 
 /**
@@ -82,8 +96,8 @@ export const serverRouteRoles: Readonly<Record<ServerOperation, Readonly<Partial
  * of the upstream key scope the operation requires (`haldirApiOperations`). The same roles as
  * the native API: an agent runs sessions (creates, checks, pays, logs, reads secrets as a
  * session, reads what concerns a session it names); readers read the tenant; keys, the vault's
- * inventory and the proxy's configuration are an admin's. Checks write an entry when they
- * refuse, so they are not for readers. Approvals (`approver`) and webhooks join when they land.
+ * inventory, the proxy's configuration and webhooks are an admin's; approvers decide approvals.
+ * Checks write an entry when they refuse, so they are not for readers.
  */
 export const haldirApiRoles: Readonly<Record<HaldirApiOperation, Readonly<Partial<Record<ApiKeyRole, RoleGrant>>>>> = {
   createKey: { admin: 'any' },
@@ -123,6 +137,12 @@ export const haldirApiRoles: Readonly<Record<HaldirApiOperation, Readonly<Partia
   listPendingApprovals: readers,
   approveRequest: { admin: 'any', approver: 'any' },
   denyRequest: { admin: 'any', approver: 'any' },
+  // Where the tenant's events go, and the secrets that sign them, are an admin's; readers see where they went.
+  createWebhook: { admin: 'any' },
+  listWebhooks: readers,
+  listWebhookDeliveries: readers,
+  rotateWebhookSecret: { admin: 'any' },
+  deleteWebhook: { admin: 'any' },
 }
 
 /**

@@ -59,6 +59,7 @@ export { createStatefulBackend, type StatefulBackendOptions } from '../engine/cr
 export type { StoredSpend, ApprovalFilter, ApprovalState, Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
 export { resultHoldId } from '../engine/result-hold-id.ts'
 export { createEventBus, type EventBus, type EventListener } from '../events/event-bus.ts'
+export type { DeliveryAttempt, NewWebhook, QueuedDelivery, WebhookRecord, WebhookStore } from './webhook-store.ts'
 export { HALDIR_EVENT_TYPES, type HaldirEvent, type HaldirEventType } from '../events/haldir-event.ts'
 export { createSecretMask, type SecretMask } from '../engine/secret-mask.ts'
 export { MAX_PAGE_BYTES } from '../engine/create-stateful-backend.ts'

@@ -3,9 +3,9 @@ import { HaldirError } from './haldir-error.ts'
 const marker = 'haldir.error.not_found'
 const symbol = Symbol.for(marker)
 
-export type HaldirResource = 'session' | 'hold' | 'secret' | 'entry' | 'route' | 'approval' | 'rule'
+export type HaldirResource = 'session' | 'hold' | 'secret' | 'entry' | 'route' | 'approval' | 'rule' | 'webhook'
 
-/** No such session, hold, secret, approval or rule (for this tenant). */
+/** No such session, hold, secret, approval, rule or webhook (for this tenant). */
 export class NotFoundError extends HaldirError {
   private readonly [symbol] = true
   readonly resource: HaldirResource

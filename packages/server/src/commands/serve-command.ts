@@ -25,6 +25,7 @@ interface ServeFlags extends KeyRingFlags {
   publishTreeHeads: number | false
   bootstrapToken?: string
   demoKeys?: boolean
+  webhooksAllowPrivate?: boolean
   mcpUpstream: string[]
   mintedKeysFile?: string
   metrics: boolean
@@ -74,6 +75,7 @@ export function serveCommand(haldir: Command): void {
     )
     .addOption(new Option('--bootstrap-token <token>', 'lets POST /v1/keys without a key create a tenant, given this token (16+ characters); without it, never').env('HALDIR_BOOTSTRAP_TOKEN'))
     .addOption(new Option('--minted-keys-file <file>', 'where keys minted through POST /v1/keys are kept (hashes only); without it they live in this process').env('HALDIR_MINTED_KEYS_FILE'))
+    .addOption(new Option('--webhooks-allow-private', 'let tenants register webhooks on loopback, private and link-local addresses (refused by default: SSRF)').env('HALDIR_WEBHOOKS_ALLOW_PRIVATE'))
     .addOption(new Option('--demo-keys', 'let anyone mint a key of a fresh demo tenant (POST /v1/demo/key), 10 per address and hour'))
     .addOption(
       new Option('--mcp-upstream <url>', 'an MCP server (Streamable HTTP URL) tenants may register as a proxy upstream (repeatable; adds to HALDIR_MCP_UPSTREAMS)').default([], 'none').argParser(collectUrl),
@@ -137,6 +139,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     mcpUpstreams,
     metrics: flags.metrics,
     requestLog: flags.requestLog,
+    webhooks: { allowPrivateTargets: flags.webhooksAllowPrivate ?? false },
   }).catch(async (error: unknown) => {
     await backend.close?.()
     throw listenFailure(error, { host: flags.host, port: flags.port })

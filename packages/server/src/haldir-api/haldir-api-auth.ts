@@ -20,6 +20,8 @@ export interface HaldirApiAuthOptions {
   failedAuth: RateLimit | null
   trustProxyHops: number
   usage: UsageCounter
+  /** Told of every authenticated request (the webhook sender listens to the tenant's events from then on). */
+  onAuthenticated?: (identity: ApiKeyIdentity) => void
 }
 
 export interface HaldirApiAuth {
@@ -40,7 +42,7 @@ export interface HaldirApiAuth {
  * upstream does not have), answered as upstream's 429 body. Every authenticated request counts
  * in the tenant's usage.
  */
-export function haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage }: HaldirApiAuthOptions): HaldirApiAuth {
+export function haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usage, onAuthenticated }: HaldirApiAuthOptions): HaldirApiAuth {
   async function identify(c: Context<ServerEnv>): Promise<ApiKeyIdentity | null> {
     const address = clientAddress(c, trustProxyHops)
     if (failedAuth) {
@@ -66,6 +68,7 @@ export function haldirApiAuth({ apiKeys, perKey, failedAuth, trustProxyHops, usa
       for (const [name, value] of Object.entries(rateLimitHeaders(standing))) c.header(name, value)
     }
     usage.record(identity.tenant)
+    onAuthenticated?.(identity)
     c.set('identity', identity)
     return identity
   }

@@ -8,6 +8,7 @@ import type { HaldirApiAuth } from './haldir-api-auth.ts'
 import type { IdempotencyStore } from './idempotency-store.ts'
 import type { ProxyRegistry } from './proxy-registry.ts'
 import type { UsageCounter } from './usage-counter.ts'
+import type { WebhookRegistry } from '../webhooks/webhook-registry.ts'
 
 /** What every area of the Haldir API is mounted with. */
 export interface HaldirApiContext {
@@ -30,6 +31,8 @@ export interface HaldirApiContext {
   demoKeys: boolean
   /** The server's version, for `/healthz` and `/v1`. */
   version: string
+  /** The tenant's signed webhooks. */
+  webhooks: WebhookRegistry
   /** Reverse proxies whose `X-Forwarded-For` is trusted for the client address (as for the rate limits). */
   trustProxyHops: number
 }

@@ -5,8 +5,7 @@ import type { KeyScope } from './key-scopes.ts'
  * requires (`null`: none; the route has its own rule). Upstream's table (`HALDIR-API.md` §3),
  * except where upstream checks nothing (§18 #4): minting sessions needs `sessions:write`, moving
  * money `payments:write`. Beside the key scope, the key's **role** must allow the operation
- * (`haldirApiRoles` in `route-roles.ts`). Webhooks (§14) join this table when they land
- * (`webhooks:*`).
+ * (`haldirApiRoles` in `route-roles.ts`).
  */
 export const haldirApiOperations = {
   createKey: { keyScope: 'admin:write' },
@@ -45,6 +44,11 @@ export const haldirApiOperations = {
   listPendingApprovals: { keyScope: 'approvals:read' },
   approveRequest: { keyScope: 'approvals:write' },
   denyRequest: { keyScope: 'approvals:write' },
+  createWebhook: { keyScope: 'webhooks:write' },
+  listWebhooks: { keyScope: 'webhooks:read' },
+  listWebhookDeliveries: { keyScope: 'webhooks:read' },
+  rotateWebhookSecret: { keyScope: 'webhooks:write' },
+  deleteWebhook: { keyScope: 'webhooks:write' },
 } as const satisfies Record<string, { keyScope: KeyScope | null }>
 
 export type HaldirApiOperation = keyof typeof haldirApiOperations

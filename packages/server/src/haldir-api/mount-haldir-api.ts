@@ -13,13 +13,24 @@ import { mountProxyRoutes } from './routes/proxy-routes.ts'
 import { mountSecretsRoutes } from './routes/secrets-routes.ts'
 import { mountServiceRoutes } from './routes/service-routes.ts'
 import { mountSessionsRoutes } from './routes/sessions-routes.ts'
+import { mountWebhooksRoutes } from './routes/webhooks-routes.ts'
 
 /**
  * Every area of the upstream Haldir API, one file each (`routes/*-routes.ts`), in the order a
- * path must be matched. Webhooks (§14, `routes/webhooks-routes.ts`) are added to this list when
- * they land; their operations join `haldirApiOperations` and `haldirApiRoles`.
+ * path must be matched.
  */
-const areas = [mountServiceRoutes, mountKeysRoutes, mountSessionsRoutes, mountSecretsRoutes, mountPaymentsRoutes, mountAuditRoutes, mountLedgerRoutes, mountProxyRoutes, mountApprovalsRoutes] as const
+const areas = [
+  mountServiceRoutes,
+  mountKeysRoutes,
+  mountSessionsRoutes,
+  mountSecretsRoutes,
+  mountPaymentsRoutes,
+  mountAuditRoutes,
+  mountLedgerRoutes,
+  mountProxyRoutes,
+  mountApprovalsRoutes,
+  mountWebhooksRoutes,
+] as const
 
 /**
  * Mounts the upstream Haldir REST API (`HALDIR-API.md`) at the root of `app`, as a sub-app with
