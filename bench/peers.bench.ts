@@ -22,35 +22,21 @@ function microsoft(maxEntries: number) {
   }
 }
 
-async function haldir(settle: 'deferred' | 'inline') {
-  // A fresh backend per round; no tenant quota: a round writes 100,000 sealed entries.
+/** One round of our governed call: a fresh backend (no tenant quota: a round writes 100,000 sealed entries). */
+async function haldirRound(settle: 'deferred' | 'inline') {
   const client = createHaldir({ backend: memoryBackend({ maxTenantBytes: Number.MAX_SAFE_INTEGER }), settle })
   const session = await client.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
   const governed = withHaldir(async (query: string) => ({ query, hits: 3 }), { haldir: client, sessionId: session.id, scope: 'search', auditName: 'search', cost: 0.001 })
-  return { client, governed }
+  const result = await measure(`haldir-${settle}`, () => governed('haldir'), { calls })
+  await client.close()
+  return result
 }
 
 const rows = await interleaved([
   { name: 'Microsoft AGT: evaluate + AuditLogger.log (default 10k window)', run: () => measure('agt', microsoft(10_000), { calls }) },
   { name: 'Microsoft AGT: evaluate + AuditLogger.log (eviction off)', run: () => measure('agt-off', microsoft(Number.MAX_SAFE_INTEGER), { calls }) },
-  {
-    name: 'Haldir governed call, settle deferred (default)',
-    run: async () => {
-      const { client, governed } = await haldir('deferred')
-      const result = await measure('haldir', () => governed('haldir'), { calls })
-      await client.close()
-      return result
-    },
-  },
-  {
-    name: 'Haldir governed call, settle inline',
-    run: async () => {
-      const { client, governed } = await haldir('inline')
-      const result = await measure('haldir-inline', () => governed('haldir'), { calls })
-      await client.close()
-      return result
-    },
-  },
+  { name: 'Haldir governed call, settle deferred (default)', run: () => haldirRound('deferred') },
+  { name: 'Haldir governed call, settle inline', run: () => haldirRound('inline') },
 ])
 const [agtDefault, agtOff, ...ours] = rows as [(typeof rows)[number], (typeof rows)[number], ...typeof rows]
 report('peers: one governed action in process (ratios against the Microsoft SDK eviction-free path)', agtOff, [agtDefault, ...ours])

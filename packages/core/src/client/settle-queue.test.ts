@@ -31,6 +31,18 @@ function flaky(failures: number): { backend: HaldirBackend; attempts: () => numb
   return { backend, attempts: () => attempts }
 }
 
+/** One governed $0.10 call over a flaky backend, flushed: what its settle's failures left. */
+async function oneCallOnFlaky(failures: number) {
+  const { backend, attempts } = flaky(failures)
+  const errors: HaldirError[] = []
+  const haldir = createHaldir({ backend, onSettleError: (error) => errors.push(error) })
+  const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+  const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+  await search('x')
+  await haldir.flush()
+  return { haldir, session, errors, attempts }
+}
+
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 describe('deferred settles', () => {
@@ -76,13 +88,7 @@ describe('deferred settles', () => {
   })
 
   it('are sent again while the backend fails, and charged once', async () => {
-    const { backend, attempts } = flaky(2)
-    const errors: HaldirError[] = []
-    const haldir = createHaldir({ backend, onSettleError: (error) => errors.push(error) })
-    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
-    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
-    await search('x')
-    await haldir.flush()
+    const { haldir, session, errors, attempts } = await oneCallOnFlaky(2)
     expect(attempts()).toBe(3)
     expect(errors).toEqual([])
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0 })
@@ -90,13 +96,7 @@ describe('deferred settles', () => {
   })
 
   it('a settle the backend keeps failing is reported once retries run out; its hold waits for its lease', async () => {
-    const { backend, attempts } = flaky(Number.POSITIVE_INFINITY)
-    const errors: HaldirError[] = []
-    const haldir = createHaldir({ backend, onSettleError: (error) => errors.push(error) })
-    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
-    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
-    await search('x')
-    await haldir.flush()
+    const { haldir, session, errors, attempts } = await oneCallOnFlaky(Number.POSITIVE_INFINITY)
     expect(attempts()).toBe(5)
     expect(errors.map((error) => error.code)).toEqual(['backend_error'])
     // Never charged twice nor freed early: the money stays held until the lease ends.

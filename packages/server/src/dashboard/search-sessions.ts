@@ -1,4 +1,4 @@
-import type { HaldirBackend, SessionRecord } from '@haldir/core/backend'
+import type { HaldirBackend, SessionRecord, SpendRecord } from '@haldir/core/backend'
 import { BackendError, microsToUsd } from '@haldir/core/backend'
 import { z } from 'zod'
 
@@ -42,6 +42,25 @@ export interface SessionSearchPage {
   /** `tree`: roots only, children opened on demand; `children`: the children of `parentId`; `matches`: a flat list of filter matches. */
   mode: 'tree' | 'children' | 'matches'
   rows: SessionRow[]
+}
+
+/** A session as a row of the list and the head of its page: spend against the limit in USD, the share of the limit committed. */
+export function sessionRow(record: SessionRecord, spend: SpendRecord, facts: { state: SessionState; flagged: boolean; childCount: number }): SessionRow {
+  const limit = spend.limitMicros
+  return {
+    id: record.id,
+    agentId: record.agentId,
+    parentId: record.parentId,
+    state: facts.state,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    limitUsd: limit === null ? null : microsToUsd(limit),
+    spentUsd: microsToUsd(spend.spentMicros),
+    reservedUsd: microsToUsd(spend.reservedMicros),
+    percent: limit === null || limit === 0 ? null : Math.round(((spend.spentMicros + spend.reservedMicros) / limit) * 1000) / 10,
+    flagged: facts.flagged,
+    childCount: facts.childCount,
+  }
 }
 
 /** A session's state: revoked (itself or an ancestor) wins over expired. */
@@ -89,24 +108,8 @@ export async function searchSessions(backend: HaldirBackend, tenant: string, sea
     if (search.flagged === '1' && !flagged.has(record.id)) return false
     return true
   })
-  const rowOf = async (record: SessionRecord): Promise<SessionRow> => {
-    const spend = await backend.getSpend({ tenant, sessionId: record.id })
-    const limit = spend.limitMicros
-    return {
-      id: record.id,
-      agentId: record.agentId,
-      parentId: record.parentId,
-      state: sessionState(record, byId, now),
-      createdAt: record.createdAt,
-      expiresAt: record.expiresAt,
-      limitUsd: limit === null ? null : microsToUsd(limit),
-      spentUsd: microsToUsd(spend.spentMicros),
-      reservedUsd: microsToUsd(spend.reservedMicros),
-      percent: limit === null || limit === 0 ? null : Math.round(((spend.spentMicros + spend.reservedMicros) / limit) * 1000) / 10,
-      flagged: flagged.has(record.id),
-      childCount: childCount.get(record.id) ?? 0,
-    }
-  }
+  const rowOf = async (record: SessionRecord): Promise<SessionRow> =>
+    sessionRow(record, await backend.getSpend({ tenant, sessionId: record.id }), { state: sessionState(record, byId, now), flagged: flagged.has(record.id), childCount: childCount.get(record.id) ?? 0 })
   const start = (search.page - 1) * search.pageSize
   if (search.over80 === '1') {
     const rows = (await Promise.all(candidates.map(rowOf))).filter((row) => row.percent !== null && row.percent >= 80)

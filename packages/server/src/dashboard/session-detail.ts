@@ -1,7 +1,7 @@
 import type { AuditVerification, TreeHead } from '@haldir/core'
 import type { ApprovalRecord, HaldirBackend, HoldInfo, SessionRecord, SpendRecord } from '@haldir/core/backend'
 import { microsToUsd } from '@haldir/core/backend'
-import { type SessionRow, searchSessions } from './search-sessions.ts'
+import { type SessionRow, searchSessions, sessionRow } from './search-sessions.ts'
 import { readSessionTrail, spendSeries } from './session-trail.ts'
 
 /** Everything the session page shows besides the trail itself. */
@@ -39,21 +39,7 @@ export async function sessionDetail(backend: HaldirBackend, tenant: string, sess
     backend.treeHead({ tenant }).catch(() => null),
   ])
   const [state, flagged] = await Promise.all([stateOf(backend, tenant, record), backend.queryAudit({ tenant, sessionId, agentId: null, outcome: null, flagged: true, limit: 1, offset: 0 })])
-  const limit = spend.limitMicros
-  const row: SessionRow = {
-    id: record.id,
-    agentId: record.agentId,
-    parentId: record.parentId,
-    state,
-    createdAt: record.createdAt,
-    expiresAt: record.expiresAt,
-    limitUsd: limit === null ? null : microsToUsd(limit),
-    spentUsd: microsToUsd(spend.spentMicros),
-    reservedUsd: microsToUsd(spend.reservedMicros),
-    percent: limit === null || limit === 0 ? null : Math.round(((spend.spentMicros + spend.reservedMicros) / limit) * 1000) / 10,
-    flagged: flagged.count > 0,
-    childCount: children.total,
-  }
+  const row = sessionRow(record, spend, { state, flagged: flagged.count > 0, childCount: children.total })
   const byTool = Object.fromEntries(Object.entries(spend.byTool).map(([tool, micros]) => [tool, microsToUsd(micros)]))
   return {
     session: {
