@@ -22,14 +22,14 @@ export function SpendOverTimeChart({ points }: { points: { at: string; totalUsd:
   </figure>`
 }
 
-/** Spend by tool as horizontal SVG bars, largest first. */
-export function SpendByToolChart({ byTool }: { byTool: Record<string, number> }) {
-  const rows = Object.entries(byTool).sort((a, b) => b[1] - a[1]).slice(0, 10)
-  if (rows.length === 0) return html`<p class="muted">No spend by tool yet.</p>`
+/** Spend by tool, or by model, as horizontal SVG bars, largest first. */
+export function SpendBreakdownChart({ amounts, by }: { amounts: Record<string, number>; by: 'tool' | 'model' }) {
+  const rows = Object.entries(amounts).sort((a, b) => b[1] - a[1]).slice(0, 10)
+  if (rows.length === 0) return html`<p class="muted">No spend by ${by} yet.</p>`
   const top = rows[0]?.[1] || 1
   const rowHeight = 22
   return html`<figure>
-    <svg viewBox="0 0 ${WIDTH} ${rows.length * rowHeight}" width="100%" height=${rows.length * rowHeight} role="img" aria-label="Spend by tool" class="chart">
+    <svg viewBox="0 0 ${WIDTH} ${rows.length * rowHeight}" width="100%" height=${rows.length * rowHeight} role="img" aria-label=${`Spend by ${by}`} class="chart">
       ${rows.map(
         ([tool, amount], index) => html`<g>
           <rect x="120" y=${index * rowHeight + 3} width=${Math.max(1, (amount / top) * (WIDTH - 200))} height=${rowHeight - 6} class="bar" />
@@ -38,7 +38,7 @@ export function SpendByToolChart({ byTool }: { byTool: Record<string, number> })
         </g>`,
       )}
     </svg>
-    <figcaption>Spend by tool</figcaption>
+    <figcaption>Spend by ${by}</figcaption>
   </figure>`
 }
 

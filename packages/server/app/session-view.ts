@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks'
 import { exportUrl, get, type Me, post } from './api.ts'
-import { SpendBar, SpendByToolChart, SpendOverTimeChart } from './charts.ts'
+import { SpendBar, SpendBreakdownChart, SpendOverTimeChart } from './charts.ts'
 import { usd, when } from './format.ts'
 import { html } from './html.ts'
 import { TrailTable } from './trail-table.ts'
@@ -80,7 +80,8 @@ export function SessionView({ sessionId, me, tick }: { sessionId: string; me: Me
       : ''}
     <div class="charts">
       <${SpendOverTimeChart} points=${data.spendOverTime} />
-      <${SpendByToolChart} byTool=${spend.byTool} />
+      <${SpendBreakdownChart} amounts=${spend.byTool} by="tool" />
+      <${SpendBreakdownChart} amounts=${data.spendByModel} by="model" />
     </div>
     <${TrailTable} sessionId=${session.id} brokenAt=${data.verification.ok ? null : data.verification.brokenAt} tick=${tick + reloads} />
   </article>`

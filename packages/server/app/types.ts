@@ -69,4 +69,5 @@ export interface SessionDetail {
   approvals: Approval[]
   treeHead: { treeSize: number; rootHash: string; signedAt: number; signature: string; publicKey: string } | null
   spendOverTime: { at: string; totalUsd: number }[]
+  spendByModel: Record<string, number>
 }

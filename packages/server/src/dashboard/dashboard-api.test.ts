@@ -1,4 +1,4 @@
-import { createHaldir, memoryBackend } from '@haldir/core'
+import { createHaldir, MODEL_CALL_ACTION, memoryBackend } from '@haldir/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiKeyStore, createApiKey } from '../api-keys.ts'
 import { type RunningHaldirServer, serveHaldir } from '../serve-haldir.ts'
@@ -6,6 +6,7 @@ import { type RunningHaldirServer, serveHaldir } from '../serve-haldir.ts'
 const keys = { admin: createApiKey(), auditor: createApiKey(), approver: createApiKey(), agent: createApiKey(), other: createApiKey() }
 let running: RunningHaldirServer
 let crewId = ''
+let modelUserId = ''
 
 beforeAll(async () => {
   const backend = memoryBackend()
@@ -19,7 +20,7 @@ beforeAll(async () => {
     rateLimits: { perKey: false },
   })
   const haldir = createHaldir({ backend, tenant: 'acme' })
-  // 255 sessions: the old page showed 200 and lost the rest.
+  // Past 200 sessions: the old page showed 200 and lost the rest.
   for (let index = 0; index < 250; index++) await haldir.createSession({ agentId: `worker-${index}`, scopes: ['browse'], spendLimit: 1 })
   const hot = await haldir.createSession({ agentId: 'hot', scopes: ['browse'], spendLimit: 1 })
   await haldir.authorizePayment(hot.id, 0.85, { tool: 'search' })
@@ -29,6 +30,15 @@ beforeAll(async () => {
   await haldir.checkPermission(denied.id, 'send_email')
   await haldir.revokeSession((await haldir.createSession({ agentId: 'gone', scopes: ['browse'] })).id)
   crewId = crew.id
+  // Two metered model calls and a tool call: spend by model counts only the model calls.
+  const modelUser = await haldir.createSession({ agentId: 'model-user', scopes: ['browse'], spendLimit: 1 })
+  for (const [model, usd] of [['gpt-4o', 0.02], ['gpt-4o', 0.01], ['claude-sonnet', 0.05]] as const) {
+    const decision = await haldir.gate({ sessionId: modelUser.id, tool: model, action: MODEL_CALL_ACTION, maxCostUsd: 0.1 })
+    if (!decision.allowed) throw decision.error
+    await decision.hold.settle(usd, { action: MODEL_CALL_ACTION })
+  }
+  await haldir.authorizePayment(modelUser.id, 0.2, { tool: 'search' })
+  modelUserId = modelUser.id
 })
 afterAll(() => running.close())
 
@@ -86,14 +96,21 @@ describe('the dashboard API', () => {
     const { cookie } = await signIn(keys.auditor)
     const page = async (query: string) => (await (await get(cookie, `/sessions?${query}`)).json()) as { total: number; mode: string; rows: { agentId: string; childCount: number }[] }
     const tree = await page('pageSize=25&page=11')
-    expect(tree).toMatchObject({ total: 253, mode: 'tree' })
-    expect(tree.rows).toHaveLength(3)
+    expect(tree).toMatchObject({ total: 254, mode: 'tree' })
+    expect(tree.rows).toHaveLength(4)
     expect((await page('q=worker-249')).rows.map((row) => row.agentId)).toEqual(['worker-249'])
     expect((await page('over80=1')).rows.map((row) => row.agentId)).toEqual(['hot'])
     expect((await page('flagged=1')).rows.map((row) => row.agentId)).toEqual(['crew-b'])
     expect((await page('state=revoked')).rows.map((row) => row.agentId)).toContain('gone')
     expect((await page(`parentId=${crewId}`)).rows.map((row) => row.agentId).sort()).toEqual(['crew-a', 'crew-b'])
     expect((await page('q=crew&pageSize=200')).rows.find((row) => row.agentId === 'crew')?.childCount).toBe(2)
+  })
+
+  it('reports spend by tool and, for metered model calls, by model', async () => {
+    const { cookie } = await signIn(keys.auditor)
+    const detail = (await (await get(cookie, `/sessions/${modelUserId}`)).json()) as { spend: { byTool: Record<string, number> }; spendByModel: Record<string, number> }
+    expect(detail.spendByModel).toEqual({ 'gpt-4o': 0.03, 'claude-sonnet': 0.05 })
+    expect(detail.spend.byTool).toMatchObject({ search: 0.2, 'gpt-4o': 0.03, 'claude-sonnet': 0.05 })
   })
 
   it("shows one tenant nothing of another's", async () => {

@@ -2,7 +2,7 @@ import type { AuditVerification, TreeHead } from '@haldir/core'
 import type { ApprovalRecord, HaldirBackend, HoldInfo, SessionRecord, SpendRecord } from '@haldir/core/backend'
 import { microsToUsd } from '@haldir/core/backend'
 import { type SessionRow, searchSessions, sessionRow } from './search-sessions.ts'
-import { readSessionTrail, spendSeries } from './session-trail.ts'
+import { readSessionTrail, spendByModel, spendSeries } from './session-trail.ts'
 
 /** Everything the session page shows besides the trail itself. */
 export interface SessionDetail {
@@ -16,6 +16,8 @@ export interface SessionDetail {
   /** The tenant's latest signed tree head, when the backend keeps a ledger. */
   treeHead: TreeHead | null
   spendOverTime: { at: string; totalUsd: number }[]
+  /** Metered model calls' spend by model. */
+  spendByModel: Record<string, number>
 }
 
 /** Revoked when it or an ancestor is (walked up by id: a crew's revocation covers its agents), else expired or live. */
@@ -54,5 +56,6 @@ export async function sessionDetail(backend: HaldirBackend, tenant: string, sess
     approvals,
     treeHead,
     spendOverTime: spendSeries(entries),
+    spendByModel: spendByModel(entries),
   }
 }

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '@haldir/core'
+import { type AuditEntry, MODEL_CALL_ACTION } from '@haldir/core'
 import type { HaldirBackend } from '@haldir/core/backend'
 import { z } from 'zod'
 
@@ -81,4 +81,17 @@ export function spendSeries(entries: readonly AuditEntry[], points = 200): { at:
   if (series.length <= points) return series
   const step = series.length / points
   return Array.from({ length: points }, (_, index) => series[Math.min(series.length - 1, Math.floor((index + 1) * step) - 1)] as { at: string; totalUsd: number })
+}
+
+/**
+ * What the session's metered model calls cost, by model: every adapter audits a model call as
+ * `model.call` under the model's name (or its `auditName`), so tool spend alone would mix them in.
+ */
+export function spendByModel(entries: readonly AuditEntry[]): Record<string, number> {
+  const byModel: Record<string, number> = {}
+  for (const entry of entries) {
+    if (entry.action !== MODEL_CALL_ACTION || entry.costUsd === 0) continue
+    byModel[entry.tool] = Math.round(((byModel[entry.tool] ?? 0) + entry.costUsd) * 1e6) / 1e6
+  }
+  return byModel
 }
