@@ -23,7 +23,10 @@ function SessionTreeRow({ row, depth, tick }: { row: SessionRow; depth: number; 
         ${row.flagged ? html` <span class="badge warn">flagged</span>` : ''}
       </td>
       <td><span class=${`state ${row.state}`}>${row.state}</span></td>
-      <td><${SpendBar} spent=${row.spentUsd} reserved=${row.reservedUsd} limit=${row.limitUsd} /></td>
+      <td>
+        <${SpendBar} spent=${row.spentUsd} reserved=${row.reservedUsd} limit=${row.limitUsd} />
+        ${row.windows.length > 0 ? html`<div class="muted windows">${row.windows.map((window) => `${window.label} ${percent(window.percent)}`).join(' · ')}</div>` : ''}
+      </td>
       <td>${percent(row.percent)}</td>
       <td class="muted">${when(row.createdAt)}</td>
     </tr>

@@ -12,6 +12,7 @@ export interface SessionRow {
   percent: number | null
   flagged: boolean
   childCount: number
+  windows: { label: string; percent: number }[]
 }
 
 export interface SessionPage {

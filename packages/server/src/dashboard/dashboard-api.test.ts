@@ -22,7 +22,7 @@ beforeAll(async () => {
   const haldir = createHaldir({ backend, tenant: 'acme' })
   // Past 200 sessions: the old page showed 200 and lost the rest.
   for (let index = 0; index < 250; index++) await haldir.createSession({ agentId: `worker-${index}`, scopes: ['browse'], spendLimit: 1 })
-  const hot = await haldir.createSession({ agentId: 'hot', scopes: ['browse'], spendLimit: 1 })
+  const hot = await haldir.createSession({ agentId: 'hot', scopes: ['browse'], spendLimit: 1, windows: [{ period: 'day', limit: 2 }] })
   await haldir.authorizePayment(hot.id, 0.85, { tool: 'search' })
   const crew = await haldir.createSession({ agentId: 'crew', scopes: ['browse'], spendLimit: 5 })
   await haldir.createSession({ agentId: 'crew-a', scopes: ['browse'], parentId: crew.id })
@@ -94,12 +94,14 @@ describe('the dashboard API', () => {
 
   it('pages every session on the server and filters by text, state, spend and flags', async () => {
     const { cookie } = await signIn(keys.auditor)
-    const page = async (query: string) => (await (await get(cookie, `/sessions?${query}`)).json()) as { total: number; mode: string; rows: { agentId: string; childCount: number }[] }
+    const page = async (query: string) => (await (await get(cookie, `/sessions?${query}`)).json()) as { total: number; mode: string; rows: { agentId: string; childCount: number; windows: unknown[] }[] }
     const tree = await page('pageSize=25&page=11')
     expect(tree).toMatchObject({ total: 254, mode: 'tree' })
     expect(tree.rows).toHaveLength(4)
     expect((await page('q=worker-249')).rows.map((row) => row.agentId)).toEqual(['worker-249'])
     expect((await page('over80=1')).rows.map((row) => row.agentId)).toEqual(['hot'])
+    // Its daily window: $0.85 of $2.
+    expect((await page('q=hot')).rows[0]).toMatchObject({ windows: [{ label: 'day', percent: 42.5 }] })
     expect((await page('flagged=1')).rows.map((row) => row.agentId)).toEqual(['crew-b'])
     expect((await page('state=revoked')).rows.map((row) => row.agentId)).toContain('gone')
     expect((await page(`parentId=${crewId}`)).rows.map((row) => row.agentId).sort()).toEqual(['crew-a', 'crew-b'])

@@ -33,6 +33,8 @@ export interface SessionRow {
   percent: number | null
   flagged: boolean
   childCount: number
+  /** Each budget window (`day`, `rolling 3600 s`) with its spent plus reserved share of its limit. */
+  windows: { label: string; percent: number }[]
 }
 
 export interface SessionSearchPage {
@@ -60,6 +62,10 @@ export function sessionRow(record: SessionRecord, spend: SpendRecord, facts: { s
     percent: limit === null || limit === 0 ? null : Math.round(((spend.spentMicros + spend.reservedMicros) / limit) * 1000) / 10,
     flagged: facts.flagged,
     childCount: facts.childCount,
+    windows: spend.windows.map((window) => ({
+      label: window.kind === 'calendar' ? `${window.period}` : `rolling ${Math.round((window.durationMs ?? 0) / 1000)} s`,
+      percent: window.limitMicros === 0 ? 100 : Math.round(((window.spentMicros + window.reservedMicros) / window.limitMicros) * 1000) / 10,
+    })),
   }
 }
 
