@@ -9,11 +9,16 @@ export async function startHaldirServe(args: readonly string[], env: Record<stri
   const server = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise<string>((resolve, reject) => {
     let output = ''
-    server.stdout.on('data', (chunk: Buffer) => {
+    const listening = (chunk: Buffer) => {
       output += chunk.toString()
       const match = /listening on (\S+)/.exec(output)
-      if (match) resolve(match[1] as string)
-    })
+      if (!match) return
+      // From here on the request log is read and dropped (kept, it would grow with every request).
+      server.stdout.off('data', listening)
+      server.stdout.resume()
+      resolve(match[1] as string)
+    }
+    server.stdout.on('data', listening)
     server.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
   })
   return { url, stop: () => server.kill('SIGTERM') }

@@ -2,9 +2,9 @@
 // the same run. Target (issue #7): ≥ 2,000 governed calls/s.
 // Two shapes: independent agents (one root session per worker) and a crew (every worker's
 // session under one parent, so every call locks the same crew row: the contended case).
-// Each shape runs three ways in turn: the locked path with inline settles (what a governed call
-// was before issue #18), the one-round-trip path with inline settles, and the defaults (one
-// round trip, settles deferred and batched; calls/s counts until every settle has landed).
+// Each shape runs three ways in turn: the locked path (what a governed call was before issue
+// #18), the one-round-trip path with inline settles (the defaults), and one round trip with
+// settles deferred (calls/s counts until every settle has landed).
 import { createHaldir, type Haldir, withHaldir } from '@haldir/core'
 import { postgresBackend } from '@haldir/postgres'
 import { databaseUnavailable, dropSchema, testDatabaseUrl, testMasterKey, testSchema } from '@haldir/postgres/testing'
@@ -18,8 +18,8 @@ if (unavailable) {
   const schema = testSchema()
   const backend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32 })
   await backend.migrate()
-  const postgres = createHaldir({ backend })
-  const postgresInline = createHaldir({ backend, settle: 'inline' })
+  const postgres = createHaldir({ backend, settle: 'deferred' })
+  const postgresInline = createHaldir({ backend })
   const lockedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, optimistic: false })
   const locked = createHaldir({ backend: lockedBackend, settle: 'inline' })
   const memory = createHaldir()
@@ -46,8 +46,8 @@ if (unavailable) {
   for (const shape of ['agents', 'crew'] as const)
     for (const concurrency of [1, 16, 64]) {
       rows.push(await run(locked, 'postgres locked, inline settle', concurrency, shape))
-      rows.push(await run(postgresInline, 'postgres one round trip, inline settle', concurrency, shape))
-      rows.push(await run(postgres, 'postgres one round trip, deferred settle (default)', concurrency, shape))
+      rows.push(await run(postgresInline, 'postgres one round trip, inline settle (default)', concurrency, shape))
+      rows.push(await run(postgres, 'postgres one round trip, deferred settle', concurrency, shape))
     }
   report('governed call (gate + settle): PostgreSQL vs memory backend', baseline, rows)
   await backend.close()

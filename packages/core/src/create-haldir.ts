@@ -53,7 +53,7 @@ export interface HaldirOptions {
    * batched with other settles (one request for many over HTTP); this client's own reads,
    * `flush()` and `close()` wait for it. `'inline'`: before the call returns.
    * `hold.settle()`/`hold.release()` and calls with an idempotency key are always inline.
-   * @default 'deferred'
+   * @default the backend's `defaultSettle`, else 'deferred' (the PostgreSQL backend's is 'inline')
    */
   settle?: 'deferred' | 'inline'
   /**
@@ -80,12 +80,14 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     throw new ValidationError({ issues: [{ path: 'onSettleError', message: 'must be a function' }] })
   }
   const onSettleError = options.onSettleError ?? warnSettleError
+  const chosenBackend = options.backend ?? memoryBackend()
+  const settleMode = options.settle ?? (chosenBackend as { defaultSettle?: unknown }).defaultSettle ?? 'deferred'
   const client = createClientContext({
-    backend: options.backend ?? memoryBackend(),
+    backend: chosenBackend,
     tenant: options.tenant ?? 'default',
     redact: options.redact ?? DEFAULT_REDACT,
     settles:
-      options.settle === 'inline'
+      settleMode === 'inline'
         ? null
         : (backend, tenant) => createSettleQueue({ backend, tenant, onError: (error, request) => onSettleError(error, { sessionId: request.sessionId, holdId: request.holdId }) }),
   })

@@ -499,6 +499,12 @@ export interface HaldirBackend {
    * the others), as `settle` would. A client sends the settles of completed calls in batches.
    */
   settleMany?(request: SettleManyRequest): Promise<SettleManyResult>
+  /**
+   * Optional: how a client over this backend settles governed calls unless told otherwise
+   * (`createHaldir({ settle })`). `'inline'` where a settle written later would cost more than it
+   * saves the caller (PostgreSQL: it would overlap the next gate on the same rows). @default 'deferred'
+   */
+  readonly defaultSettle?: 'deferred' | 'inline'
   /** Appends an entry without charging. */
   appendAudit(request: AppendAuditRequest): Promise<AuditEntry>
   getSpend(request: SessionRequest): Promise<SpendRecord>

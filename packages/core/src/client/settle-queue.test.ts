@@ -148,6 +148,20 @@ describe('deferred settles', () => {
     expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.2, reservedUsd: 0 })
   })
 
+  it("follow the backend's defaultSettle unless told otherwise", async () => {
+    const real = memoryBackend()
+    const backend: HaldirBackend = Object.assign(Object.create(real) as HaldirBackend, { defaultSettle: 'inline' as const })
+    const haldir = createHaldir({ backend })
+    const other = createHaldir({ backend: real, settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+    await search('x')
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0 })
+    const deferredAnyway = withHaldir(async (query: string) => query, { haldir: createHaldir({ backend, settle: 'deferred' }), sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+    await deferredAnyway('y')
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0.1 })
+  })
+
   it('refuses an unknown settle mode or a handler that is not a function', () => {
     expect(() => createHaldir({ settle: 'later' as never })).toThrow(ValidationError)
     expect(() => createHaldir({ onSettleError: 'log' as never })).toThrow(/onSettleError/)

@@ -27,7 +27,7 @@ export interface HttpRoute {
 
 /** Every operation of the backend contract that travels over HTTP. */
 // `subscribe` is a stream of its own (server-sent events), not a request and an answer.
-export type HttpOperation = Exclude<keyof HaldirBackend, 'contractVersion' | 'name' | 'close' | 'publishTreeHeads' | 'subscribe'>
+export type HttpOperation = Exclude<keyof HaldirBackend, 'contractVersion' | 'name' | 'close' | 'publishTreeHeads' | 'subscribe' | 'defaultSettle'>
 
 const body = { in: 'body' } as const
 // A GET whose only members are in the path.
