@@ -6,6 +6,7 @@ import type { CombinedDemand } from '../../policy/approval-demand.ts'
 import type { Draft } from '../draft.ts'
 import type { ApprovalState, HoldRecord, SessionState } from '../state-store.ts'
 import { holdExpiry } from './hold-expiry.ts'
+import { openRequestHold } from './open-request-hold.ts'
 
 /** A hold carrying an approval, as callers see the approval. */
 export function toApprovalRecord(hold: HoldRecord & { approval: ApprovalState }): ApprovalRecord {
@@ -66,37 +67,22 @@ export function requestApproval(request: AuthorizeRequest, chain: readonly Sessi
   const holdId = draft.newId('hold')
   const approvalId = draft.newId('apr')
   const expiresAt = holdExpiry(chain, draft.now, demand.timeoutMs)
-  const hold: HoldRecord & { approval: ApprovalState } = {
-    id: holdId,
-    tenant: request.tenant,
-    sessionId: request.sessionId,
-    rootId: (chain[chain.length - 1] as SessionState).record.id,
-    amountMicros: request.amountMicros,
-    tool: request.tool,
-    scope: request.scope,
-    details: request.details,
-    createdAt: draft.now,
-    expiresAt,
-    idempotencyKey: request.idempotencyKey,
-    closed: null,
-    approval: {
-      id: approvalId,
-      agentId: session.record.agentId,
-      mode: request.mode === 'charge' ? 'charge' : 'reserve',
-      action: request.action,
-      reason: demand.reason,
-      status: 'pending',
-      requestedAt: draft.now,
-      onTimeout: demand.onTimeout,
-      holdTtlMs: request.holdTtlMs,
-      decidedAt: null,
-      decidedBy: null,
-      note: null,
-      used: false,
-    },
+  const approval: ApprovalState = {
+    id: approvalId,
+    agentId: session.record.agentId,
+    mode: request.mode === 'charge' ? 'charge' : 'reserve',
+    action: request.action,
+    reason: demand.reason,
+    status: 'pending',
+    requestedAt: draft.now,
+    onTimeout: demand.onTimeout,
+    holdTtlMs: request.holdTtlMs,
+    decidedAt: null,
+    decidedBy: null,
+    note: null,
+    used: false,
   }
-  draft.openHold(hold)
-  draft.move(chain, 0, request.amountMicros, null)
+  const hold = openRequestHold(request, chain, draft, { id: holdId, expiresAt, approval })
   const entry = draft.append(session, auditEvents.approvalRequested(request, { id: approvalId, holdId, reason: demand.reason, expiresAt }))
   const record = toApprovalRecord(hold)
   draft.emit('approval.requested', session, eventData(record))

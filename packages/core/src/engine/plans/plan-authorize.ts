@@ -7,6 +7,7 @@ import type { HoldRecord, IdempotencyRecord, LoadedState, SessionState } from '.
 import { approvalDemand } from '../../policy/approval-demand.ts'
 import { requestApproval } from './approval-steps.ts'
 import { holdExpiry } from './hold-expiry.ts'
+import { openRequestHold } from './open-request-hold.ts'
 import { planGoOnApproval } from './plan-go-on-approval.ts'
 import { afterReleases, releaseExpiredHolds } from './release-expired-holds.ts'
 import { requestFingerprint } from './request-fingerprint.ts'
@@ -57,22 +58,7 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
   } else if (request.mode === 'reserve') {
     draft.countCall(chain, request.tool, request.scope)
     const holdId = draft.newId('hold')
-    draft.openHold({
-      id: holdId,
-      tenant: request.tenant,
-      sessionId: request.sessionId,
-      rootId: (chain[chain.length - 1] as SessionState).record.id,
-      amountMicros: request.amountMicros,
-      tool: request.tool,
-      scope: request.scope,
-      details: request.details,
-      createdAt: draft.now,
-      expiresAt: holdExpiry(chain, draft.now, request.holdTtlMs),
-      idempotencyKey: request.idempotencyKey,
-      closed: null,
-      approval: null,
-    })
-    draft.move(chain, 0, request.amountMicros, null)
+    openRequestHold(request, chain, draft, { id: holdId, expiresAt: holdExpiry(chain, draft.now, request.holdTtlMs), approval: null })
     // The reservation is an entry of its own: the trail re-derives what is held, not only what is charged.
     draft.append(session, auditEvents.reserved(request, holdId))
     result = { allowed: true, holdId, entry: null }
