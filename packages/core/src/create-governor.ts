@@ -1,7 +1,6 @@
+import { chargeAfterCall } from './adapter/charge-after-call.ts'
 import { deferredClose } from './client/deferred-hold.ts'
-import { HaldirError } from './errors/haldir-error.ts'
 import { ValidationError } from './errors/validation-error.ts'
-import { errorMessage } from './internal/error-message.ts'
 import { usdToMicros } from './money/usd-to-micros.ts'
 import { checkOptionKeys } from './internal/check-option-keys.ts'
 import { holdTtlSchema, nameSchema, parseInput, scopeSchema } from './schemas.ts'
@@ -228,20 +227,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       else await hold.settle(reserveUsd, options)
       return
     }
-    let actual: number
-    let problem: string | null = null
-    try {
-      actual = cost(input, result)
-      usdToMicros(actual, 'cost')
-      if (actual > reserveUsd) {
-        problem = `cost $${actual} exceeded maxCost $${reserveUsd}; charged maxCost`
-        actual = reserveUsd
-      }
-    } catch (error) {
-      // The call already ran: charge the reservation rather than nothing, and flag it.
-      problem = `cost function failed (${HaldirError.isInstance(error) ? error.message : errorMessage(error)}); charged maxCost`
-      actual = reserveUsd
-    }
+    const { actualUsd: actual, problem } = chargeAfterCall(cost, input, result, reserveUsd)
     const options = { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) }
     if (later) later.settle(actual, options)
     else await hold.settle(actual, options)

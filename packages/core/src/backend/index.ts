@@ -75,6 +75,7 @@ export { resolveKeys, type KeyInput, type ResolvedKeys } from '../internal/resol
 export { type IdPrefix, newId } from '../internal/new-id.ts'
 export { errorMessage } from '../internal/error-message.ts'
 export { toErrorJson } from '../errors/to-error-json.ts'
+export { chargeAfterCall } from '../adapter/charge-after-call.ts'
 export * from '../schemas.ts'
 export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, type QueryField } from '../http/http-routes.ts'
 export { fetchTransport, type HttpTransport } from '../http/http-transport.ts'

@@ -1,5 +1,5 @@
 import { type Approval, type Haldir, type HaldirError, microsToUsd, usdToMicros, ValidationError } from '@haldir/core'
-import { denialToError } from '@haldir/core/backend'
+import { chargeAfterCall, denialToError } from '@haldir/core/backend'
 import { costFromArguments, isArgumentCost } from '../mcp-tool-cost.ts'
 import type { ToolCallPolicy } from './tool-call-policy.ts'
 
@@ -86,20 +86,7 @@ export async function governToolCall<Result>(input: GovernToolCallInput<Result>)
     await hold.settle(reserveUsd, { details: { durationMs: elapsed(started) } })
     return { allowed: true, result }
   }
-  let actual: number
-  let problem: string | null = null
-  try {
-    actual = cost(args, result)
-    usdToMicros(actual, 'cost')
-    if (actual > reserveUsd) {
-      problem = `cost $${actual} exceeded maxCost $${reserveUsd}; charged maxCost`
-      actual = reserveUsd
-    }
-  } catch (error) {
-    // The call already ran: charge the reservation rather than nothing, and flag it.
-    problem = `cost function failed (${error instanceof Error ? error.message : String(error)}); charged maxCost`
-    actual = reserveUsd
-  }
+  const { actualUsd: actual, problem } = chargeAfterCall(cost, args, result, reserveUsd)
   await hold.settle(actual, { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) })
   return { allowed: true, result }
 }
