@@ -1,4 +1,4 @@
-import { checkOptionKeys, createStatefulBackend, type HaldirBackend, type KeyInput, resolveKeys, ValidationError, type WebhookStore } from '@haldir/core/backend'
+import { checkOptionKeys, createStatefulBackend, type HaldirBackend, KEY_OPTIONS, type KeyInput, resolveKeys, ValidationError, type WebhookStore } from '@haldir/core/backend'
 import pg from 'pg'
 import { migrate } from './migrations.ts'
 import { postgresStore } from './postgres-store.ts'
@@ -64,12 +64,7 @@ export interface PostgresBackend extends HaldirBackend {
 const POSTGRES_OPTIONS = [
   'connectionString',
   'pool',
-  'masterKey',
-  'previousMasterKeys',
-  'auditKey',
-  'previousAuditKeys',
-  'treeSigningKey',
-  'previousTreeSigningKeys',
+  ...KEY_OPTIONS,
   'schema',
   'migrate',
   'poolSize',

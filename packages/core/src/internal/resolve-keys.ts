@@ -21,6 +21,9 @@ export interface ResolvedKeys {
   ephemeral: boolean
 }
 
+/** The options of a backend that `resolveKeys` reads: one list, so every backend accepts the same key options. */
+export const KEY_OPTIONS = ['masterKey', 'previousMasterKeys', 'auditKey', 'previousAuditKeys', 'treeSigningKey', 'previousTreeSigningKeys'] as const
+
 /**
  * Resolves the vault and audit keys of a backend: options first, then `HALDIR_MASTER_KEY`,
  * `HALDIR_PREVIOUS_MASTER_KEYS`, `HALDIR_AUDIT_KEY` and `HALDIR_PREVIOUS_AUDIT_KEYS` (lists

@@ -1,7 +1,7 @@
 import type { HaldirBackend } from '../backend/haldir-backend.ts'
 import { createStatefulBackend } from '../engine/create-stateful-backend.ts'
 import { checkOptionKeys } from '../internal/check-option-keys.ts'
-import { resolveKeys, type KeyInput } from '../internal/resolve-keys.ts'
+import { KEY_OPTIONS, resolveKeys, type KeyInput } from '../internal/resolve-keys.ts'
 import { memoryInternals, type MemoryInternals, memoryStore } from './memory-store.ts'
 
 export interface MemoryBackendOptions {
@@ -28,12 +28,7 @@ export interface MemoryBackendOptions {
 }
 
 const MEMORY_OPTIONS = [
-  'masterKey',
-  'previousMasterKeys',
-  'auditKey',
-  'previousAuditKeys',
-  'treeSigningKey',
-  'previousTreeSigningKeys',
+  ...KEY_OPTIONS,
   'now',
   'idempotencyCacheSize',
   'maxTenantBytes',
