@@ -10,9 +10,9 @@ import { ForbiddenError } from '../errors/forbidden-error.ts'
 import { NotFoundError } from '../errors/not-found-error.ts'
 import { SessionRevokedError } from '../errors/session-revoked-error.ts'
 import { ValidationError } from '../errors/validation-error.ts'
-import type { HaldirEvent } from '../events/haldir-event.ts'
 import type { Approval, CreateSessionOptions, GateDecision, Haldir, Session } from '../types.ts'
 import { withHaldir } from '../with-haldir.ts'
+import { listenToEvents } from './listen-to-events.ts'
 import type { BackendUnderTest, ConformanceHook } from './test-backend.ts'
 
 export interface ApprovalContext {
@@ -345,16 +345,8 @@ export function approvalCases(context: ApprovalContext): void {
         ctx.skip()
         return
       }
-      const heard: HaldirEvent[] = []
-      const stop = haldir().on('*', (event) => heard.push(event))
+      const { heard, stop } = await listenToEvents(haldir(), await session())
       try {
-        // A remote subscription opens in the background: wait until a probe event arrives.
-        const probe = await session()
-        await haldir().revokeSession(probe.id)
-        for (let attempt = 0; attempt < 200 && !heard.some((event) => event.sessionId === probe.id); attempt++) {
-          await haldir().authorizePayment(probe.id, 0.01).catch(() => {})
-          await new Promise((resolve) => setTimeout(resolve, 10))
-        }
         const s = await session({ spendLimit: 5 })
         const approval = pendingOf(await gate(s.id, 1))
         await haldir().deny(approval.id, { by: 'bob' })

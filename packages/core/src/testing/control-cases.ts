@@ -4,8 +4,8 @@ import { CallCapError } from '../errors/call-cap-error.ts'
 import { OutsideHoursError } from '../errors/outside-hours-error.ts'
 import { RateLimitedError } from '../errors/rate-limited-error.ts'
 import { ValidationError } from '../errors/validation-error.ts'
-import type { HaldirEvent } from '../events/haldir-event.ts'
 import type { CreateSessionOptions, Haldir, Session } from '../types.ts'
+import { listenToEvents } from './listen-to-events.ts'
 import type { BackendUnderTest, ConformanceHook } from './test-backend.ts'
 
 export interface ControlContext {
@@ -160,15 +160,8 @@ export function controlCases(context: ControlContext): void {
         ctx.skip()
         return
       }
-      const heard: HaldirEvent[] = []
-      const stop = haldir().on('*', (event) => heard.push(event))
+      const { heard, stop } = await listenToEvents(haldir(), await session())
       try {
-        const probe = await session()
-        await haldir().revokeSession(probe.id)
-        for (let attempt = 0; attempt < 200 && !heard.some((event) => event.sessionId === probe.id); attempt++) {
-          await haldir().authorizePayment(probe.id, 0.01).catch(() => {})
-          await new Promise((resolve) => setTimeout(resolve, 10))
-        }
         const s = await session({ spendLimit: 1, alerts: [0.8, 0.5, 1], windows: [{ period: 'month', limit: 0.5 }] })
         const results = await Promise.allSettled(Array.from({ length: 150 }, () => haldir().authorizePayment(s.id, 0.01)))
         expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(50)
