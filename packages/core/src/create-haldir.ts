@@ -53,7 +53,7 @@ export interface HaldirOptions {
    * batched with other settles (one request for many over HTTP); this client's own reads,
    * `flush()` and `close()` wait for it. `'inline'`: before the call returns.
    * `hold.settle()`/`hold.release()` and calls with an idempotency key are always inline.
-   * @default the backend's `defaultSettle`, else 'deferred' (the PostgreSQL backend's is 'inline')
+   * @default the backend's `defaultSettle`, else 'deferred'
    */
   settle?: 'deferred' | 'inline'
   /**

@@ -32,30 +32,60 @@ export function applyStatements(tables: Tables, changes: Changes): string[] {
     )
   }
   if (changes.entries.length > 0) {
-    const { tenant } = changes
-    const rows = changes.entries.map(
-      (entry, index) =>
-        sql`(${entry.id}, ${entry.keyId}, ${tenant}, ${entry.sessionId}, ${entry.agentId}, ${entry.seq}, ${entry.timestamp}, ${entry.tool}, ${entry.action}, ${entry.scope}, ${entry.outcome},
-             ${entry.flagged}, ${entry.reason}, ${usdToMicros(entry.costUsd, 'costUsd')}, ${entry.details}, ${entry.ledger ?? null}, ${entry.prevHash}, ${entry.hash}, ${changes.leaves?.[index] ?? null})`,
-    )
+    const { entries } = changes
+    const column = <T>(pick: (entry: (typeof entries)[number], index: number) => T) => entries.map(pick)
     statements.push(
-      `insert into ${tables.audit.text} (id, key_id, tenant, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, ledger, prev_hash, hash, leaf_hash) values ${rows.join(', ')}`,
+      tables.prepared.insertEntries(changes.tenant, [
+        column((entry) => entry.id),
+        column((entry) => entry.keyId),
+        column((entry) => entry.sessionId),
+        column((entry) => entry.agentId),
+        column((entry) => entry.seq),
+        column((entry) => entry.timestamp),
+        column((entry) => entry.tool),
+        column((entry) => entry.action),
+        column((entry) => entry.scope),
+        column((entry) => entry.outcome),
+        column((entry) => entry.flagged),
+        column((entry) => entry.reason),
+        column((entry) => usdToMicros(entry.costUsd, 'costUsd')),
+        column((entry) => entry.details),
+        column((entry) => entry.ledger ?? null),
+        column((entry) => entry.prevHash),
+        column((entry) => entry.hash),
+        column((_, index) => changes.leaves?.[index] ?? null),
+      ]),
     )
   }
-  for (const hold of changes.openedHolds) {
+  const opened = changes.openedHolds
+  if (opened.length > 0) {
+    const column = <T>(pick: (hold: (typeof opened)[number]) => T) => opened.map(pick)
     statements.push(
-      sql`insert into ${tables.holds} (id, tenant, session_id, root_id, amount_micros, tool, scope, details, created_at_ms, expires_at_ms, idempotency_key, approval_id, approval)
-          values (${hold.id}, ${hold.tenant}, ${hold.sessionId}, ${hold.rootId}, ${hold.amountMicros}, ${hold.tool}, ${hold.scope}, ${hold.details}, ${hold.createdAt},
-                  ${hold.expiresAt}, ${hold.idempotencyKey}, ${hold.approval?.id ?? null}, ${hold.approval})`,
+      tables.prepared.insertHolds([
+        column((hold) => hold.id),
+        column((hold) => hold.tenant),
+        column((hold) => hold.sessionId),
+        column((hold) => hold.rootId),
+        column((hold) => hold.amountMicros),
+        column((hold) => hold.tool),
+        column((hold) => hold.scope),
+        column((hold) => hold.details),
+        column((hold) => hold.createdAt),
+        column((hold) => hold.expiresAt),
+        column((hold) => hold.idempotencyKey),
+        column((hold) => hold.approval?.id ?? null),
+        column((hold) => hold.approval),
+      ]),
     )
   }
   // Before closings: a hold may change (its approval decided) and close in one operation.
   for (const update of changes.updatedHolds) {
     statements.push(sql`update ${tables.holds} set expires_at_ms = ${update.expiresAt}, approval = ${update.approval} where id = ${update.holdId}`)
   }
-  for (const closing of changes.closedHolds) {
+  const closed = changes.closedHolds
+  if (closed.length > 0) {
     statements.push(
-      sql`update ${tables.holds} set settled_entry_id = ${closing.entryId}, charged_micros = ${closing.chargedMicros}, expired = ${closing.expired} where id = ${closing.holdId}`,
+      tables.prepared.closeHolds([closed.map((closing) => closing.holdId), closed.map((closing) => closing.entryId), closed.map((closing) => closing.chargedMicros), closed.map((closing) => closing.expired)]),
     )
   }
   statements.push(...sessionUpdates(tables, changes, created, headOf))
@@ -98,24 +128,15 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
   if (updates.size === 0) return []
   // One statement for every touched row; a second tool charged to the same row in one operation
   // (no plan does this today) gets a statement of its own, since one UPDATE changes a row once.
-  const rows: string[] = []
+  const columns: unknown[][] = Array.from({ length: 9 }, () => [])
   const extraTools: string[] = []
   for (const [sessionId, update] of updates) {
     const [first, ...rest] = [...update.tools]
-    rows.push(
-      sql`(${sessionId}, ${update.spent}::bigint, ${update.reserved}::bigint, ${first?.[0] ?? null}::text, ${first?.[1] ?? 0}::bigint, ${update.head?.seq ?? null}::bigint, ${update.head?.hash ?? null}::text, ${update.revokedAt}::bigint, ${update.usage}::jsonb)`,
-    )
+    const row = [sessionId, update.spent, update.reserved, first?.[0] ?? null, first?.[1] ?? 0, update.head?.seq ?? null, update.head?.hash ?? null, update.revokedAt, update.usage]
+    row.forEach((value, index) => columns[index]?.push(value))
     for (const [tool, micros] of rest) extraTools.push(sql`update ${tables.sessions} set by_tool = ${addTool(tool, micros)} where id = ${sessionId}`)
   }
-  return [
-    `update ${tables.sessions.text} as s set
-       spent_micros = s.spent_micros + v.spent, reserved_micros = s.reserved_micros + v.reserved,
-       by_tool = case when v.tool is null then s.by_tool else jsonb_set(s.by_tool, array[v.tool], to_jsonb(coalesce((s.by_tool ->> v.tool)::bigint, 0) + v.tool_micros)) end,
-       audit_seq = coalesce(v.seq, s.audit_seq), audit_head = coalesce(v.head, s.audit_head), revoked_at_ms = coalesce(v.revoked, s.revoked_at_ms),
-       usage = coalesce(v.usage, s.usage)
-     from (values ${rows.join(', ')}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked, usage) where s.id = v.id`,
-    ...extraTools,
-  ]
+  return [tables.prepared.updateSessions(columns), ...extraTools]
 }
 
 // An array is a Postgres array to the query text; rules are stored as one JSON array.

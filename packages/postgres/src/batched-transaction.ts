@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import type { ConnectionSource } from './prepared-statements.ts'
 import { toBackendError } from './to-backend-error.ts'
 
 export interface BatchedTransaction {
@@ -15,7 +16,7 @@ export interface BatchedTransaction {
  * which runs several in one message (values are inlined by `sql`, escaped by pg itself).
  * Anything thrown rolls back; non-Haldir errors become `BackendError`.
  */
-export async function inBatchedTransaction<T>(pool: pg.Pool, work: (transaction: BatchedTransaction) => Promise<T>): Promise<T> {
+export async function inBatchedTransaction<T>(pool: ConnectionSource, work: (transaction: BatchedTransaction) => Promise<T>): Promise<T> {
   let client: pg.PoolClient
   try {
     client = await pool.connect()

@@ -1,5 +1,6 @@
 import type { LoadRequest } from '@haldir/core/backend'
-import { AUDIT_COLUMNS, STATE_COLUMNS } from './rows.ts'
+import { STATE_COLUMNS } from './rows.ts'
+import { type PreparedStatements, preparedStatements } from './prepared-statements.ts'
 import { raw, sql } from './sql-text.ts'
 
 /** The tables of one Haldir schema, as SQL fragments. */
@@ -10,9 +11,11 @@ export interface Tables {
   idempotency: ReturnType<typeof raw>
   secrets: ReturnType<typeof raw>
   configVersions: ReturnType<typeof raw>
+  /** The statements of a governed call's path, prepared per connection. */
+  prepared: PreparedStatements
 }
 
-export function tablesOf(schema: string): Tables {
+export function tablesOf(schema: string, options: { prepare?: boolean } = {}): Tables {
   return {
     sessions: raw(`${schema}.sessions`),
     audit: raw(`${schema}.audit_entries`),
@@ -20,14 +23,13 @@ export function tablesOf(schema: string): Tables {
     idempotency: raw(`${schema}.idempotency`),
     secrets: raw(`${schema}.secrets`),
     configVersions: raw(`${schema}.config_versions`),
+    prepared: preparedStatements(schema, options),
   }
 }
 
 export type LoadPart = 'hold' | 'sessions' | 'expiredHolds' | 'idempotency' | 'secret' | 'configVersion'
 
-/** The columns of the audit entry joined onto a hold, prefixed so they do not clash with the hold's own. */
-export const ENTRY_PREFIX = 'entry_'
-const prefixedAudit = (alias: string) => raw(AUDIT_COLUMNS.split(', ').map((column) => `${alias}.${column} as ${ENTRY_PREFIX}${column}`).join(', '))
+export { ENTRY_PREFIX } from './prepared-statements.ts'
 /** The hold's columns, prefixed, for the hold joined onto an idempotency record. */
 export const HOLD_PREFIX = 'hold_'
 const HOLD_COLUMNS = ['id', 'tenant', 'session_id', 'root_id', 'amount_micros', 'tool', 'scope', 'details', 'created_at_ms', 'expires_at_ms', 'idempotency_key', 'expired', 'settled_entry_id', 'charged_micros', 'approval']
@@ -49,27 +51,19 @@ export function loadStatements(tables: Tables, request: LoadRequest): { parts: L
   const S = tables.sessions
   const H = tables.holds
   if (request.holdId !== undefined) {
-    add('hold', sql`select h.*, ${prefixedAudit('a')} from ${H} h left join ${tables.audit} a on a.id = h.settled_entry_id where h.id = ${request.holdId} and h.tenant = ${tenant} for update of h`)
+    add('hold', tables.prepared.hold(tenant, request.holdId))
   }
   const { sessionId, sessions: scope } = request
   if (scope !== undefined && sessionId !== undefined) {
     const columns = raw(STATE_COLUMNS)
     if (scope === 'chain') {
-      const chain = sql`array[${sessionId}]::text[] || (select ancestors from ${S} where id = ${sessionId} and tenant = ${tenant})`
       const at = request.expiredHoldsAt
       if (at === undefined) {
-        add('sessions', sql`select ${columns} from ${S} where tenant = ${tenant} and id = any(${raw(chain)}) order by id for update`)
+        add('sessions', tables.prepared.chain(tenant, sessionId))
       } else {
-        const root = sql`(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where id = ${sessionId} and tenant = ${tenant})`
-        const expired = sql`${H}.tenant = ${tenant} and ${H}.root_id = ${raw(root)} and ${H}.settled_entry_id is null and ${H}.expires_at_ms <= ${at}`
         // The chain, and the chains of the holds under its root whose lease ended, locked together in id order.
-        add(
-          'sessions',
-          sql`select ${columns} from ${S} where tenant = ${tenant} and id = any(${raw(chain)} || coalesce((
-                select array_agg(distinct member) from ${H} join ${S} holder on holder.id = ${H}.session_id, unnest(array[holder.id] || holder.ancestors) member
-                where ${raw(expired)}), '{}')) order by id for update`,
-        )
-        add('expiredHolds', sql`select * from ${H} where ${raw(expired)} order by expires_at_ms for update skip locked`)
+        add('sessions', tables.prepared.chainWithExpired(tenant, sessionId, at))
+        add('expiredHolds', tables.prepared.expiredHolds(tenant, sessionId, at))
       }
     } else if (scope === 'self') {
       add('sessions', sql`select ${columns} from ${S} where tenant = ${tenant} and id = ${sessionId} for update`)
@@ -89,6 +83,6 @@ export function loadStatements(tables: Tables, request: LoadRequest): { parts: L
   if (request.secretName !== undefined) {
     add('secret', sql`select name, key_id, nonce, ciphertext, tag, scope_required, format from ${tables.secrets} where tenant = ${tenant} and name = ${request.secretName}`)
   }
-  if (request.configVersion) add('configVersion', sql`select version from ${tables.configVersions} where tenant = ${tenant}`)
+  if (request.configVersion) add('configVersion', tables.prepared.configVersion(tenant))
   return { parts, statements }
 }

@@ -2,6 +2,7 @@ import type { Changes, HoldRecord, LoadedState, LoadRequest, SessionState } from
 import { LRUCache } from 'lru-cache'
 import type { Tables } from './load-statements.ts'
 import { sql } from './sql-text.ts'
+import { advanceSessions, copySession } from './advance-sessions.ts'
 
 /**
  * What this process last knew of the rows it wrote: sessions (counters, head, usage), the holds
@@ -123,32 +124,9 @@ export function optimisticState(tables: Tables): OptimisticState {
     const { tenant } = changes
     // Each session as it stands after the changes: counters moved, head advanced, revoked, usage replaced.
     const after = new Map<string, SessionState>()
-    const touch = (session: SessionState) => {
-      let next = after.get(session.record.id)
-      if (!next) after.set(session.record.id, (next = { ...session, head: { ...session.head }, record: { ...session.record } }))
-      return next
-    }
-    for (const session of state.sessions) touch(session)
-    for (const session of state.expiredHolds.flatMap((expired) => expired.chain)) touch(session)
-    for (const created of changes.createdSessions) after.set(created.record.id, { ...created, head: { ...created.head } })
-    for (const change of changes.counters) {
-      const session = after.get(change.sessionId)
-      if (!session) continue
-      session.spentMicros += change.spentMicros
-      session.reservedMicros += change.reservedMicros
-    }
-    for (const entry of changes.entries) {
-      const session = after.get(entry.sessionId)
-      if (session) session.head = { seq: entry.seq, hash: entry.hash }
-    }
-    for (const revocation of changes.revocations) {
-      const session = after.get(revocation.sessionId)
-      if (session) session.record = { ...session.record, revokedAt: revocation.revokedAt }
-    }
-    for (const change of changes.usage) {
-      const session = after.get(change.sessionId)
-      if (session) session.usage = change.usage
-    }
+    for (const session of state.sessions) after.set(session.record.id, copySession(session))
+    for (const session of state.expiredHolds.flatMap((expired) => expired.chain)) if (!after.has(session.record.id)) after.set(session.record.id, copySession(session))
+    advanceSessions(after, changes)
     for (const [id, session] of after) {
       ancestry.set(key(tenant, id), session.ancestors)
       // Overlapped by another operation on these rows: which commit came last is unknown here.

@@ -19,19 +19,11 @@ import { applyStatements } from './apply-statements.ts'
 import { postgresLedger } from './postgres-ledger.ts'
 import { type Operation, optimisticState } from './optimistic-state.ts'
 import { inBatchedTransaction } from './batched-transaction.ts'
+import { type GroupCommitOptions, groupCommit } from './group-commit.ts'
+import { type SecretRow, toLoadedState, toStoredSecret } from './to-loaded-state.ts'
 import { ENTRY_PREFIX, HOLD_PREFIX, type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
 import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord, toSessionState } from './rows.ts'
 import { toBackendError } from './to-backend-error.ts'
-
-interface SecretRow {
-  name: string
-  key_id: string
-  nonce: string
-  ciphertext: string
-  tag: string
-  scope_required: string | null
-  format: number
-}
 
 /**
  * Haldir's state in PostgreSQL: the engine's store. An operation is one transaction of two round
@@ -39,10 +31,12 @@ interface SecretRow {
  * order, so concurrent transactions never deadlock), then the writes with `commit`. A check
  * constraint on every session row backs `spent + reserved ≤ limit` in the database itself.
  */
-export function postgresStore(options: { pool: pg.Pool; schema: string; ready: () => Promise<unknown>; ownsPool: boolean; optimistic?: boolean }): StateStore {
+export function postgresStore(options: { pool: pg.Pool; schema: string; ready: () => Promise<unknown>; ownsPool: boolean; optimistic?: boolean; group?: false | GroupCommitOptions; preparedStatements?: boolean }): StateStore {
   const { pool, schema } = options
-  const tables = tablesOf(schema)
+  const tables = tablesOf(schema, { prepare: options.preparedStatements ?? true })
   const known = options.optimistic === false ? null : optimisticState(tables)
+  // Connections with the governed call's statements prepared on them.
+  const source = tables.prepared.source(pool)
   const t = (table: string) => `${schema}.${table}`
 
   async function read<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
@@ -55,7 +49,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
   }
 
   function once<T>(request: LoadRequest, decide: (state: LoadedState) => Decision<T>, operation: Operation | undefined): Promise<Decision<T>> {
-    return inBatchedTransaction(pool, async (transaction) => {
+    return inBatchedTransaction(source, async (transaction) => {
       const { parts, statements } = loadStatements(tables, request)
       const results = statements.length > 0 ? await transaction.run(...statements) : []
       const rowsOf = (part: LoadPart) => (results[parts.indexOf(part)] ?? []) as Record<string, unknown>[]
@@ -89,7 +83,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     const value = decision.value as { allowed?: unknown } | undefined
     if (decision.error !== undefined || value?.allowed === false) return undefined
     const statements = ['begin', operation.guard(state), ...applyStatements(tables, decision.changes), 'commit']
-    const client = await pool.connect().catch((error: unknown) => {
+    const client = await source.connect().catch((error: unknown) => {
       throw toBackendError(error, 'connecting')
     })
     try {
@@ -113,31 +107,39 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     return decision
   }
 
+  async function single<T>(request: LoadRequest, decide: (state: LoadedState) => Decision<T>): Promise<T> {
+    await options.ready()
+    const operation = known?.enter(request)
+    try {
+      const quick = operation?.state ? await optimistically(operation, operation.state, decide) : undefined
+      if (quick) return quick.value as never
+      let decision: Decision<never>
+      try {
+        decision = (await once(request, decide, operation)) as Decision<never>
+      } catch (error) {
+        // Two first uses of one idempotency key raced (on different sessions): decide again, now
+        // seeing the winner's record.
+        if (!isIdempotencyRace(error, tables)) throw error
+        decision = (await once(request, decide, operation)) as Decision<never>
+      }
+      // The refusal's changes are committed; now it is reported.
+      if (decision.error) throw decision.error
+      return decision.value as never
+    } finally {
+      operation?.done()
+    }
+  }
+
+  // Under load, operations waiting together are decided in one transaction (one commit).
+  const transact = options.group === false ? single : groupCommit({ source, tables, known, single, ...options.group })
   return {
     name: 'postgres',
     ...postgresLedger({ pool, schema, read }),
 
     async transact(request, decide) {
+      // Before anything is grouped: a group's transaction does not wait for the schema itself.
       await options.ready()
-      const operation = known?.enter(request)
-      try {
-        const quick = operation?.state ? await optimistically(operation, operation.state, decide) : undefined
-        if (quick) return quick.value as never
-        let decision: Decision<never>
-        try {
-          decision = (await once(request, decide, operation)) as Decision<never>
-        } catch (error) {
-          // Two first uses of one idempotency key raced (on different sessions): decide again, now
-          // seeing the winner's record.
-          if (!isIdempotencyRace(error, tables)) throw error
-          decision = (await once(request, decide, operation)) as Decision<never>
-        }
-        // The refusal's changes are committed; now it is reported.
-        if (decision.error) throw decision.error
-        return decision.value as never
-      } finally {
-        operation?.done()
-      }
+      return transact(request, decide)
     },
 
     async readSession(tenant, sessionId) {
@@ -303,80 +305,4 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
 function isIdempotencyRace(error: unknown, tables: Tables): boolean {
   const cause = (error as { cause?: { code?: string; constraint?: string; table?: string } } | undefined)?.cause
   return cause?.code === '23505' && cause.table === tables.idempotency.text.split('.')[1]
-}
-
-function toStoredSecret(row: SecretRow): StoredSecret {
-  return {
-    name: row.name,
-    sealed: { keyId: row.key_id, nonce: row.nonce, ciphertext: row.ciphertext, tag: row.tag, format: row.format === 2 ? 2 : 1 },
-    scopeRequired: row.scope_required,
-  }
-}
-
-/** Picks the prefixed columns of a joined row back out as a row of their own. */
-function unprefix(row: Record<string, unknown>, prefix: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [column, value] of Object.entries(row)) if (column.startsWith(prefix)) out[column.slice(prefix.length)] = value
-  return out
-}
-
-/** Puts the loaded rows in the shapes the engine expects: a chain session-first, a subtree parents-first. */
-function toLoadedState(request: LoadRequest, rowsOf: (part: LoadPart) => Record<string, unknown>[]): LoadedState {
-  const sessionRows = rowsOf('sessions') as unknown as SessionRow[]
-  const states = new Map(sessionRows.map((row) => [row.id, toSessionState(row)]))
-  const chainOf = (sessionId: string): SessionState[] | null => {
-    const own = states.get(sessionId)
-    if (!own) return null
-    const chain: SessionState[] = [own]
-    for (const id of own.ancestors) {
-      const link = states.get(id)
-      if (!link) return null
-      chain.push(link)
-    }
-    return chain
-  }
-  let sessions: SessionState[] = []
-  if (request.sessionId !== undefined && states.has(request.sessionId)) {
-    if (request.sessions === 'chain') sessions = chainOf(request.sessionId) ?? []
-    else sessions = [...states.values()].sort((a, b) => a.ancestors.length - b.ancestors.length)
-  }
-  const expiredHolds: ExpiredHold[] = []
-  for (const row of rowsOf('expiredHolds') as unknown as HoldRow[]) {
-    const chain = chainOf(row.session_id)
-    // A hold whose chain is not all locked here is left for the next decision.
-    if (chain) expiredHolds.push({ hold: toHoldRecord(row), chain })
-  }
-  const holdRow = rowsOf('hold')[0]
-  let hold: HoldRecord | null = null
-  let closingEntry = null
-  if (holdRow) {
-    hold = toHoldRecord(holdRow as unknown as HoldRow)
-    if (holdRow[`${ENTRY_PREFIX}id`]) closingEntry = toAuditEntry(unprefix(holdRow, ENTRY_PREFIX) as unknown as AuditRow)
-  }
-  const idempotencyRow = rowsOf('idempotency')[0] as
-    | ({ tenant: string; key: string; session_id: string; fingerprint: string; result: IdempotencyRecord['result']; created_at_ms: string } & Record<string, unknown>)
-    | undefined
-  const idempotency: IdempotencyRecord | null = idempotencyRow
-    ? {
-        tenant: idempotencyRow.tenant,
-        key: idempotencyRow.key,
-        sessionId: idempotencyRow.session_id,
-        fingerprint: idempotencyRow.fingerprint,
-        result: idempotencyRow.result,
-        createdAt: Number(idempotencyRow.created_at_ms),
-      }
-    : null
-  const idempotencyHold = idempotencyRow?.[`${HOLD_PREFIX}id`] ? toHoldRecord(unprefix(idempotencyRow, HOLD_PREFIX) as unknown as HoldRow) : null
-  const secretRow = rowsOf('secret')[0] as SecretRow | undefined
-  const version = rowsOf('configVersion')[0] as { version: string } | undefined
-  return {
-    sessions,
-    hold,
-    closingEntry,
-    idempotency,
-    idempotencyHold,
-    secret: secretRow ? toStoredSecret(secretRow) : null,
-    expiredHolds,
-    configVersion: version ? String(version.version) : null,
-  }
 }

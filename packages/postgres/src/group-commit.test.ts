@@ -1,0 +1,196 @@
+import { BackendError, BudgetExceededError, createHaldir, type Haldir, ValidationError, withHaldir } from '@haldir/core'
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type PostgresBackendOptions, postgresBackend } from './postgres-backend.ts'
+import { databaseUnavailable, dropSchema, testDatabaseUrl, testMasterKey, testSchema } from './testing/test-database.ts'
+
+const unavailable = await databaseUnavailable()
+const suite = unavailable ? describe.skip : describe
+
+/** A pool that records every message its connections send. */
+function recordingPool(max = 8) {
+  const sent: string[] = []
+  const pool = new pg.Pool({ connectionString: testDatabaseUrl, max })
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    client.query = ((...args: unknown[]) => {
+      if (typeof args[0] === 'string') sent.push(args[0])
+      return query(...args)
+    }) as typeof client.query
+  })
+  return { pool, sent, commits: () => sent.filter((text) => /(^|;\n)commit$/.test(text)).length }
+}
+
+suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  const schema = testSchema()
+  const pools: pg.Pool[] = []
+  const closers: (() => Promise<void>)[] = []
+  afterAll(async () => {
+    for (const close of closers) await close()
+    for (const pool of pools) await pool.end()
+    await dropSchema(schema)
+  })
+
+  function backendOn(options: Partial<PostgresBackendOptions> & { pool?: pg.Pool }) {
+    const backend = postgresBackend({ masterKey: testMasterKey, schema, ...(options.pool ? {} : { connectionString: testDatabaseUrl }), ...options })
+    closers.push(() => backend.close())
+    return backend
+  }
+
+  async function governedCalls(haldir: Haldir, sessions: number, cost: number, parentId: string | null = null) {
+    const calls = await Promise.all(
+      Array.from({ length: sessions }, async (_, index) => {
+        const session = await haldir.createSession({ agentId: `agent-${index}`, scopes: ['search'], spendLimit: 100, parentId })
+        return { session, call: withHaldir(async () => 'ok', { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost }) }
+      }),
+    )
+    return calls
+  }
+
+  it('runs concurrent calls as a few transactions: one commit serves a group', async () => {
+    const counts: Record<string, number> = {}
+    for (const group of [false, { inFlight: 1 }] as const) {
+      const recording = recordingPool()
+      pools.push(recording.pool)
+      const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group }), tenant: `commits-${group === false ? 'alone' : 'grouped'}`, settle: 'inline' })
+      const calls = await governedCalls(haldir, 60, 0.01)
+      const before = recording.commits()
+      await Promise.all(calls.map(({ call }) => call()))
+      counts[group === false ? 'alone' : 'grouped'] = recording.commits() - before
+      for (const { session } of calls) expect((await haldir.getSpend(session.id)).totalUsd).toBeCloseTo(0.01, 10)
+    }
+    // 60 gates and 60 settles: a transaction each alone; grouped, a handful.
+    expect(counts.alone).toBeGreaterThanOrEqual(120)
+    expect(counts.grouped).toBeLessThanOrEqual(12)
+  })
+
+  it('decides a group in turn: 100 concurrent $0.10 calls on one $3.00 session pass exactly 30, and the trail verifies', async () => {
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1, maxSize: 64 } }), tenant: 'one-session', settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'solo', scopes: ['search'], spendLimit: 3 })
+    const call = withHaldir(async () => 'ok', { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.1 })
+    const before = recording.commits()
+    const outcomes = await Promise.allSettled(Array.from({ length: 100 }, () => call()))
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(30)
+    // Decided in groups (a group the database refused would have run its members alone: ~130 commits).
+    expect(recording.commits() - before).toBeLessThanOrEqual(20)
+    const refused = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')
+    expect(refused.every((outcome) => BudgetExceededError.isInstance(outcome.reason))).toBe(true)
+    const spend = await haldir.getSpend(session.id)
+    expect(spend.totalUsd).toBeCloseTo(3, 10)
+    expect(spend.reservedUsd).toBe(0)
+    expect((await haldir.verifyAuditTrail(session.id)).ok).toBe(true)
+  })
+
+  it('holds a crew limit across groups of its children, and releases a lapsed hold once though every member of a group finds it', async () => {
+    let clock = Date.now()
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 }, now: () => clock }), tenant: 'crew', settle: 'inline' })
+    const crew = await haldir.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 2 })
+    const lapsing = await haldir.createSession({ agentId: 'lapsing', scopes: ['search'], spendLimit: 2, parentId: crew.id })
+    await haldir.reserve(lapsing.id, 1, { holdTtl: 10 })
+    clock += 60_000
+    const calls = await governedCalls(haldir, 8, 0.05, crew.id)
+    const [outsider] = await governedCalls(haldir, 1, 0.01)
+    // The outsider's call takes the one slot, so all 80 wait and are decided as groups, the first
+    // of which finds the lapsed hold in every member's load.
+    const before = recording.commits()
+    const first = (outsider as NonNullable<typeof outsider>).call()
+    // 80 calls × $0.05 against the crew's $2.00: the lapsed $1.00 must come back exactly once for 40 to pass.
+    const outcomes = await Promise.allSettled(Array.from({ length: 80 }, (_, index) => (calls[index % calls.length] as (typeof calls)[number]).call()))
+    await first
+    // In groups all along: a group the database refused (a hold released twice breaks the counters' check) runs its members alone.
+    expect(recording.commits() - before).toBeLessThanOrEqual(30)
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(40)
+    const spend = await haldir.getSpend(crew.id)
+    expect(spend.totalUsd).toBeCloseTo(2, 10)
+    expect(spend.reservedUsd).toBe(0)
+    expect(await haldir.listHolds({ sessionId: lapsing.id })).toEqual([])
+    for (const id of [crew.id, lapsing.id, ...calls.map(({ session }) => session.id)]) expect((await haldir.verifyAuditTrail(id)).ok).toBe(true)
+  })
+
+  it('settles a hold once when two settles of it arrive in one burst', async () => {
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const backend = backendOn({ pool: recording.pool, group: { inFlight: 1 } })
+    const haldir = createHaldir({ backend, tenant: 'double', settle: 'inline' })
+    const calls = await governedCalls(haldir, 20, 0.01)
+    const session = await haldir.createSession({ agentId: 'twice', scopes: ['search'], spendLimit: 5 })
+    const hold = await haldir.reserve(session.id, 1)
+    // Straight to the backend, as two servers' retries would arrive: the client's own guard is not what is tested.
+    const settle = (sessionId: string, holdId: string) =>
+      backend.settle({ tenant: 'double', sessionId, holdId, amountMicros: 400_000, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: {} })
+    const other = await haldir.createSession({ agentId: 'other', scopes: ['search'], spendLimit: 5 })
+    const otherHold = await haldir.reserve(other.id, 1)
+    const before = recording.commits()
+    // The other settle takes the one slot; the two settles of one hold then wait together.
+    const outcomes = await Promise.allSettled([settle(other.id, otherHold.id), settle(session.id, hold.id), settle(session.id, hold.id), ...calls.map(({ call }) => call())])
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected').length).toBeLessThanOrEqual(1)
+    // Grouped throughout (a group holding both would have charged twice, or been refused by the counters' check and run alone).
+    expect(recording.commits() - before).toBeLessThanOrEqual(20)
+    const spend = await haldir.getSpend(session.id)
+    expect(spend.totalUsd).toBeCloseTo(0.4, 10)
+    expect(spend.reservedUsd).toBe(0)
+    expect((await haldir.verifyAuditTrail(session.id)).ok).toBe(true)
+  })
+
+  it('groups deferred settles (the default) with the next gates, and every cent lands by flush()', async () => {
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool }), tenant: 'deferred' })
+    const calls = await governedCalls(haldir, 8, 0.03)
+    const before = recording.commits()
+    await Promise.all(calls.map(async ({ call }) => { for (let index = 0; index < 10; index++) await call() }))
+    await haldir.flush()
+    // 80 gates and 80 settles: alone, 160 commits.
+    expect(recording.commits() - before).toBeLessThan(80)
+    for (const { session } of calls) {
+      const spend = await haldir.getSpend(session.id)
+      expect(spend.totalUsd).toBeCloseTo(0.3, 10)
+      expect(spend.reservedUsd).toBe(0)
+      expect((await haldir.verifyAuditTrail(session.id)).ok).toBe(true)
+    }
+  })
+
+  it('prepares its statements once per connection, and recovers when someone deallocates them', async () => {
+    const recording = recordingPool(1)
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool }), tenant: 'prepared', settle: 'inline' })
+    const [only] = await governedCalls(haldir, 1, 0.01)
+    const { call, session } = only as NonNullable<typeof only>
+    for (let index = 0; index < 5; index++) await call()
+    expect(recording.sent.filter((text) => text.startsWith('prepare ')).length).toBe(1)
+    expect(recording.sent.some((text) => text.includes('execute haldir_'))).toBe(true)
+    // A pool reset (what `discard all` does) drops them: at most one call fails, typed, and charges nothing.
+    await recording.pool.query('deallocate all')
+    const results = []
+    for (let index = 0; index < 5; index++) results.push(await call().then(() => 'ok', (error: unknown) => error))
+    const failures = results.filter((result) => result !== 'ok')
+    expect(failures.length).toBeLessThanOrEqual(1)
+    for (const failure of failures) expect(BackendError.isInstance(failure)).toBe(true)
+    expect(recording.sent.filter((text) => text.startsWith('prepare ')).length).toBe(2)
+    expect((await haldir.getSpend(session.id)).totalUsd).toBeCloseTo(0.01 * (5 + results.length - failures.length), 10)
+    expect((await haldir.verifyAuditTrail(session.id)).ok).toBe(true)
+  })
+
+  it('sends the same statements unprepared when told to (a pooler without session state)', async () => {
+    const recording = recordingPool(2)
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, preparedStatements: false }), tenant: 'unprepared', settle: 'inline' })
+    const calls = await governedCalls(haldir, 4, 0.02)
+    await Promise.all(calls.flatMap(({ call }) => [call(), call()]))
+    expect(recording.sent.some((text) => /(^|\n)(prepare|execute) /.test(text))).toBe(false)
+    for (const { session } of calls) {
+      expect((await haldir.getSpend(session.id)).totalUsd).toBeCloseTo(0.04, 10)
+      expect((await haldir.verifyAuditTrail(session.id)).ok).toBe(true)
+    }
+  })
+
+  it('refuses group settings that could stall or never group, before connecting', () => {
+    for (const group of [{ inFlight: 0 }, { maxSize: 1.5 }, { inflight: 2 }, 'yes'] as never[]) {
+      expect(() => postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, group })).toThrow(ValidationError)
+    }
+  })
+})

@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto'
+import pg from 'pg'
+import { AUDIT_COLUMNS, STATE_COLUMNS } from './rows.ts'
+import { literal } from './sql-text.ts'
+
+/** Something connections come from (a pool, or {@link PreparedStatements.source} over one). */
+export interface ConnectionSource {
+  connect(): Promise<pg.PoolClient>
+}
+
+/** The columns of the audit entry joined onto a hold are prefixed with this, so they do not clash with the hold's own. */
+export const ENTRY_PREFIX = 'entry_'
+
+type ArrayType = 'text' | 'bigint' | 'boolean' | 'jsonb'
+
+/**
+ * The statements on a governed call's path, prepared once per connection and run with
+ * `execute name(…)`. The transactions send several statements per message in the simple protocol
+ * (one round trip for many statements, which bind parameters cannot do); parsed and planned on
+ * every call, their planning was most of the database's work (0.2–0.6 ms a statement, measured).
+ * Prepared, each plan is made once per connection. Rows of a kind go as arrays (`unnest`), so
+ * one prepared insert or update writes any number of them, a whole group's in one statement.
+ */
+export interface PreparedStatements {
+  /** Connections from `pool` on which these statements are prepared (on a connection's first use). */
+  source(pool: pg.Pool): ConnectionSource
+  chain(tenant: string, sessionId: string): string
+  /** The chain and the chains of the holds under its root whose lease ended by `at`, locked together in id order. */
+  chainWithExpired(tenant: string, sessionId: string, at: number): string
+  expiredHolds(tenant: string, sessionId: string, at: number): string
+  /** A hold, locked, with the entry that closed it. */
+  hold(tenant: string, holdId: string): string
+  configVersion(tenant: string): string
+  /** The holds, locked in id order, each with the entry that closed it. */
+  groupHolds(tenant: string, holdIds: readonly string[]): string
+  /** The sessions, all their ancestors and the chains of the holds under their roots whose lease ended by `at` (`null`: none), locked in id order. */
+  groupSessions(tenant: string, sessionIds: readonly string[], at: number | null): string
+  /** The holds under the sessions' roots whose lease ended by `at`, skipping those another transaction holds. */
+  groupExpiredHolds(tenant: string, sessionIds: readonly string[], at: number): string
+  insertEntries(tenant: string, columns: readonly (readonly unknown[])[]): string
+  insertHolds(columns: readonly (readonly unknown[])[]): string
+  closeHolds(columns: readonly (readonly unknown[])[]): string
+  updateSessions(columns: readonly (readonly unknown[])[]): string
+}
+
+const ENTRY_TYPES: ArrayType[] = ['text', 'text', 'text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'boolean', 'text', 'bigint', 'jsonb', 'jsonb', 'text', 'text', 'text']
+const HOLD_TYPES: ArrayType[] = ['text', 'text', 'text', 'text', 'bigint', 'text', 'text', 'jsonb', 'bigint', 'bigint', 'text', 'text', 'jsonb']
+const CLOSE_TYPES: ArrayType[] = ['text', 'text', 'bigint', 'boolean']
+const SESSION_TYPES: ArrayType[] = ['text', 'bigint', 'bigint', 'text', 'bigint', 'bigint', 'text', 'bigint', 'jsonb']
+
+/** Which statements (by name prefix) each connection already has. Module-wide: two backends of one schema may share a pool. */
+const preparedOn = new WeakMap<pg.ClientBase, Set<string>>()
+
+export function preparedStatements(schema: string, options: { prepare?: boolean } = {}): PreparedStatements {
+  const prepare = options.prepare ?? true
+  // Names are per schema (two schemas may share a connection), short whatever the schema's length.
+  const prefix = `haldir_${createHash('sha256').update(schema).digest('hex').slice(0, 10)}_`
+  const S = `${schema}.sessions`
+  const H = `${schema}.holds`
+  const A = `${schema}.audit_entries`
+  const rootOf = `(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where id = $2 and tenant = $1)`
+  const expired = `h.tenant = $1 and h.root_id = ${rootOf} and h.settled_entry_id is null and h.expires_at_ms <= $3`
+  const ancestorsOf = `(select ancestors from ${S} where id = $2 and tenant = $1)`
+  const entryColumns = AUDIT_COLUMNS.split(', ')
+    .map((column) => `a.${column} as ${ENTRY_PREFIX}${column}`)
+    .join(', ')
+  const params = (types: ArrayType[]) => types.map((type, index) => `$${index + 1}::${type}[]`).join(', ')
+  const definitions: Record<string, [string, string]> = {
+    chain: ['text, text', `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = any(array[$2]::text[] || ${ancestorsOf}) order by id for update`],
+    chain_expired: [
+      'text, text, bigint',
+      `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = any(array[$2]::text[] || ${ancestorsOf} || coalesce((
+         select array_agg(distinct member) from ${H} h join ${S} holder on holder.id = h.session_id, unnest(array[holder.id] || holder.ancestors) member
+         where ${expired}), '{}')) order by id for update`,
+    ],
+    expired_holds: ['text, text, bigint', `select h.* from ${H} h where ${expired} order by h.expires_at_ms for update skip locked`],
+    hold: [
+      'text, text',
+      `select h.*, ${entryColumns} from ${H} h left join ${A} a on a.id = h.settled_entry_id where h.id = $2 and h.tenant = $1 for update of h`,
+    ],
+    config_version: ['text', `select version from ${schema}.config_versions where tenant = $1`],
+    // A group's loads: every hold, every chain (with the chains of the lapsed holds under their
+    // roots) and every lapsed hold of all its members, in one statement each.
+    group_holds: [
+      'text, text[]',
+      `select h.*, ${entryColumns} from ${H} h left join ${A} a on a.id = h.settled_entry_id where h.tenant = $1 and h.id = any($2) order by h.id for update of h`,
+    ],
+    group_sessions: [
+      'text, text[], bigint',
+      `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = any(array(
+         select unnest(array[own.id] || own.ancestors) from ${S} own where own.tenant = $1 and own.id = any($2)
+         union
+         select unnest(array[holder.id] || holder.ancestors) from ${H} h join ${S} holder on holder.id = h.session_id
+         where h.tenant = $1 and h.settled_entry_id is null and h.expires_at_ms <= $3
+           and h.root_id = any(array(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where tenant = $1 and id = any($2)))))
+       order by id for update`,
+    ],
+    group_expired_holds: [
+      'text, text[], bigint',
+      `select h.* from ${H} h where h.tenant = $1 and h.settled_entry_id is null and h.expires_at_ms <= $3
+         and h.root_id = any(array(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where tenant = $1 and id = any($2)))
+       order by h.expires_at_ms for update skip locked`,
+    ],
+    insert_entries: [
+      `text, ${ENTRY_TYPES.map((type) => `${type}[]`).join(', ')}`,
+      `insert into ${A} (id, key_id, tenant, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, ledger, prev_hash, hash, leaf_hash)
+       select u.id, u.key_id, $1, u.session_id, u.agent_id, u.seq, u.timestamp, u.tool, u.action, u.scope, u.outcome, u.flagged, u.reason, u.cost, u.details, u.ledger, u.prev_hash, u.hash, u.leaf_hash
+       from unnest(${ENTRY_TYPES.map((_, index) => `$${index + 2}`).join(', ')}) with ordinality
+         as u(id, key_id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost, details, ledger, prev_hash, hash, leaf_hash, position)
+       order by u.position`,
+    ],
+    insert_holds: [
+      HOLD_TYPES.map((type) => `${type}[]`).join(', '),
+      `insert into ${H} (id, tenant, session_id, root_id, amount_micros, tool, scope, details, created_at_ms, expires_at_ms, idempotency_key, approval_id, approval)
+       select * from unnest(${params(HOLD_TYPES)})`,
+    ],
+    close_holds: [
+      CLOSE_TYPES.map((type) => `${type}[]`).join(', '),
+      `update ${H} h set settled_entry_id = u.entry_id, charged_micros = u.charged, expired = u.expired
+       from unnest(${params(CLOSE_TYPES)}) as u(id, entry_id, charged, expired) where h.id = u.id`,
+    ],
+    update_sessions: [
+      SESSION_TYPES.map((type) => `${type}[]`).join(', '),
+      `update ${S} as s set
+         spent_micros = s.spent_micros + v.spent, reserved_micros = s.reserved_micros + v.reserved,
+         by_tool = case when v.tool is null then s.by_tool else jsonb_set(s.by_tool, array[v.tool], to_jsonb(coalesce((s.by_tool ->> v.tool)::bigint, 0) + v.tool_micros)) end,
+         audit_seq = coalesce(v.seq, s.audit_seq), audit_head = coalesce(v.head, s.audit_head), revoked_at_ms = coalesce(v.revoked, s.revoked_at_ms),
+         usage = coalesce(v.usage, s.usage)
+       from unnest(${params(SESSION_TYPES)}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked, usage) where s.id = v.id`,
+    ],
+  }
+  const prepareAll = Object.entries(definitions)
+    .map(([name, [types, text]]) => `prepare ${prefix}${name}(${types}) as ${text}`)
+    .join(';\n')
+  const execute = (name: string, args: string[]) => {
+    if (prepare) return `execute ${prefix}${name}(${args.join(', ')})`
+    // Not prepared (a pooler that keeps no session state): the same text, the values inlined with their types.
+    const [types, text] = definitions[name] as [string, string]
+    const typeOf = types.split(', ')
+    return text.replace(/\$(\d+)/g, (_, index: string) => `(${args[Number(index) - 1]})::${typeOf[Number(index) - 1]}`)
+  }
+  const arrays = (types: ArrayType[], columns: readonly (readonly unknown[])[]) => types.map((type, index) => arrayLiteral(columns[index] ?? [], type))
+
+  return {
+    source(pool) {
+      if (!prepare) return { connect: () => pool.connect() }
+      return {
+        async connect() {
+          const client = await pool.connect()
+          let names = preparedOn.get(client)
+          if (names?.has(prefix)) return client
+          try {
+            await client.query(prepareAll)
+          } catch (error) {
+            // Prepared already (by another copy of this module on a shared pool): usable as is.
+            if (!(error instanceof pg.DatabaseError && error.code === '42P05')) {
+              client.release(true)
+              throw error
+            }
+          }
+          if (!names) {
+            preparedOn.set(client, (names = new Set()))
+            forgetWhenDeallocated(client, names)
+          }
+          names.add(prefix)
+          return client
+        },
+      }
+    },
+    chain: (tenant, sessionId) => execute('chain', [literal(tenant), literal(sessionId)]),
+    chainWithExpired: (tenant, sessionId, at) => execute('chain_expired', [literal(tenant), literal(sessionId), literal(at)]),
+    expiredHolds: (tenant, sessionId, at) => execute('expired_holds', [literal(tenant), literal(sessionId), literal(at)]),
+    hold: (tenant, holdId) => execute('hold', [literal(tenant), literal(holdId)]),
+    configVersion: (tenant) => execute('config_version', [literal(tenant)]),
+    groupHolds: (tenant, holdIds) => execute('group_holds', [literal(tenant), arrayLiteral(holdIds, 'text')]),
+    groupSessions: (tenant, sessionIds, at) => execute('group_sessions', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
+    groupExpiredHolds: (tenant, sessionIds, at) => execute('group_expired_holds', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
+    insertEntries: (tenant, columns) => execute('insert_entries', [literal(tenant), ...arrays(ENTRY_TYPES, columns)]),
+    insertHolds: (columns) => execute('insert_holds', arrays(HOLD_TYPES, columns)),
+    closeHolds: (columns) => execute('close_holds', arrays(CLOSE_TYPES, columns)),
+    updateSessions: (columns) => execute('update_sessions', arrays(SESSION_TYPES, columns)),
+  }
+}
+
+/** An array of one SQL type as a literal: each element inlined as {@link literal} does it (JSON as text cast with the array). */
+export function arrayLiteral(values: readonly unknown[], type: ArrayType): string {
+  if (values.length === 0) return `'{}'::${type}[]`
+  const items = values.map((value) => (value === null || value === undefined ? 'null' : type === 'jsonb' ? pg.escapeLiteral(JSON.stringify(value)) : literal(value)))
+  return `array[${items.join(',')}]::${type}[]`
+}
+
+/**
+ * Someone ran `deallocate all` or `discard all` on the connection (a pool reset, a pooler): the
+ * statement that finds its prepared statement gone fails (nothing is committed), and the
+ * connection is prepared again on its next use.
+ */
+function forgetWhenDeallocated(client: pg.PoolClient, names: Set<string>): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  client.query = ((...args: unknown[]) => {
+    const result = query(...args)
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (error instanceof pg.DatabaseError && error.code === '26000') names.clear()
+      })
+    }
+    return result
+  }) as typeof client.query
+}
