@@ -25,6 +25,7 @@ import { createRateLimit, defaultRateLimits, type RateLimitOptions } from './rat
 import { readBody } from './read-body.ts'
 import { readinessProbe } from './readiness-probe.ts'
 import { requestLog } from './request-log.ts'
+import { stdoutLines } from './stdout-lines.ts'
 import { rejectUnknownOptions } from './reject-unknown-options.ts'
 import { authorizeRole } from './route-roles.ts'
 import type { ServeHaldirOptions } from './serve-haldir.ts'
@@ -197,7 +198,7 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
   // is kept, any other replaced by a fresh UUID; either way it is echoed on every answer.
   app.use(requestId({ limitLength: 64 }))
   app.use(traceContext())
-  const writeLog = options.requestLog === true ? (line: string) => process.stdout.write(`${line}\n`) : options.requestLog || null
+  const writeLog = options.requestLog === true ? stdoutLines().write : options.requestLog || null
   if (writeLog) app.use(requestLog(writeLog))
   app.use(apiSecurityHeaders())
   app.use(finishRequestBody())
