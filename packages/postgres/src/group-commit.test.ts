@@ -154,6 +154,44 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     }
   })
 
+  it('runs each member alone when the database refuses the group: nothing of the group is committed, the rest still pass', async () => {
+    // A trigger of this test's schema refuses the entries of one tool, as a deadlock or a failing constraint would refuse a group.
+    const admin = new pg.Client({ connectionString: testDatabaseUrl })
+    await admin.connect()
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 } }), tenant: 'refused', settle: 'inline' })
+    await haldir.createSession({ agentId: 'warm', scopes: [], spendLimit: 1 })
+    await admin.query(`create function ${schema}.refuse_tool() returns trigger language plpgsql as $$
+      begin if new.tool = 'explode' then raise exception 'refused for the test'; end if; return new; end $$;
+      create trigger refuse_tool before insert on ${schema}.audit_entries for each row execute function ${schema}.refuse_tool()`)
+    try {
+      const calls = await governedCalls(haldir, 10, 0.01)
+      const exploding = await haldir.createSession({ agentId: 'exploding', scopes: ['explode'], spendLimit: 1 })
+      const explode = withHaldir(async () => 'boom', { haldir, sessionId: exploding.id, scope: 'explode', tool: 'explode', cost: 0.5 })
+      const [outsider] = await governedCalls(haldir, 1, 0.01)
+      const before = recording.commits()
+      const first = (outsider as NonNullable<typeof outsider>).call()
+      const outcomes = await Promise.allSettled([explode(), ...calls.map(({ call }) => call())])
+      await first
+      expect(outcomes[0]?.status).toBe('rejected')
+      expect(BackendError.isInstance((outcomes[0] as PromiseRejectedResult).reason)).toBe(true)
+      expect(outcomes.slice(1).every((outcome) => outcome.status === 'fulfilled')).toBe(true)
+      // The refused group committed nothing; its members' gates then ran alone, a commit each.
+      expect(recording.commits() - before).toBeGreaterThanOrEqual(10)
+      const spend = await haldir.getSpend(exploding.id)
+      expect([spend.totalUsd, spend.reservedUsd]).toEqual([0, 0])
+      expect((await haldir.getAuditTrail({ sessionId: exploding.id })).entries.map((entry) => entry.action)).toEqual(['session.create'])
+      for (const { session } of calls) {
+        expect((await haldir.getSpend(session.id)).totalUsd).toBeCloseTo(0.01, 10)
+        expect((await haldir.verifyAuditTrail(session.id)).ok).toBe(true)
+      }
+    } finally {
+      await admin.query(`drop trigger refuse_tool on ${schema}.audit_entries; drop function ${schema}.refuse_tool()`)
+      await admin.end()
+    }
+  })
+
   it('prepares its statements once per connection, and recovers when someone deallocates them', async () => {
     const recording = recordingPool(1)
     pools.push(recording.pool)
