@@ -192,6 +192,58 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     }
   })
 
+  it('commits a group of known rows in one message (guards, writes, commit) and a crew shares it', async () => {
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 } }), tenant: 'snapshot', settle: 'inline' })
+    const crew = await haldir.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 10 })
+    const calls = await governedCalls(haldir, 16, 0.01, crew.id)
+    const burst = () => Promise.all(calls.map(({ call }) => call()))
+    await burst()
+    const before = recording.sent.length
+    await burst()
+    const sent = recording.sent.slice(before)
+    // Groups after the first know every row: no loading round trip, the guards travel with the writes.
+    const oneMessage = sent.filter((text) => text.startsWith('begin') && text.includes('_guard_sessions(') && text.endsWith('commit'))
+    expect(oneMessage.length).toBeGreaterThan(0)
+    expect(sent.filter((text) => text.includes('_group_sessions(')).length).toBeLessThan(oneMessage.length)
+    expect((await haldir.getSpend(crew.id)).totalUsd).toBeCloseTo(0.32, 10)
+    for (const id of [crew.id, ...calls.map(({ session }) => session.id)]) expect((await haldir.verifyAuditTrail(id)).ok).toBe(true)
+  })
+
+  it('decides a group again under lock when another process changed its rows: the guard fails, nothing is decided on stale rows', async () => {
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const here = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 } }), tenant: 'two', settle: 'inline' })
+    const elsewhere = createHaldir({ backend: backendOn({}), tenant: 'two', settle: 'inline' })
+    const crew = await here.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 2 })
+    const calls = await governedCalls(here, 10, 0.05, crew.id)
+    const [blocker] = await governedCalls(here, 1, 0.01)
+    const burst = async () => {
+      // An unrelated call takes the one slot: the ten wait and are decided together.
+      const first = (blocker as NonNullable<typeof blocker>).call()
+      const outcomes = await Promise.allSettled(calls.map(({ call }) => call()))
+      await first
+      return outcomes
+    }
+    await burst()
+    // The other process charges the crew and extends a member's trail: what this process
+    // remembers of both rows is stale, and an entry sealed on the remembered head would fork the chain.
+    const outsider = await elsewhere.createSession({ agentId: 'outsider', scopes: ['search'], spendLimit: 1, parentId: crew.id })
+    await withHaldir(async () => 'ok', { haldir: elsewhere, sessionId: outsider.id, scope: 'search', tool: 'search', cost: 0.2 })()
+    await elsewhere.logAction((calls[0] as (typeof calls)[number]).session.id, { tool: 'note' })
+    const before = recording.sent.length
+    const outcomes = await burst()
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true)
+    const sent = recording.sent.slice(before)
+    // Tried on the snapshot, refused by the guard, then loaded and decided under lock.
+    expect(sent.some((text) => text.includes('_guard_sessions('))).toBe(true)
+    expect(sent.some((text) => text.includes('_group_sessions('))).toBe(true)
+    const spend = await here.getSpend(crew.id)
+    expect([spend.totalUsd, spend.reservedUsd]).toEqual([1.2, 0])
+    for (const id of [crew.id, outsider.id, ...calls.map(({ session }) => session.id)]) expect((await here.verifyAuditTrail(id)).ok).toBe(true)
+  })
+
   it('prepares its statements once per connection, and recovers when someone deallocates them', async () => {
     const recording = recordingPool(1)
     pools.push(recording.pool)

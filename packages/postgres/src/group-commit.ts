@@ -97,7 +97,7 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
 
   async function runGroup(members: Member[]): Promise<void> {
     const tenant = (members[0] as Member).load.tenant
-    const operations: (Operation | undefined)[] = members.map((member) => known?.enter(member.load))
+    const operations: (Operation | undefined)[] = known ? known.enterAll(members.map((member) => member.load)) : members.map(() => undefined)
     const finish = () => {
       for (const operation of operations) operation?.done()
     }
@@ -107,6 +107,16 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
     } catch (error) {
       finish()
       for (const member of members) member.reject(toBackendError(error, 'connecting'))
+      return
+    }
+    const quick = await decidedOnSnapshot(client, tenant, members, operations)
+    if (quick === 'committed') {
+      client.release()
+      finish()
+      return
+    }
+    if (quick === 'unknown') {
+      finish()
       return
     }
     // Every row of every member, in the order single operations lock them: holds, then sessions
@@ -202,6 +212,87 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
     finish()
     // Their hold moved under an earlier member: they see it committed now.
     queue = [...later, ...queue]
+  }
+
+  /**
+   * The group in one round trip, when this process knows every member's rows (independent
+   * agents, say; members sharing a row are never known together): decided in turn on the
+   * snapshot, then `begin`, the guards (holds, then sessions and the config version, each failing
+   * unless its rows are exactly the snapshot, and locking them), the writes and `commit` in one
+   * message: no lock is held across a round trip. `'locked'`: not applicable, or the rows changed
+   * (nothing was written); the locked group decides. A refusal is never decided from the snapshot
+   * (it could owe itself to a lapsed hold the snapshot leaves out).
+   */
+  async function decidedOnSnapshot(client: pg.PoolClient, tenant: string, members: readonly Member[], operations: readonly (Operation | undefined)[]): Promise<'committed' | 'locked' | 'unknown'> {
+    const states = operations.map((operation) => operation?.state ?? null)
+    if (states.some((state) => state === null)) return 'locked'
+    const group = new GroupState()
+    const decided: { view: LoadedState; decision: Decision<unknown> }[] = []
+    for (const [index, member] of members.entries()) {
+      const view = group.view(states[index] as LoadedState)
+      if (!view) return 'locked'
+      let decision: Decision<unknown>
+      try {
+        decision = member.decide(view)
+      } catch {
+        return 'locked'
+      }
+      const value = decision.value as { allowed?: unknown } | undefined
+      if (decision.error !== undefined || value?.allowed === false) return 'locked'
+      group.apply(view, decision.changes)
+      decided.push({ view, decision })
+    }
+    const sessions = new Map<string, LoadedState['sessions'][number]>()
+    const holds: NonNullable<LoadedState['hold']>[] = []
+    const versions = new Set<string | null>()
+    for (const state of states as LoadedState[]) {
+      for (const session of state.sessions) sessions.set(session.record.id, session)
+      if (state.hold) holds.push(state.hold)
+      versions.add(state.configVersion)
+    }
+    if (versions.size !== 1) return 'locked'
+    const rows = [...sessions.values()]
+    const guards = [
+      tables.prepared.guardSessions(
+        tenant,
+        [
+          rows.map((row) => row.record.id),
+          rows.map((row) => row.head.seq),
+          rows.map((row) => row.head.hash),
+          rows.map((row) => row.spentMicros),
+          rows.map((row) => row.reservedMicros),
+          rows.map((row) => row.record.revokedAt),
+          rows.map((row) => row.usage),
+        ],
+        [...versions][0] ?? null,
+      ),
+    ]
+    if (holds.length > 0) guards.unshift(tables.prepared.guardHolds(tenant, [holds.map((hold) => hold.id), holds.map((hold) => hold.expiresAt), holds.map((hold) => hold.approval)]))
+    let writes: string[]
+    try {
+      writes = applyStatements(tables, combineChanges(decided.map((each) => each.decision.changes)))
+    } catch {
+      return 'locked'
+    }
+    try {
+      await client.query(['begin', ...guards, ...writes, 'commit'].join(';\n'))
+    } catch (error) {
+      for (const operation of operations) operation?.forget()
+      if (error instanceof pg.DatabaseError) {
+        // A guard failed (rows changed elsewhere) or a write was refused: nothing was committed.
+        await client.query('rollback').catch(() => {})
+        return 'locked'
+      }
+      // The connection failed with the commit on its way: reported, never decided again.
+      client.release(true)
+      for (const member of members) member.reject(toBackendError(error, 'writing'))
+      return 'unknown'
+    }
+    decided.forEach(({ view, decision }, index) => {
+      operations[index]?.learn(view, decision.changes)
+      ;(members[index] as Member).resolve(decision.value)
+    })
+    return 'committed'
   }
 
   return function transact<T>(load: LoadRequest, decide: (state: LoadedState) => Decision<T>): Promise<T> {

@@ -20,6 +20,11 @@ export interface OptimisticState {
    * the crew's row, and deciding them all on one snapshot would waste a round trip each).
    */
   enter(load: LoadRequest): Operation
+  /**
+   * Starts the operations of a group: registered as one, so members sharing a row (a crew's)
+   * still get snapshots and learn in their order after the group's one commit.
+   */
+  enterAll(loads: readonly LoadRequest[]): Operation[]
 }
 
 export interface Operation {
@@ -151,39 +156,46 @@ export function optimisticState(tables: Tables): OptimisticState {
     if (load.holdId !== undefined) holds.delete(key(load.tenant, load.holdId))
   }
 
+  /**
+   * Operations registered as one: they never make each other `shared`, since they commit together
+   * and learn in their order (a group). Another operation on their rows makes them all shared.
+   */
+  function enterAll(loads: readonly LoadRequest[]): Operation[] {
+    const self = { shared: false }
+    const ids = new Set<string>()
+    const register = (id: string) => {
+      if (ids.has(id)) return
+      ids.add(id)
+      let running = busy.get(id)
+      if (!running) busy.set(id, (running = new Set()))
+      for (const other of running) other.shared = self.shared = true
+      running.add(self)
+    }
+    for (const load of loads) if (load.sessionId !== undefined) for (const id of chainIds(load.tenant, load.sessionId)) register(id)
+    return loads.map((load) => ({
+      state: self.shared ? null : snapshot(load),
+      guard: (state) => guard(load, state),
+      track(state) {
+        for (const session of state.sessions) {
+          ancestry.set(key(load.tenant, session.record.id), session.ancestors)
+          register(key(load.tenant, session.record.id))
+        }
+        for (const expired of state.expiredHolds) for (const session of expired.chain) register(key(load.tenant, session.record.id))
+      },
+      learn: (state, changes) => learn(load, state, changes, self.shared),
+      forget: () => forget(load),
+      done() {
+        for (const id of ids) {
+          const running = busy.get(id)
+          running?.delete(self)
+          if (running?.size === 0) busy.delete(id)
+        }
+      },
+    }))
+  }
+
   return {
-    enter(load) {
-      const self = { shared: false }
-      const ids = new Set<string>()
-      const register = (id: string) => {
-        if (ids.has(id)) return
-        ids.add(id)
-        let running = busy.get(id)
-        if (!running) busy.set(id, (running = new Set()))
-        for (const other of running) other.shared = self.shared = true
-        running.add(self)
-      }
-      if (load.sessionId !== undefined) for (const id of chainIds(load.tenant, load.sessionId)) register(id)
-      return {
-        state: self.shared ? null : snapshot(load),
-        guard: (state) => guard(load, state),
-        track(state) {
-          for (const session of state.sessions) {
-            ancestry.set(key(load.tenant, session.record.id), session.ancestors)
-            register(key(load.tenant, session.record.id))
-          }
-          for (const expired of state.expiredHolds) for (const session of expired.chain) register(key(load.tenant, session.record.id))
-        },
-        learn: (state, changes) => learn(load, state, changes, self.shared),
-        forget: () => forget(load),
-        done() {
-          for (const id of ids) {
-            const running = busy.get(id)
-            running?.delete(self)
-            if (running?.size === 0) busy.delete(id)
-          }
-        },
-      }
-    },
+    enter: (load) => enterAll([load])[0] as Operation,
+    enterAll,
   }
 }

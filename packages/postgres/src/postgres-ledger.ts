@@ -1,5 +1,6 @@
 import { type AuditEntry, nodeKey, peaksOf, type StateStore, type TreeHead } from '@haldir/core/backend'
 import type pg from 'pg'
+import type { SnapshotQuery } from './read-in-snapshot.ts'
 import { inBatchedTransaction } from './batched-transaction.ts'
 import { AUDIT_COLUMNS, type AuditRow, toAuditEntry } from './rows.ts'
 import { raw, sql } from './sql-text.ts'
@@ -37,8 +38,14 @@ const toHead = (row: HeadRow): TreeHead => ({
  * sequencer's snapshot `xmin` has finished, so a transaction still running can never add an entry
  * before one already in the log; the sequencer remembers that `xmin` as its horizon.
  */
-export function postgresLedger(options: { pool: pg.Pool; schema: string; read: <T extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<T[]> }): LedgerMembers {
-  const { pool, schema, read } = options
+export function postgresLedger(options: {
+  pool: pg.Pool
+  schema: string
+  read: <T extends pg.QueryResultRow>(text: string, values: unknown[]) => Promise<T[]>
+  /** Reads that must see one snapshot. */
+  inSnapshot: <T>(work: (query: SnapshotQuery) => Promise<T>) => Promise<T>
+}): LedgerMembers {
+  const { pool, schema, read, inSnapshot } = options
   const t = (table: string) => `${schema}.${table}`
   const T = (table: string) => raw(t(table))
 
@@ -145,21 +152,23 @@ export function postgresLedger(options: { pool: pg.Pool; schema: string; read: <
       return rows.map((row) => row.tenant)
     },
 
-    async readSubtree(tenant, sessionId) {
-      const sessions = await read<{ id: string; spent_micros: string; reserved_micros: string }>(
-        `select id, spent_micros, reserved_micros from ${t('sessions')} where tenant = $1 and (id = $2 or $2 = any(ancestors))`,
-        [tenant, sessionId],
-      )
-      const root = sessions.find((row) => row.id === sessionId)
-      if (!root) return null
-      const rows = await read<AuditRow>(
-        `select ${AUDIT_COLUMNS} from ${t('audit_entries')} where session_id = any($1) and (ledger is not null or action = 'session.create') order by position`,
-        [sessions.map((row) => row.id)],
-      )
-      const trails = new Map<string, AuditEntry[]>(sessions.map((row) => [row.id, []]))
-      for (const row of rows) trails.get(row.session_id)?.push(toAuditEntry(row))
-      return { spentMicros: Number(root.spent_micros), reservedMicros: Number(root.reserved_micros), trails: [...trails.values()] }
-    },
+    readSubtree: (tenant, sessionId) =>
+      // Counters and the entries that re-derive them from one snapshot: a write landing between the reads would look like a mismatch.
+      inSnapshot(async (query) => {
+        const sessions = await query<{ id: string; spent_micros: string; reserved_micros: string }>(
+          `select id, spent_micros, reserved_micros from ${t('sessions')} where tenant = $1 and (id = $2 or $2 = any(ancestors))`,
+          [tenant, sessionId],
+        )
+        const root = sessions.find((row) => row.id === sessionId)
+        if (!root) return null
+        const rows = await query<AuditRow>(
+          `select ${AUDIT_COLUMNS} from ${t('audit_entries')} where session_id = any($1) and (ledger is not null or action = 'session.create') order by position`,
+          [sessions.map((row) => row.id)],
+        )
+        const trails = new Map<string, AuditEntry[]>(sessions.map((row) => [row.id, []]))
+        for (const row of rows) trails.get(row.session_id)?.push(toAuditEntry(row))
+        return { spentMicros: Number(root.spent_micros), reservedMicros: Number(root.reserved_micros), trails: [...trails.values()] }
+      }),
 
     async sessionIds(tenant) {
       return (await read<{ id: string }>(`select id from ${t('sessions')} where tenant = $1 order by created_at_ms`, [tenant])).map((row) => row.id)

@@ -23,6 +23,7 @@ import { type GroupCommitOptions, groupCommit } from './group-commit.ts'
 import { type SecretRow, toLoadedState, toStoredSecret } from './to-loaded-state.ts'
 import { ENTRY_PREFIX, HOLD_PREFIX, type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
 import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord, toSessionState } from './rows.ts'
+import { readInSnapshot } from './read-in-snapshot.ts'
 import { toBackendError } from './to-backend-error.ts'
 
 /**
@@ -134,7 +135,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
   const transact = options.group === false ? single : groupCommit({ source, tables, known, single, ...options.group })
   return {
     name: 'postgres',
-    ...postgresLedger({ pool, schema, read }),
+    ...postgresLedger({ pool, schema, read, inSnapshot: async (work) => (await options.ready(), readInSnapshot(pool, work)) }),
 
     async transact(request, decide) {
       // Before anything is grouped: a group's transaction does not wait for the schema itself.
@@ -165,11 +166,14 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     },
 
     async readTrail(tenant, sessionId) {
-      const heads = await read<{ audit_seq: string; audit_head: string }>(`select audit_seq, audit_head from ${t('sessions')} where id = $1 and tenant = $2`, [sessionId, tenant])
-      const head = heads[0]
-      if (!head) return null
-      const rows = await read<AuditRow>(`select ${AUDIT_COLUMNS} from ${t('audit_entries')} where session_id = $1 order by position`, [sessionId])
-      return { entries: rows.map(toAuditEntry), head: { seq: Number(head.audit_seq), hash: head.audit_head } }
+      await options.ready()
+      // The head and the entries from one snapshot: a settle landing between two reads would look like a broken chain.
+      return readInSnapshot(pool, async (query) => {
+        const head = (await query<{ audit_seq: string; audit_head: string }>(`select audit_seq, audit_head from ${t('sessions')} where id = $1 and tenant = $2`, [sessionId, tenant]))[0]
+        if (!head) return null
+        const rows = await query<AuditRow>(`select ${AUDIT_COLUMNS} from ${t('audit_entries')} where session_id = $1 order by position`, [sessionId])
+        return { entries: rows.map(toAuditEntry), head: { seq: Number(head.audit_seq), hash: head.audit_head } }
+      })
     },
 
     async queryAudit(query): Promise<AuditPage> {

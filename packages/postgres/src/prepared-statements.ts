@@ -37,6 +37,10 @@ export interface PreparedStatements {
   groupSessions(tenant: string, sessionIds: readonly string[], at: number | null): string
   /** The holds under the sessions' roots whose lease ended by `at`, skipping those another transaction holds. */
   groupExpiredHolds(tenant: string, sessionIds: readonly string[], at: number): string
+  /** Fails (division by zero) unless every hold (id, lease, approval) is open and unchanged; locks them. */
+  guardHolds(tenant: string, columns: readonly (readonly unknown[])[]): string
+  /** Fails unless every session (id, audit seq and head, counters, revocation, usage) and the config version are unchanged; locks them. */
+  guardSessions(tenant: string, columns: readonly (readonly unknown[])[], configVersion: string | null): string
   insertEntries(tenant: string, columns: readonly (readonly unknown[])[]): string
   insertHolds(columns: readonly (readonly unknown[])[]): string
   closeHolds(columns: readonly (readonly unknown[])[]): string
@@ -100,6 +104,23 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
       `select h.* from ${H} h where h.tenant = $1 and h.settled_entry_id is null and h.expires_at_ms <= $3
          and h.root_id = any(array(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where tenant = $1 and id = any($2)))
        order by h.expires_at_ms for update skip locked`,
+    ],
+    // A group decided on what this process knows: each statement divides by zero unless the rows
+    // are still exactly what it decided on (locking them, holds first, as every operation does).
+    guard_holds: [
+      'text, text[], bigint[], jsonb[]',
+      `select 1 / (case when (select count(*) from (select 1 from ${H} h join unnest($2::text[], $3::bigint[], $4::jsonb[]) as u(id, expires, approval) on h.id = u.id
+         where h.tenant = $1 and h.settled_entry_id is null and h.expires_at_ms = u.expires and h.approval is not distinct from u.approval
+         order by h.id for update of h) held) = cardinality($2) then 1 else 0 end)`,
+    ],
+    guard_sessions: [
+      'text, text[], bigint[], text[], bigint[], bigint[], bigint[], jsonb[], text',
+      `select 1 / (case when (select count(*) from (select 1 from ${S} s join unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::jsonb[])
+           as v(id, seq, head, spent, reserved, revoked, usage) on s.id = v.id
+         where s.tenant = $1 and s.audit_seq = v.seq and s.audit_head = v.head and s.spent_micros = v.spent and s.reserved_micros = v.reserved
+           and s.revoked_at_ms is not distinct from v.revoked and s.usage is not distinct from v.usage
+         order by s.id for update of s) locked) = cardinality($2)
+       and (select version::text from ${schema}.config_versions where tenant = $1) is not distinct from $9 then 1 else 0 end)`,
     ],
     insert_entries: [
       `text, ${ENTRY_TYPES.map((type) => `${type}[]`).join(', ')}`,
@@ -175,6 +196,9 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
     groupHolds: (tenant, holdIds) => execute('group_holds', [literal(tenant), arrayLiteral(holdIds, 'text')]),
     groupSessions: (tenant, sessionIds, at) => execute('group_sessions', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
     groupExpiredHolds: (tenant, sessionIds, at) => execute('group_expired_holds', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
+    guardHolds: (tenant, columns) => execute('guard_holds', [literal(tenant), ...arrays(['text', 'bigint', 'jsonb'], columns)]),
+    guardSessions: (tenant, columns, configVersion) =>
+      execute('guard_sessions', [literal(tenant), ...arrays(['text', 'bigint', 'text', 'bigint', 'bigint', 'bigint', 'jsonb'], columns), literal(configVersion)]),
     insertEntries: (tenant, columns) => execute('insert_entries', [literal(tenant), ...arrays(ENTRY_TYPES, columns)]),
     insertHolds: (columns) => execute('insert_holds', arrays(HOLD_TYPES, columns)),
     closeHolds: (columns) => execute('close_holds', arrays(CLOSE_TYPES, columns)),
