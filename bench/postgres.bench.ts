@@ -6,7 +6,7 @@
 // Each shape runs every way in turn: the locked path (a governed call before issue #18), the
 // one-round-trip path ungrouped (the commit before group commit), and group commit with inline
 // and deferred settles (deferred is the default; calls/s counts until every settle has landed).
-// BENCH_PG_GROUPS=1,2 adds group commit with 2 operations in flight; BENCH_PG_SHAPES,
+// HALDIR_BASELINE=<built checkout> adds an earlier commit with its own defaults. BENCH_PG_GROUPS=1,2 adds group commit with 2 operations in flight; BENCH_PG_SHAPES,
 // BENCH_PG_CONCURRENCY and BENCH_PG_CALLS narrow or widen the run.
 import { createHaldir, type Haldir, withHaldir } from '@haldir/core'
 import { postgresBackend } from '@haldir/postgres'
@@ -26,9 +26,19 @@ if (unavailable) {
   const lockedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, optimistic: false, group: false })
   const ungroupedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, group: false })
   const groupedBackends = variants.map((inFlight) => postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, group: { inFlight } }))
+  // HALDIR_BASELINE=<a built checkout of an earlier commit>: that commit's client and backend, with its defaults, as a way of its own.
+  const baselinePath = process.env.HALDIR_BASELINE
+  const baseline = baselinePath
+    ? {
+        core: (await import(`${baselinePath}/packages/core/dist/index.js`)) as { createHaldir: typeof createHaldir },
+        postgres: (await import(`${baselinePath}/packages/postgres/dist/index.js`)) as { postgresBackend: typeof postgresBackend },
+      }
+    : null
+  const baselineBackend = baseline?.postgres.postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32 })
   const ways: [string, Haldir][] = [
+    ...(baseline && baselineBackend ? [[`previous commit (${baselinePath?.split('/').pop()}), its defaults`, baseline.core.createHaldir({ backend: baselineBackend })] as [string, Haldir]] : []),
     ['locked, inline settle (before #18)', createHaldir({ backend: lockedBackend, settle: 'inline' })],
-    ['one round trip, ungrouped, inline settle (previous commit)', createHaldir({ backend: ungroupedBackend, settle: 'inline' })],
+    ['one round trip, ungrouped, inline settle', createHaldir({ backend: ungroupedBackend, settle: 'inline' })],
     ...groupedBackends.flatMap((grouped, index): [string, Haldir][] => [
       [`grouped (${variants[index]} in flight), inline settle`, createHaldir({ backend: grouped, settle: 'inline' })],
       [`grouped (${variants[index]} in flight), deferred settle${index === 0 ? ' (default)' : ''}`, createHaldir({ backend: grouped, settle: 'deferred' })],
@@ -56,13 +66,13 @@ if (unavailable) {
     return { ...measured, callsPerSecond: Math.round(total / seconds) }
   }
 
-  const baseline = await run(memory, 'memory', 16, 'agents')
+  const memoryRow = await run(memory, 'memory', 16, 'agents')
   const rows = []
   const shapes = (process.env.BENCH_PG_SHAPES ?? 'agents,crew').split(',') as ('agents' | 'crew')[]
   const concurrencies = (process.env.BENCH_PG_CONCURRENCY ?? '1,16,64').split(',').map(Number)
   for (const shape of shapes)
     for (const concurrency of concurrencies) for (const [label, haldir] of ways) rows.push(await run(haldir, `postgres ${label}`, concurrency, shape))
-  report('governed call (gate + settle): PostgreSQL vs memory backend', baseline, rows)
-  for (const backend of [lockedBackend, ungroupedBackend, ...groupedBackends]) await backend.close()
+  report('governed call (gate + settle): PostgreSQL vs memory backend', memoryRow, rows)
+  for (const backend of [lockedBackend, ungroupedBackend, ...groupedBackends, ...(baselineBackend ? [baselineBackend] : [])]) await backend.close()
   await dropSchema(schema)
 }
