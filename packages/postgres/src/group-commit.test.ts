@@ -265,6 +265,25 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     expect((await haldir.verifyAuditTrail(session.id)).ok).toBe(true)
   })
 
+  it('works on a connection where another copy of itself prepared some of its statements already', async () => {
+    const first = recordingPool(1)
+    pools.push(first.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: first.pool }), tenant: 'copies', settle: 'inline' })
+    const [one] = await governedCalls(haldir, 1, 0.01)
+    await (one as NonNullable<typeof one>).call()
+    const prepared = first.sent.find((text) => text.startsWith('prepare ')) as string
+    // A fresh connection holding the first of those statements, as another copy of this module would leave it.
+    const second = recordingPool(1)
+    pools.push(second.pool)
+    await second.pool.query(prepared.split(';\n')[0] as string)
+    const other = createHaldir({ backend: backendOn({ pool: second.pool }), tenant: 'copies', settle: 'inline' })
+    const [two] = await governedCalls(other, 1, 0.01)
+    const { call, session } = two as NonNullable<typeof two>
+    for (let index = 0; index < 3; index++) await call()
+    expect((await other.getSpend(session.id)).totalUsd).toBeCloseTo(0.03, 10)
+    expect((await other.verifyAuditTrail(session.id)).ok).toBe(true)
+  })
+
   it('sends the same statements unprepared when told to (a pooler without session state)', async () => {
     const recording = recordingPool(2)
     pools.push(recording.pool)

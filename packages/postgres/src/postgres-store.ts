@@ -4,15 +4,10 @@ import type {
   ApprovalRuleRecord,
   AuditPage,
   Decision,
-  ExpiredHold,
-  HoldRecord,
-  IdempotencyRecord,
   LoadedState,
   LoadRequest,
   SessionRecord,
-  SessionState,
   StateStore,
-  StoredSecret,
 } from '@haldir/core/backend'
 import pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
@@ -21,15 +16,17 @@ import { type Operation, optimisticState } from './optimistic-state.ts'
 import { inBatchedTransaction } from './batched-transaction.ts'
 import { type GroupCommitOptions, groupCommit } from './group-commit.ts'
 import { type SecretRow, toLoadedState, toStoredSecret } from './to-loaded-state.ts'
-import { ENTRY_PREFIX, HOLD_PREFIX, type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
-import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord, toSessionState } from './rows.ts'
+import { type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
+import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord } from './rows.ts'
 import { readInSnapshot } from './read-in-snapshot.ts'
 import { toBackendError } from './to-backend-error.ts'
 
 /**
  * Haldir's state in PostgreSQL: the engine's store. An operation is one transaction of two round
  * trips: `begin` with the statements that lock and load (the session rows `for update`, in id
- * order, so concurrent transactions never deadlock), then the writes with `commit`. A check
+ * order, so concurrent transactions never deadlock), then the writes with `commit`; one round trip
+ * on rows this process wrote last (`optimistic-state.ts`); and under load, operations that wait
+ * together share one transaction (`group-commit.ts`). A check
  * constraint on every session row backs `spent + reserved ≤ limit` in the database itself.
  */
 export function postgresStore(options: { pool: pg.Pool; schema: string; ready: () => Promise<unknown>; ownsPool: boolean; optimistic?: boolean; group?: false | GroupCommitOptions; preparedStatements?: boolean }): StateStore {

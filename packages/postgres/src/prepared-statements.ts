@@ -57,8 +57,6 @@ const preparedOn = new WeakMap<pg.ClientBase, Set<string>>()
 
 export function preparedStatements(schema: string, options: { prepare?: boolean } = {}): PreparedStatements {
   const prepare = options.prepare ?? true
-  // Names are per schema (two schemas may share a connection), short whatever the schema's length.
-  const prefix = `haldir_${createHash('sha256').update(schema).digest('hex').slice(0, 10)}_`
   const S = `${schema}.sessions`
   const H = `${schema}.holds`
   const A = `${schema}.audit_entries`
@@ -150,9 +148,10 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
        from unnest(${params(SESSION_TYPES)}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked, usage) where s.id = v.id`,
     ],
   }
-  const prepareAll = Object.entries(definitions)
-    .map(([name, [types, text]]) => `prepare ${prefix}${name}(${types}) as ${text}`)
-    .join(';\n')
+  // Names follow from the schema and the statements' text: two schemas, or two versions of this
+  // package, sharing a connection never run each other's statements; two copies of one version share theirs.
+  const prefix = `haldir_${createHash('sha256').update(JSON.stringify([schema, definitions])).digest('hex').slice(0, 12)}_`
+  const prepareAll = Object.entries(definitions).map(([name, [types, text]]) => `prepare ${prefix}${name}(${types}) as ${text}`)
   const execute = (name: string, args: string[]) => {
     if (prepare) return `execute ${prefix}${name}(${args.join(', ')})`
     // Not prepared (a pooler that keeps no session state): the same text, the values inlined with their types.
@@ -171,12 +170,18 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
           let names = preparedOn.get(client)
           if (names?.has(prefix)) return client
           try {
-            await client.query(prepareAll)
+            await client.query(prepareAll.join(';\n'))
           } catch (error) {
-            // Prepared already (by another copy of this module on a shared pool): usable as is.
-            if (!(error instanceof pg.DatabaseError && error.code === '42P05')) {
+            try {
+              // Some prepared already (by another copy of this module on a shared pool): each of the
+              // others on its own (the message stopped at the first that existed).
+              if (!(error instanceof pg.DatabaseError && error.code === '42P05')) throw error
+              for (const statement of prepareAll) await client.query(statement).catch((each: unknown) => {
+                if (!(each instanceof pg.DatabaseError && each.code === '42P05')) throw each
+              })
+            } catch (failure) {
               client.release(true)
-              throw error
+              throw failure
             }
           }
           if (!names) {

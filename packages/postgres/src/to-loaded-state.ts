@@ -1,4 +1,4 @@
-import type { AuditEntry, ExpiredHold, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StoredSecret } from '@haldir/core/backend'
+import type { ExpiredHold, HoldRecord, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StoredSecret } from '@haldir/core/backend'
 import { ENTRY_PREFIX, HOLD_PREFIX, type LoadPart } from './load-statements.ts'
 import { type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionState } from './rows.ts'
 
