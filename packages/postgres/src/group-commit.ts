@@ -3,6 +3,7 @@ import pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
 import { combineChanges } from './combine-changes.ts'
 import { GroupState } from './group-state.ts'
+import { snapshotGuards } from './snapshot-guards.ts'
 import type { LoadPart, Tables } from './load-statements.ts'
 import type { Operation, OptimisticState } from './optimistic-state.ts'
 import type { ConnectionSource } from './prepared-statements.ts'
@@ -242,32 +243,8 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
       group.apply(view, decision.changes)
       decided.push({ view, decision })
     }
-    const sessions = new Map<string, LoadedState['sessions'][number]>()
-    const holds: NonNullable<LoadedState['hold']>[] = []
-    const versions = new Set<string | null>()
-    for (const state of states as LoadedState[]) {
-      for (const session of state.sessions) sessions.set(session.record.id, session)
-      if (state.hold) holds.push(state.hold)
-      versions.add(state.configVersion)
-    }
-    if (versions.size !== 1) return 'locked'
-    const rows = [...sessions.values()]
-    const guards = [
-      tables.prepared.guardSessions(
-        tenant,
-        [
-          rows.map((row) => row.record.id),
-          rows.map((row) => row.head.seq),
-          rows.map((row) => row.head.hash),
-          rows.map((row) => row.spentMicros),
-          rows.map((row) => row.reservedMicros),
-          rows.map((row) => row.record.revokedAt),
-          rows.map((row) => row.usage),
-        ],
-        [...versions][0] ?? null,
-      ),
-    ]
-    if (holds.length > 0) guards.unshift(tables.prepared.guardHolds(tenant, [holds.map((hold) => hold.id), holds.map((hold) => hold.expiresAt), holds.map((hold) => hold.approval)]))
+    const guards = snapshotGuards(tables, tenant, states as LoadedState[])
+    if (!guards) return 'locked'
     let writes: string[]
     try {
       writes = applyStatements(tables, combineChanges(decided.map((each) => each.decision.changes)))

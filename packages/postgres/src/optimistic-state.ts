@@ -1,14 +1,12 @@
 import type { Changes, HoldRecord, LoadedState, LoadRequest, SessionState } from '@haldir/core/backend'
 import { LRUCache } from 'lru-cache'
-import type { Tables } from './load-statements.ts'
-import { sql } from './sql-text.ts'
 import { advanceSessions, copySession } from './advance-sessions.ts'
 
 /**
  * What this process last knew of the rows it wrote: sessions (counters, head, usage), the holds
  * it opened, and each tenant's config version. An operation on a chain it knows is decided on
- * this snapshot and applied in **one round trip**: the transaction's first statement locks the
- * rows and checks they are still exactly the snapshot (else it fails, nothing is written, and the
+ * this snapshot and applied in **one round trip**: the transaction's first statements
+ * (`snapshotGuards`) lock the rows and check they are still exactly the snapshot (else they fail, nothing is written, and the
  * operation runs the usual locked way). A decision made on rows proven unchanged under their
  * lock is the decision the locked path would make, so no invariant depends on the cache.
  */
@@ -29,8 +27,6 @@ export interface OptimisticState {
 
 export interface Operation {
   readonly state: LoadedState | null
-  /** The guard: the first statement of the one-round-trip transaction. Fails (division by zero) unless every row is still `state`. */
-  guard(state: LoadedState): string
   /**
    * Learns the rows after this operation committed `changes` on `state` (locked or not). An
    * operation that overlapped another on the same sessions forgets them instead: which of the
@@ -49,7 +45,7 @@ export interface Operation {
   done(): void
 }
 
-export function optimisticState(tables: Tables): OptimisticState {
+export function optimisticState(): OptimisticState {
   const sessions = new LRUCache<string, SessionState>({ max: 50_000 })
   const holds = new LRUCache<string, HoldRecord>({ max: 50_000 })
   const configVersions = new LRUCache<string, { version: string | null }>({ max: 10_000 })
@@ -97,31 +93,6 @@ export function optimisticState(tables: Tables): OptimisticState {
     // Holds whose lease ended are not known here: a decision they could change (a budget
     // refusal) is never applied from a snapshot, and the locked path or the sweep releases them.
     return { sessions: chain, hold, closingEntry: null, idempotency: null, idempotencyHold: null, secret: null, expiredHolds: [], configVersion: config.version }
-  }
-
-  function guard(load: LoadRequest, state: LoadedState): string {
-    const checks: string[] = []
-    if (state.sessions.length > 0) {
-      const rows = state.sessions.map(
-        (session) =>
-          sql`(${session.record.id}, ${session.head.seq}::bigint, ${session.head.hash}, ${session.spentMicros}::bigint, ${session.reservedMicros}::bigint, ${session.record.revokedAt}::bigint, ${session.usage}::jsonb)`,
-      )
-      checks.push(
-        `(select count(*) from (select 1 from ${tables.sessions.text} s join (values ${rows.join(', ')}) as v(id, seq, head, spent, reserved, revoked, usage) on s.id = v.id
-           where s.tenant = ${sql`${load.tenant}`} and s.audit_seq = v.seq and s.audit_head = v.head and s.spent_micros = v.spent and s.reserved_micros = v.reserved
-             and s.revoked_at_ms is not distinct from v.revoked and s.usage is not distinct from v.usage
-           order by s.id for update of s) locked) = ${state.sessions.length}`,
-      )
-    }
-    const { hold } = state
-    if (hold) {
-      checks.push(
-        sql`(select count(*) from (select 1 from ${tables.holds} where id = ${hold.id} and tenant = ${load.tenant} and settled_entry_id is null and expires_at_ms = ${hold.expiresAt}
-             and approval is not distinct from ${hold.approval}::jsonb for update) held) = 1`,
-      )
-    }
-    checks.push(sql`(select version::text from ${tables.configVersions} where tenant = ${load.tenant}) is not distinct from ${state.configVersion}`)
-    return `select 1 / (case when ${checks.join(' and ')} then 1 else 0 end)`
   }
 
   function learn(load: LoadRequest, state: LoadedState, changes: Changes, shared: boolean): void {
@@ -174,7 +145,6 @@ export function optimisticState(tables: Tables): OptimisticState {
     for (const load of loads) if (load.sessionId !== undefined) for (const id of chainIds(load.tenant, load.sessionId)) register(id)
     return loads.map((load) => ({
       state: self.shared ? null : snapshot(load),
-      guard: (state) => guard(load, state),
       track(state) {
         for (const session of state.sessions) {
           ancestry.set(key(load.tenant, session.record.id), session.ancestors)

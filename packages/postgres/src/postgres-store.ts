@@ -19,6 +19,7 @@ import { type SecretRow, toLoadedState, toStoredSecret } from './to-loaded-state
 import { type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
 import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord } from './rows.ts'
 import { readInSnapshot } from './read-in-snapshot.ts'
+import { snapshotGuards } from './snapshot-guards.ts'
 import { toBackendError } from './to-backend-error.ts'
 
 /**
@@ -32,7 +33,7 @@ import { toBackendError } from './to-backend-error.ts'
 export function postgresStore(options: { pool: pg.Pool; schema: string; ready: () => Promise<unknown>; ownsPool: boolean; optimistic?: boolean; group?: false | GroupCommitOptions; preparedStatements?: boolean }): StateStore {
   const { pool, schema } = options
   const tables = tablesOf(schema, { prepare: options.preparedStatements ?? true })
-  const known = options.optimistic === false ? null : optimisticState(tables)
+  const known = options.optimistic === false ? null : optimisticState()
   // Connections with the governed call's statements prepared on them.
   const source = tables.prepared.source(pool)
   const t = (table: string) => `${schema}.${table}`
@@ -68,7 +69,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
    * in a single message. `undefined` when it does not apply (rows unknown here, a refusal to
    * decide on fresh rows, or the rows changed under us): the locked path decides then.
    */
-  async function optimistically<T>(operation: Operation, state: LoadedState, decide: (state: LoadedState) => Decision<T>): Promise<Decision<T> | undefined> {
+  async function optimistically<T>(tenant: string, operation: Operation, state: LoadedState, decide: (state: LoadedState) => Decision<T>): Promise<Decision<T> | undefined> {
     let decision: Decision<T>
     try {
       decision = decide(state)
@@ -80,7 +81,9 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     // (holds whose lease ended): only the locked path refuses.
     const value = decision.value as { allowed?: unknown } | undefined
     if (decision.error !== undefined || value?.allowed === false) return undefined
-    const statements = ['begin', operation.guard(state), ...applyStatements(tables, decision.changes), 'commit']
+    const guards = snapshotGuards(tables, tenant, [state])
+    if (!guards) return undefined
+    const statements = ['begin', ...guards, ...applyStatements(tables, decision.changes), 'commit']
     const client = await source.connect().catch((error: unknown) => {
       throw toBackendError(error, 'connecting')
     })
@@ -109,7 +112,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     await options.ready()
     const operation = known?.enter(request)
     try {
-      const quick = operation?.state ? await optimistically(operation, operation.state, decide) : undefined
+      const quick = operation?.state ? await optimistically(request.tenant, operation, operation.state, decide) : undefined
       if (quick) return quick.value as never
       let decision: Decision<never>
       try {

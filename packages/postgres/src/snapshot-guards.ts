@@ -1,0 +1,38 @@
+import type { HoldRecord, LoadedState, SessionState } from '@haldir/core/backend'
+import type { Tables } from './load-statements.ts'
+
+/**
+ * The statements that open a transaction decided on what this process remembers (one operation's
+ * state, or a group's): each locks its rows and divides by zero unless they are still exactly the
+ * remembered ones — the holds first, then the sessions with the tenant's config version, the order
+ * every operation locks in. `null` when the states disagree on the config version (nothing to decide on).
+ */
+export function snapshotGuards(tables: Tables, tenant: string, states: readonly LoadedState[]): string[] | null {
+  const sessions = new Map<string, SessionState>()
+  const holds: HoldRecord[] = []
+  const versions = new Set<string | null>()
+  for (const state of states) {
+    for (const session of state.sessions) sessions.set(session.record.id, session)
+    if (state.hold) holds.push(state.hold)
+    versions.add(state.configVersion)
+  }
+  if (versions.size !== 1) return null
+  const rows = [...sessions.values()]
+  const guards = [
+    tables.prepared.guardSessions(
+      tenant,
+      [
+        rows.map((row) => row.record.id),
+        rows.map((row) => row.head.seq),
+        rows.map((row) => row.head.hash),
+        rows.map((row) => row.spentMicros),
+        rows.map((row) => row.reservedMicros),
+        rows.map((row) => row.record.revokedAt),
+        rows.map((row) => row.usage),
+      ],
+      [...versions][0] ?? null,
+    ),
+  ]
+  if (holds.length > 0) guards.unshift(tables.prepared.guardHolds(tenant, [holds.map((hold) => hold.id), holds.map((hold) => hold.expiresAt), holds.map((hold) => hold.approval)]))
+  return guards
+}
