@@ -502,7 +502,7 @@ export interface HaldirBackend {
   /**
    * Optional: how a client over this backend settles governed calls unless told otherwise
    * (`createHaldir({ settle })`). `'inline'` where a settle written later would cost more than it
-   * saves the caller (PostgreSQL: it would overlap the next gate on the same rows). @default 'deferred'
+   * saves the caller. @default 'deferred'
    */
   readonly defaultSettle?: 'deferred' | 'inline'
   /** Appends an entry without charging. */
