@@ -32,7 +32,9 @@ interface Member {
  * (holds, then sessions, each in id order: the order every operation locks in) and loads them,
  * each is decided in turn on the rows as the ones before it left them ({@link GroupState}), and
  * one round trip writes the lot, each row once, with one commit. Under load, a commit (a WAL
- * flush) and a crew row's lock then serve a whole group instead of one call.
+ * flush) and a crew row's lock then serve a whole group instead of one call. When this process
+ * knows every row of the group, it is decided on them and sent in one message instead
+ * (`decidedOnSnapshot`).
  *
  * Alone (nothing waiting), an operation runs as before (`single`: one round trip when its rows
  * are known, else two). Only operations that name a session chain or one row are grouped; those
@@ -216,8 +218,8 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
   }
 
   /**
-   * The group in one round trip, when this process knows every member's rows (independent
-   * agents, say; members sharing a row are never known together): decided in turn on the
+   * The group in one round trip, when this process knows every member's rows (it wrote them
+   * last, and nothing else of this process is under way on them): decided in turn on the
    * snapshot, then `begin`, the guards (holds, then sessions and the config version, each failing
    * unless its rows are exactly the snapshot, and locking them), the writes and `commit` in one
    * message: no lock is held across a round trip. `'locked'`: not applicable, or the rows changed
