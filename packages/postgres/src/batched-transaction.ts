@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { ConnectionSource } from './prepared-statements.ts'
+import { connectTo } from './connect-to.ts'
 import { toBackendError } from './to-backend-error.ts'
 
 export interface BatchedTransaction {
@@ -17,12 +18,7 @@ export interface BatchedTransaction {
  * Anything thrown rolls back; non-Haldir errors become `BackendError`.
  */
 export async function inBatchedTransaction<T>(pool: ConnectionSource, work: (transaction: BatchedTransaction) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient
-  try {
-    client = await pool.connect()
-  } catch (error) {
-    throw toBackendError(error, 'connecting')
-  }
+  const client = await connectTo(pool)
   const queued: string[] = ['begin']
   const transaction: BatchedTransaction = {
     async run(...statements) {

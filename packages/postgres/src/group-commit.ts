@@ -2,6 +2,7 @@ import type { Decision, LoadedState, LoadRequest } from '@haldir/core/backend'
 import pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
 import { combineChanges } from './combine-changes.ts'
+import { connectTo } from './connect-to.ts'
 import { GroupState } from './group-state.ts'
 import { snapshotGuards } from './snapshot-guards.ts'
 import type { LoadPart, Tables } from './load-statements.ts'
@@ -106,11 +107,18 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
     }
     let client: pg.PoolClient
     try {
-      client = await source.connect()
+      client = await connectTo(source)
     } catch (error) {
       finish()
-      for (const member of members) member.reject(toBackendError(error, 'connecting'))
+      for (const member of members) member.reject(error)
       return
+    }
+    /** Ends the group with nothing committed and runs each member on its own (`destroy`: the connection failed). */
+    const eachAlone = async (destroy: boolean) => {
+      await client.query('rollback').catch(() => {})
+      client.release(destroy)
+      finish()
+      alone(members)
     }
     const quick = await decidedOnSnapshot(client, tenant, members, operations)
     if (quick === 'committed') {
@@ -139,10 +147,7 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
       statements.forEach(([part], index) => loaded.set(part, (results[index + 1] as pg.QueryResult).rows))
     } catch (error) {
       // Nothing was committed (no commit was sent): each member runs alone.
-      await client.query('rollback').catch(() => {})
-      client.release(!(error instanceof pg.DatabaseError))
-      finish()
-      alone(members)
+      await eachAlone(!(error instanceof pg.DatabaseError))
       return
     }
     const rowsOf = groupRows(loaded)
@@ -177,10 +182,7 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
       writes = decided.length > 0 ? applyStatements(tables, combineChanges(decided.map((each) => each.decision.changes))) : []
     } catch {
       // Changes that cannot be written as one (a bug): nothing was sent, each member runs alone.
-      await client.query('rollback').catch(() => {})
-      client.release()
-      finish()
-      alone(members)
+      await eachAlone(false)
       return
     }
     try {
@@ -188,10 +190,7 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
     } catch (error) {
       if (error instanceof pg.DatabaseError) {
         // The server refused a write: nothing was committed, each member runs alone.
-        await client.query('rollback').catch(() => {})
-        client.release()
-        finish()
-        alone(members)
+        await eachAlone(false)
         return
       }
       // The connection failed with the commit on its way: whether it happened is unknown, so

@@ -18,7 +18,8 @@ import { type GroupCommitOptions, groupCommit } from './group-commit.ts'
 import { type SecretRow, toLoadedState, toStoredSecret } from './to-loaded-state.ts'
 import { type LoadPart, loadStatements, type Tables, tablesOf } from './load-statements.ts'
 import { AUDIT_COLUMNS, type AuditRow, type HoldRow, type SessionRow, toAuditEntry, toHoldRecord, toSessionRecord } from './rows.ts'
-import { readInSnapshot } from './read-in-snapshot.ts'
+import { connectTo } from './connect-to.ts'
+import { readInSnapshot, type SnapshotQuery } from './read-in-snapshot.ts'
 import { snapshotGuards } from './snapshot-guards.ts'
 import { toBackendError } from './to-backend-error.ts'
 
@@ -84,9 +85,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     const guards = snapshotGuards(tables, tenant, [state])
     if (!guards) return undefined
     const statements = ['begin', ...guards, ...applyStatements(tables, decision.changes), 'commit']
-    const client = await source.connect().catch((error: unknown) => {
-      throw toBackendError(error, 'connecting')
-    })
+    const client = await connectTo(source)
     try {
       await client.query(statements.join(';\n'))
     } catch (error) {
@@ -131,11 +130,17 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     }
   }
 
+  /** Reads that must agree, from one snapshot (once the schema is ready). */
+  async function inSnapshot<T>(work: (query: SnapshotQuery) => Promise<T>): Promise<T> {
+    await options.ready()
+    return readInSnapshot(pool, work)
+  }
+
   // Under load, operations waiting together are decided in one transaction (one commit).
   const transact = options.group === false ? single : groupCommit({ source, tables, known, single, ...options.group })
   return {
     name: 'postgres',
-    ...postgresLedger({ pool, schema, read, inSnapshot: async (work) => (await options.ready(), readInSnapshot(pool, work)) }),
+    ...postgresLedger({ pool, schema, read, inSnapshot }),
 
     async transact(request, decide) {
       // Before anything is grouped: a group's transaction does not wait for the schema itself.
@@ -166,9 +171,8 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     },
 
     async readTrail(tenant, sessionId) {
-      await options.ready()
       // The head and the entries from one snapshot: a settle landing between two reads would look like a broken chain.
-      return readInSnapshot(pool, async (query) => {
+      return inSnapshot(async (query) => {
         const head = (await query<{ audit_seq: string; audit_head: string }>(`select audit_seq, audit_head from ${t('sessions')} where id = $1 and tenant = $2`, [sessionId, tenant]))[0]
         if (!head) return null
         const rows = await query<AuditRow>(`select ${AUDIT_COLUMNS} from ${t('audit_entries')} where session_id = $1 order by position`, [sessionId])

@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { connectTo } from './connect-to.ts'
 import { toBackendError } from './to-backend-error.ts'
 
 /** Runs queries against one snapshot of the database. */
@@ -11,12 +12,7 @@ export type SnapshotQuery = <T extends pg.QueryResultRow>(text: string, values: 
  * (another client's settle) made an intact trail verify as broken.
  */
 export async function readInSnapshot<T>(pool: pg.Pool, work: (query: SnapshotQuery) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient
-  try {
-    client = await pool.connect()
-  } catch (error) {
-    throw toBackendError(error, 'connecting')
-  }
+  const client = await connectTo(pool)
   try {
     await client.query('begin isolation level repeatable read read only')
     const result = await work(async <R extends pg.QueryResultRow>(text: string, values: unknown[]) => (await client.query<R>(text, values)).rows)
