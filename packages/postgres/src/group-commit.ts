@@ -137,9 +137,9 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
     const ats = members.flatMap((member) => (member.load.expiredHoldsAt === undefined ? [] : [member.load.expiredHoldsAt]))
     const at = ats.length > 0 ? Math.max(...ats) : null
     const statements: [LoadPart, string][] = []
-    if (holdIds.length > 0) statements.push(['hold', tables.prepared.groupHolds(tenant, holdIds)])
-    statements.push(['sessions', tables.prepared.groupSessions(tenant, sessionIds, at)])
-    if (at !== null) statements.push(['expiredHolds', tables.prepared.groupExpiredHolds(tenant, sessionIds, at)])
+    if (holdIds.length > 0) statements.push(['hold', tables.prepared.holds(tenant, holdIds)])
+    statements.push(['sessions', tables.prepared.chains(tenant, sessionIds, at)])
+    if (at !== null) statements.push(['expiredHolds', tables.prepared.lapsedHolds(tenant, sessionIds, at)])
     if (members.some((member) => member.load.configVersion)) statements.push(['configVersion', tables.prepared.configVersion(tenant)])
     const loaded = new Map<LoadPart, Record<string, unknown>[]>()
     try {

@@ -51,7 +51,7 @@ export function loadStatements(tables: Tables, request: LoadRequest): { parts: L
   const S = tables.sessions
   const H = tables.holds
   if (request.holdId !== undefined) {
-    add('hold', tables.prepared.hold(tenant, request.holdId))
+    add('hold', tables.prepared.holds(tenant, [request.holdId]))
   }
   const { sessionId, sessions: scope } = request
   if (scope !== undefined && sessionId !== undefined) {
@@ -59,11 +59,11 @@ export function loadStatements(tables: Tables, request: LoadRequest): { parts: L
     if (scope === 'chain') {
       const at = request.expiredHoldsAt
       if (at === undefined) {
-        add('sessions', tables.prepared.chain(tenant, sessionId))
+        add('sessions', tables.prepared.chains(tenant, [sessionId], null))
       } else {
         // The chain, and the chains of the holds under its root whose lease ended, locked together in id order.
-        add('sessions', tables.prepared.chainWithExpired(tenant, sessionId, at))
-        add('expiredHolds', tables.prepared.expiredHolds(tenant, sessionId, at))
+        add('sessions', tables.prepared.chains(tenant, [sessionId], at))
+        add('expiredHolds', tables.prepared.lapsedHolds(tenant, [sessionId], at))
       }
     } else if (scope === 'self') {
       add('sessions', sql`select ${columns} from ${S} where tenant = ${tenant} and id = ${sessionId} for update`)

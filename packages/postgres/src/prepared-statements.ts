@@ -24,19 +24,13 @@ type ArrayType = 'text' | 'bigint' | 'boolean' | 'jsonb'
 export interface PreparedStatements {
   /** Connections from `pool` on which these statements are prepared (on a connection's first use). */
   source(pool: pg.Pool): ConnectionSource
-  chain(tenant: string, sessionId: string): string
-  /** The chain and the chains of the holds under its root whose lease ended by `at`, locked together in id order. */
-  chainWithExpired(tenant: string, sessionId: string, at: number): string
-  expiredHolds(tenant: string, sessionId: string, at: number): string
-  /** A hold, locked, with the entry that closed it. */
-  hold(tenant: string, holdId: string): string
   configVersion(tenant: string): string
   /** The holds, locked in id order, each with the entry that closed it. */
-  groupHolds(tenant: string, holdIds: readonly string[]): string
+  holds(tenant: string, holdIds: readonly string[]): string
   /** The sessions, all their ancestors and the chains of the holds under their roots whose lease ended by `at` (`null`: none), locked in id order. */
-  groupSessions(tenant: string, sessionIds: readonly string[], at: number | null): string
+  chains(tenant: string, sessionIds: readonly string[], at: number | null): string
   /** The holds under the sessions' roots whose lease ended by `at`, skipping those another transaction holds. */
-  groupExpiredHolds(tenant: string, sessionIds: readonly string[], at: number): string
+  lapsedHolds(tenant: string, sessionIds: readonly string[], at: number): string
   /** Fails (division by zero) unless every hold (id, lease, approval) is open and unchanged; locks them. */
   guardHolds(tenant: string, columns: readonly (readonly unknown[])[]): string
   /** Fails unless every session (id, audit seq and head, counters, revocation, usage) and the config version are unchanged; locks them. */
@@ -60,34 +54,19 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
   const S = `${schema}.sessions`
   const H = `${schema}.holds`
   const A = `${schema}.audit_entries`
-  const rootOf = `(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where id = $2 and tenant = $1)`
-  const expired = `h.tenant = $1 and h.root_id = ${rootOf} and h.settled_entry_id is null and h.expires_at_ms <= $3`
-  const ancestorsOf = `(select ancestors from ${S} where id = $2 and tenant = $1)`
   const entryColumns = AUDIT_COLUMNS.split(', ')
     .map((column) => `a.${column} as ${ENTRY_PREFIX}${column}`)
     .join(', ')
   const params = (types: ArrayType[]) => types.map((type, index) => `$${index + 1}::${type}[]`).join(', ')
   const definitions: Record<string, [string, string]> = {
-    chain: ['text, text', `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = any(array[$2]::text[] || ${ancestorsOf}) order by id for update`],
-    chain_expired: [
-      'text, text, bigint',
-      `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = any(array[$2]::text[] || ${ancestorsOf} || coalesce((
-         select array_agg(distinct member) from ${H} h join ${S} holder on holder.id = h.session_id, unnest(array[holder.id] || holder.ancestors) member
-         where ${expired}), '{}')) order by id for update`,
-    ],
-    expired_holds: ['text, text, bigint', `select h.* from ${H} h where ${expired} order by h.expires_at_ms for update skip locked`],
-    hold: [
-      'text, text',
-      `select h.*, ${entryColumns} from ${H} h left join ${A} a on a.id = h.settled_entry_id where h.id = $2 and h.tenant = $1 for update of h`,
-    ],
     config_version: ['text', `select version from ${schema}.config_versions where tenant = $1`],
-    // A group's loads: every hold, every chain (with the chains of the lapsed holds under their
-    // roots) and every lapsed hold of all its members, in one statement each.
-    group_holds: [
+    // What an operation, or a whole group, loads: its holds, its chains (with the chains of the
+    // lapsed holds under their roots) and those lapsed holds, in one statement each.
+    holds: [
       'text, text[]',
       `select h.*, ${entryColumns} from ${H} h left join ${A} a on a.id = h.settled_entry_id where h.tenant = $1 and h.id = any($2) order by h.id for update of h`,
     ],
-    group_sessions: [
+    chains: [
       'text, text[], bigint',
       `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = any(array(
          select unnest(array[own.id] || own.ancestors) from ${S} own where own.tenant = $1 and own.id = any($2)
@@ -97,7 +76,7 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
            and h.root_id = any(array(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where tenant = $1 and id = any($2)))))
        order by id for update`,
     ],
-    group_expired_holds: [
+    lapsed_holds: [
       'text, text[], bigint',
       `select h.* from ${H} h where h.tenant = $1 and h.settled_entry_id is null and h.expires_at_ms <= $3
          and h.root_id = any(array(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where tenant = $1 and id = any($2)))
@@ -193,14 +172,10 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
         },
       }
     },
-    chain: (tenant, sessionId) => execute('chain', [literal(tenant), literal(sessionId)]),
-    chainWithExpired: (tenant, sessionId, at) => execute('chain_expired', [literal(tenant), literal(sessionId), literal(at)]),
-    expiredHolds: (tenant, sessionId, at) => execute('expired_holds', [literal(tenant), literal(sessionId), literal(at)]),
-    hold: (tenant, holdId) => execute('hold', [literal(tenant), literal(holdId)]),
     configVersion: (tenant) => execute('config_version', [literal(tenant)]),
-    groupHolds: (tenant, holdIds) => execute('group_holds', [literal(tenant), arrayLiteral(holdIds, 'text')]),
-    groupSessions: (tenant, sessionIds, at) => execute('group_sessions', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
-    groupExpiredHolds: (tenant, sessionIds, at) => execute('group_expired_holds', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
+    holds: (tenant, holdIds) => execute('holds', [literal(tenant), arrayLiteral(holdIds, 'text')]),
+    chains: (tenant, sessionIds, at) => execute('chains', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
+    lapsedHolds: (tenant, sessionIds, at) => execute('lapsed_holds', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
     guardHolds: (tenant, columns) => execute('guard_holds', [literal(tenant), ...arrays(['text', 'bigint', 'jsonb'], columns)]),
     guardSessions: (tenant, columns, configVersion) =>
       execute('guard_sessions', [literal(tenant), ...arrays(['text', 'bigint', 'text', 'bigint', 'bigint', 'bigint', 'jsonb'], columns), literal(configVersion)]),
