@@ -300,9 +300,13 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     }
   })
 
-  it('refuses group settings that could stall or never group, before connecting', () => {
+  it('refuses group settings that could stall or never group, and switches that are not booleans, before connecting', () => {
     for (const group of [{ inFlight: 0 }, { maxSize: 1.5 }, { inflight: 2 }, 'yes'] as never[]) {
       expect(() => postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, group })).toThrow(ValidationError)
+    }
+    for (const value of ['false', 0, null] as never[]) {
+      expect(() => postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, preparedStatements: value })).toThrow(ValidationError)
+      expect(() => postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, optimistic: value })).toThrow(ValidationError)
     }
   })
 })

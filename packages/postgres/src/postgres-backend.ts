@@ -94,7 +94,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
   const keys = resolveKeys({ ...options, durable: true, backendName: 'postgres' })
   const schema = options.schema ?? 'haldir'
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new ValidationError({ issues: [{ path: 'schema', message: 'must be a lower-case SQL identifier' }] })
-  checkGroup(options.group)
+  checkStoreOptions(options)
   if (!options.pool && !options.connectionString) throw new ValidationError({ issues: [{ path: 'connectionString', message: 'give a connectionString or a pool' }] })
   const ownsPool = !options.pool
   const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 })
@@ -127,12 +127,19 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
   })
 }
 
-/** A group setting that could stall every operation (no slot to run in) or never group is refused before anything runs. */
-function checkGroup(group: PostgresBackendOptions['group']): void {
-  if (group === undefined || group === false) return
+/**
+ * The store's switches, refused before anything runs when they are not what they say: a group
+ * setting that could stall every operation (no slot to run in) or never group, a switch given as
+ * anything but a boolean (`'false'` from an environment variable would read as on).
+ */
+function checkStoreOptions(options: PostgresBackendOptions): void {
   const issues: { path: string; message: string }[] = []
-  checkOptionKeys(group, ['inFlight', 'maxSize'], 'group')
-  {
+  for (const key of ['optimistic', 'preparedStatements'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') issues.push({ path: key, message: 'must be true or false' })
+  }
+  const { group } = options
+  if (group !== undefined && group !== false) {
+    checkOptionKeys(group, ['inFlight', 'maxSize'], 'group')
     for (const key of ['inFlight', 'maxSize'] as const) {
       const value = group[key]
       if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1 && value <= 10_000)) issues.push({ path: `group.${key}`, message: 'must be a whole number from 1 to 10000' })
