@@ -1,5 +1,6 @@
-// Governed call over HTTP on loopback: settles inline (the caller waits for two round trips)
-// vs deferred (one round trip; settles batched after), against one bare round trip, in
+// Governed call over HTTP on loopback: settles inline with every gate alone (the caller waits
+// for two round trips; the path before #18) vs deferred (one round trip; settles batched after,
+// and under load concurrent gates batched too), against one bare round trip, in
 // interleaved rounds (medians). The server runs in its own process (`haldir serve`).
 // Targets (issue #18): deferred p50 ≤ 1.3× one bare round trip at c=1; calls/s at c=32
 // ≥ 3× the inline (previous) path. Throughput counts until every settle has landed.
@@ -11,18 +12,23 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const sequentialCalls = Number(process.env.BENCH_HTTP_CALLS ?? 2_000)
 const concurrentCalls = Number(process.env.BENCH_HTTP_CONCURRENT_CALLS ?? 8_000)
 const concurrency = 32
+// Gate requests under way before gates wait to go together (the client's default unless set).
+const inFlight = process.env.BENCH_GATE_IN_FLIGHT === undefined ? undefined : Number(process.env.BENCH_GATE_IN_FLIGHT)
 const apiKey = createApiKey()
 // An agent key, as production runs agents; no per-key limit: the bench sends many requests.
 const { url, stop } = await startHaldirServe(['--rate-limit', 'off'], { HALDIR_API_KEYS: `bench:agent=${apiKey}` })
 
-async function client(settle: 'inline' | 'deferred') {
-  const haldir = createHaldir({ backend: httpBackend({ url, apiKey }), settle })
+async function client(settle: 'inline' | 'deferred', gateBatch = true) {
+  const haldir = createHaldir({ backend: httpBackend({ url, apiKey, gateBatch: gateBatch && (inFlight === undefined ? {} : { inFlight }) }), settle })
   const session = await haldir.createSession({ agentId: `bench-${settle}`, scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
   const search = withHaldir(async (query: string) => ({ query, hits: 3 }), { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001 })
   return { haldir, session, search }
 }
-const inline = await client('inline')
+// Inline with every gate alone: the previous path (two round trips per call, one request per gate).
+const inline = await client('inline', false)
 const deferred = await client('deferred')
+// Deferred settles, gates alone: what batching the gates adds on top.
+const unbatched = await client('deferred', false)
 // One bare round trip through the same server, key check and all: read the session.
 const bare = () => fetch(`${url}/native/v1/sessions/${inline.session.id}`, { headers: { authorization: `Bearer ${apiKey}` } }).then((response) => response.arrayBuffer())
 
@@ -53,7 +59,7 @@ async function throughput(fn: () => Promise<unknown>, flush: () => Promise<void>
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-const figures: Record<string, number[]> = { bare: [], inline: [], deferred: [], inlineThink: [], deferredThink: [], inlineRate: [], deferredRate: [] }
+const figures: Record<string, number[]> = { bare: [], inline: [], deferred: [], inlineThink: [], deferredThink: [], inlineRate: [], deferredRate: [], unbatchedRate: [] }
 const thinkCalls = Math.min(sequentialCalls, 500)
 for (let round = 0; round < rounds; round++) {
   figures.bare?.push(await p50(bare, sequentialCalls))
@@ -65,6 +71,7 @@ for (let round = 0; round < rounds; round++) {
   await deferred.haldir.flush()
   figures.inlineRate?.push(await throughput(() => inline.search('q'), () => inline.haldir.flush()))
   figures.deferredRate?.push(await throughput(() => deferred.search('q'), () => deferred.haldir.flush()))
+  figures.unbatchedRate?.push(await throughput(() => unbatched.search('q'), () => unbatched.haldir.flush()))
 }
 const m = Object.fromEntries(Object.entries(figures).map(([name, values]) => [name, median(values)])) as Record<string, number>
 console.log(`\ngoverned call over HTTP on loopback (${rounds} interleaved rounds, medians; server in its own process)`)
@@ -72,6 +79,8 @@ console.log(`  one bare round trip             p50 ${m.bare?.toFixed(0)} µs`)
 console.log(`  inline settle (2 round trips)   p50 ${m.inline?.toFixed(0)} µs  (${((m.inline as number) / (m.bare as number)).toFixed(2)}× bare)`)
 console.log(`  deferred settle (1 round trip)  p50 ${m.deferred?.toFixed(0)} µs  (${((m.deferred as number) / (m.bare as number)).toFixed(2)}× bare; target ≤ 1.3×)`)
 console.log(`  with 2 ms between calls (a model's turn): inline p50 ${m.inlineThink?.toFixed(0)} µs, deferred p50 ${m.deferredThink?.toFixed(0)} µs (${((m.deferredThink as number) / (m.bare as number)).toFixed(2)}× bare)`)
-console.log(`  concurrency ${concurrency}: inline ${m.inlineRate} calls/s, deferred ${m.deferredRate} calls/s (${((m.deferredRate as number) / (m.inlineRate as number)).toFixed(2)}×; target ≥ 3×)`)
-await Promise.all([inline.haldir.close(), deferred.haldir.close()])
+console.log(
+  `  concurrency ${concurrency}: inline, gates alone ${m.inlineRate} calls/s; deferred, gates alone ${m.unbatchedRate} calls/s (${((m.unbatchedRate as number) / (m.inlineRate as number)).toFixed(2)}×); deferred, gates batched (default) ${m.deferredRate} calls/s (${((m.deferredRate as number) / (m.inlineRate as number)).toFixed(2)}×; target ≥ 3×)`,
+)
+await Promise.all([inline.haldir.close(), deferred.haldir.close(), unbatched.haldir.close()])
 stop()

@@ -3,7 +3,7 @@ import { redactDetails } from './audit/redact-details.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { unknownKeyMessage } from './internal/check-option-keys.ts'
 import { isWellFormed, normalizeText } from './internal/well-formed-text.ts'
-import { MAX_SETTLE_BATCH } from './backend/haldir-backend.ts'
+import { MAX_AUTHORIZE_BATCH, MAX_SETTLE_BATCH } from './backend/haldir-backend.ts'
 
 /**
  * The zod schemas of the public API and of the backend contract. The HTTP server validates
@@ -265,6 +265,20 @@ export const secretValueSchema = wellFormed(
 )
 
 // The backend contract's requests, without the tenant (the caller's identity supplies it).
+const AUTHORIZE_ITEM = z.strictObject({
+  sessionId: idSchema,
+  mode: z.enum(['check', 'reserve', 'charge']),
+  scope: scopeSchema.nullable(),
+  tool: nameSchema,
+  action: nameSchema,
+  amountMicros: microsSchema,
+  idempotencyKey: idSchema.nullable(),
+  holdTtlMs: z.number().int().positive().max(MAX_TTL_MS).nullable().default(null),
+  approval: approvalDemandSchema.nullable().default(null),
+  approvalId: idSchema.nullable().default(null),
+  details: detailsSchema,
+})
+
 const SETTLE_ITEM = z.strictObject({
   sessionId: idSchema,
   holdId: idSchema,
@@ -288,18 +302,10 @@ export const backendRequestSchemas = {
     controls: controlsInputSchema.nullable().default(null),
   }),
   session: z.strictObject({ sessionId: idSchema }),
-  authorize: z.strictObject({
-    sessionId: idSchema,
-    mode: z.enum(['check', 'reserve', 'charge']),
-    scope: scopeSchema.nullable(),
-    tool: nameSchema,
-    action: nameSchema,
-    amountMicros: microsSchema,
-    idempotencyKey: idSchema.nullable(),
-    holdTtlMs: z.number().int().positive().max(MAX_TTL_MS).nullable().default(null),
-    approval: approvalDemandSchema.nullable().default(null),
-    approvalId: idSchema.nullable().default(null),
-    details: detailsSchema,
+  authorize: AUTHORIZE_ITEM,
+  // Concurrent callers' gates, sent together by a client; each counts against the key's rate limit.
+  authorizeMany: z.strictObject({
+    authorizations: z.array(AUTHORIZE_ITEM).min(1).max(MAX_AUTHORIZE_BATCH),
   }),
   settle: SETTLE_ITEM,
   // A client's batch of completed calls; the server's body limit bounds it too.

@@ -41,15 +41,25 @@ export function authenticate({ apiKeys, perKey, failedAuth, trustProxyHops, onAu
       c.header('WWW-Authenticate', 'Bearer')
       return c.json({ error: { code: 'unauthorized', message: match ? 'Unknown API key' : 'Missing bearer API key', data: {} } }, 401)
     }
-    if (perKey) {
-      const standing = await limiterCall(() => perKey.consume(identity.keyId))
-      if (!standing.allowed) return refuse(c, standing, 'key')
-      for (const [name, value] of Object.entries(rateLimitHeaders(standing))) c.header(name, value)
-    }
+    const refused = await countAgainstKey(c, perKey, identity.keyId, 1)
+    if (refused) return refused
     onAuthenticated?.(identity)
     c.set('identity', identity)
     await next()
   }
+}
+
+/**
+ * Counts `points` requests against the key's limit and sets its `X-RateLimit-*` headers; the
+ * 429 answer when the key is over it (`null`: go on). A batch counts its items past the first
+ * with this after it is read.
+ */
+export async function countAgainstKey(c: Context<ServerEnv>, perKey: RateLimit | null, keyId: string, points: number): Promise<Response | null> {
+  if (!perKey || points <= 0) return null
+  const standing = await limiterCall(() => perKey.consume(keyId, points))
+  if (!standing.allowed) return refuse(c, standing, 'key')
+  for (const [name, value] of Object.entries(rateLimitHeaders(standing))) c.header(name, value)
+  return null
 }
 
 function refuse(c: Context<ServerEnv>, standing: RateLimitState, resource: 'key' | 'failed_auth') {

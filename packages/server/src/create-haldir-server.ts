@@ -4,7 +4,7 @@ import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { type ApiKeyIdentity, type ApiKeyStore, combineKeyStores } from './api-keys.ts'
-import { authenticate } from './authenticate.ts'
+import { authenticate, countAgainstKey } from './authenticate.ts'
 import { mountDashboard } from './dashboard/mount-dashboard.ts'
 import { errorResponse } from './error-response.ts'
 import { mountEventStream } from './event-stream.ts'
@@ -257,6 +257,13 @@ export function createHaldirServer(options: HaldirServerOptions): Hono<ServerEnv
       const params = Object.fromEntries(route.params.map((name) => [name, c.req.param(name)]))
       const request = parseInput(route.schema, { ...route.defaults, ...input, ...params }) as Record<string, unknown>
       authorizeRole(identity.role, operation, request)
+      if (route.countsItemsOf !== undefined) {
+        // The request itself was counted when it was authenticated; each further item is one more.
+        const more = (request[route.countsItemsOf] as unknown[]).length - 1
+        const refused = await countAgainstKey(c, perKey, identity.keyId, more)
+        if (refused) return refused
+        if (more > 0) usage.record(identity.tenant, more)
+      }
       const answer = await method.call(backend, { ...request, tenant: identity.tenant })
       return c.json(route.answer === 'value' ? { value: answer } : route.answer === 'ok' ? { ok: true } : answer, route.status)
     })

@@ -1,4 +1,4 @@
-import type { AuthorizeRequest, AuthorizeResult, HaldirBackend, SettleRequest, SettleResult } from '@haldir/core/backend'
+import { type AuthorizeRequest, type AuthorizeResult, authorizeEach, type HaldirBackend, type SettleManyRequest, type SettleManyResult, type SettleRequest, type SettleResult } from '@haldir/core/backend'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 /** The most holds or approvals a gauge counts per scrape (a tenant with more reports this many). */
@@ -88,9 +88,22 @@ export function prometheusMetrics(backend: HaldirBackend): PrometheusMetrics {
     return result
   }
 
+  // A client's batch of settles counts the spend of each one that landed.
+  async function settleMany(request: SettleManyRequest): Promise<SettleManyResult> {
+    const answer = await (backend.settleMany as NonNullable<HaldirBackend['settleMany']>)(request)
+    for (const outcome of answer.results) if (outcome.ok && outcome.chargedMicros > 0) metricsOf(request.tenant).spend.inc({ tool: outcome.entry.tool }, outcome.chargedMicros)
+    return answer
+  }
+
   // Every other operation passes through the prototype (defined, not assigned: a frozen backend's
-  // own methods are read-only, and assigning over them would throw).
-  const observed = Object.create(backend, { authorize: { value: authorize }, settle: { value: settle } }) as HaldirBackend
+  // own methods are read-only, and assigning over them would throw). A batch of gates is each
+  // gate through `authorize` above, so every decision is counted and timed.
+  const observed = Object.create(backend, {
+    authorize: { value: authorize },
+    settle: { value: settle },
+    ...(backend.settleMany ? { settleMany: { value: settleMany } } : {}),
+    ...(backend.authorizeMany ? { authorizeMany: { value: authorizeEach(authorize) } } : {}),
+  }) as HaldirBackend
   return {
     backend: observed,
     async render(tenant) {

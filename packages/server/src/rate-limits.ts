@@ -49,8 +49,8 @@ export interface RateLimitState {
 
 /** One limit as the server uses it. */
 export interface RateLimit {
-  /** Counts one request for `key`. Rejects only when the limiter's store fails. */
-  consume(key: string): Promise<RateLimitState>
+  /** Counts one request (or `points` of them) for `key`. Rejects only when the limiter's store fails. */
+  consume(key: string, points?: number): Promise<RateLimitState>
   /** Where `key` stands without counting (`null`: nothing counted in this window). */
   peek(key: string): Promise<RateLimitState | null>
   /** The underlying limiter (a test reads a memory limiter's size through `dump()`). */
@@ -70,8 +70,8 @@ export function createRateLimit(setting: RateLimitSetting | undefined, fallback:
   })
   return {
     limiter,
-    consume: (key) =>
-      limiter.consume(key).then(
+    consume: (key, points = 1) =>
+      limiter.consume(key, points).then(
         (res) => state(res, true),
         (refusal: unknown) => {
           // A RateLimiterRes is "over the limit"; anything else is the store failing.

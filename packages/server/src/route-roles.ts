@@ -25,6 +25,7 @@ export const routeRoles: Readonly<Record<HttpOperation, Readonly<Partial<Record<
   listSessions: readers,
   getSession: everyone,
   authorize: runners,
+  authorizeMany: runners,
   settle: runners,
   settleMany: runners,
   appendAudit: runners,

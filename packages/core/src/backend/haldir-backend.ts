@@ -306,6 +306,22 @@ export interface SettleResult {
   chargedMicros: number
 }
 
+/** The most gates one `authorizeMany` request carries. */
+export const MAX_AUTHORIZE_BATCH = 200
+
+/** Many gates in one request: each as `authorize` would take it, without the tenant (the request's). */
+export interface AuthorizeManyRequest extends TenantRequest {
+  authorizations: readonly Omit<AuthorizeRequest, 'tenant'>[]
+}
+
+/** What became of one gate of a batch: its decision (a denial included), or its error as it travels. */
+export type AuthorizeOutcome = ({ ok: true } & AuthorizeResult) | { ok: false; error: HaldirErrorJson }
+
+/** One outcome per gate of the request, in its order. */
+export interface AuthorizeManyResult {
+  results: AuthorizeOutcome[]
+}
+
 /** The most settles one `settleMany` request carries. */
 export const MAX_SETTLE_BATCH = 500
 
@@ -499,6 +515,12 @@ export interface HaldirBackend {
    * the others), as `settle` would. A client sends the settles of completed calls in batches.
    */
   settleMany?(request: SettleManyRequest): Promise<SettleManyResult>
+  /**
+   * Optional: many gates in one request, each decided on its own as `authorize` would decide it
+   * (one refused or failing does not stop the others). A client over HTTP sends the gates of
+   * concurrent callers together while an earlier request is under way.
+   */
+  authorizeMany?(request: AuthorizeManyRequest): Promise<AuthorizeManyResult>
   /**
    * Optional: how a client over this backend settles governed calls unless told otherwise
    * (`createHaldir({ settle })`). `'inline'` where a settle written later would cost more than it

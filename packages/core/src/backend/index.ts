@@ -27,7 +27,10 @@ export {
   type AppendAuditRequest,
   type AuditPage,
   type AuditQuery,
+  type AuthorizeManyRequest,
+  type AuthorizeManyResult,
   type AuthorizeMode,
+  type AuthorizeOutcome,
   type AuthorizeRequest,
   type AuthorizeResult,
   type CreateSessionRequest,
@@ -46,6 +49,7 @@ export {
   type SecretInfo,
   type SessionRecord,
   type SessionRequest,
+  MAX_AUTHORIZE_BATCH,
   MAX_SETTLE_BATCH,
   type SettleManyRequest,
   type SettleManyResult,
@@ -75,6 +79,7 @@ export { KEY_OPTIONS, resolveKeys, type KeyInput, type ResolvedKeys } from '../i
 export { type IdPrefix, newId } from '../internal/new-id.ts'
 export { errorMessage } from '../internal/error-message.ts'
 export { toErrorJson } from '../errors/to-error-json.ts'
+export { authorizeEach } from './authorize-each.ts'
 export { chargeAfterCall } from '../adapter/charge-after-call.ts'
 export * from '../schemas.ts'
 export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, type QueryField } from '../http/http-routes.ts'

@@ -1,7 +1,8 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
 import { sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
-import { type ApprovalRecord, type AuditPage, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
+import { authorizeEach } from '../backend/authorize-each.ts'
+import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
 import { toErrorJson } from '../errors/to-error-json.ts'
 import { createEventBus, type EventBus } from '../events/event-bus.ts'
 import { BackendError } from '../errors/backend-error.ts'
@@ -116,6 +117,15 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     }
   }
 
+  function authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
+    if (request.approvalId !== null) return goOn(request)
+    const load: LoadRequest & { configVersion: true } =
+      request.idempotencyKey === null
+        ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true }
+        : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, idempotencyKey: request.idempotencyKey }
+    return run(load, planAuthorize, request)
+  }
+
   function settle(request: SettleRequest): Promise<SettleResult> {
     return run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true }, planSettle, request)
   }
@@ -172,14 +182,10 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     getSession: async (request) => found(await store.readSession(request.tenant, request.sessionId), request.sessionId),
 
-    authorize: (request) => {
-      if (request.approvalId !== null) return goOn(request)
-      const load: LoadRequest & { configVersion: true } =
-        request.idempotencyKey === null
-          ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true }
-          : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, idempotencyKey: request.idempotencyKey }
-      return run(load, planAuthorize, request)
-    },
+    authorize,
+
+    // Each on its own, in order: a store that groups commits (PostgreSQL) groups them.
+    authorizeMany: authorizeEach(authorize),
 
     settle,
 

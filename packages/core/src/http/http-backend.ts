@@ -1,6 +1,7 @@
 import { defaultTransport } from '#default-transport'
-import { BACKEND_CONTRACT_VERSION, type HaldirBackend, MAX_SETTLE_BATCH, type SettleManyRequest, type SettleManyResult } from '../backend/haldir-backend.ts'
+import { type AuthorizeManyRequest, type AuthorizeManyResult, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, MAX_AUTHORIZE_BATCH, MAX_SETTLE_BATCH, type SettleManyRequest, type SettleManyResult } from '../backend/haldir-backend.ts'
 import { BackendError } from '../errors/backend-error.ts'
+import { NotFoundError } from '../errors/not-found-error.ts'
 import { errorFromJson } from '../errors/error-from-json.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import { errorMessage } from '../internal/error-message.ts'
@@ -9,6 +10,8 @@ import { readEnv } from '../internal/read-env.ts'
 import { fetchTransport } from './http-transport.ts'
 import { withTraceHeaders } from '../internal/trace-headers.ts'
 import { subscribeEvents } from './subscribe-events.ts'
+import { type GateBatchOptions, gateBatcher } from './gate-batcher.ts'
+import { checkOptionKeys } from '../internal/check-option-keys.ts'
 
 export interface HttpBackendOptions {
   /** Base URL of a Haldir server, e.g. `http://127.0.0.1:8787`. */
@@ -21,15 +24,22 @@ export interface HttpBackendOptions {
   timeoutMs?: number
   /** Retries after a network failure or a 502/503/504, only for requests that are safe to repeat. @default 2 */
   retries?: number
+  /**
+   * Gates of concurrent callers travel together while earlier gate requests are under way
+   * (`POST /native/v1/authorizations`); `false` sends every gate alone. A lone caller's gate is
+   * never delayed. @default { inFlight: 2, maxSize: 100 }
+   */
+  gateBatch?: GateBatchOptions | false
 }
 
-/** Bytes of settles per request, well under the server's default body limit (1 MiB). */
-const SETTLE_BATCH_BYTES = 512 * 1024
+/** Bytes of settles (or gates) per request, well under the server's default body limit (1 MiB). */
+const BATCH_BYTES = 512 * 1024
 
 /**
  * A backend that forwards every operation to a Haldir server (`@haldir/server`), which runs a
  * stateful backend. No dependencies beyond `fetch`. A governed call waits for one round trip
- * (authorize); its settle travels later with others (`settleMany`). Requests are retried only where a repeat cannot double-charge or
+ * (authorize); its settle travels later with others (`settleMany`), and under load the gates of
+ * concurrent callers travel together too (`authorizeMany`, see `gateBatch`). Requests are retried only where a repeat cannot double-charge or
  * double-audit (the route table says which): reads, `authorize` with an idempotency key, and
  * `settle` (idempotent per hold). The one exception is a request the server never read: sent on
  * a pooled keep-alive socket the server had already closed, it is sent again on a fresh socket
@@ -100,28 +110,67 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
 
   const backend: Record<string, unknown> = { contractVersion: BACKEND_CONTRACT_VERSION, name: 'http' }
   for (const operation of Object.keys(httpRoutes) as HttpOperation[]) backend[operation] = (request: Record<string, unknown>) => call(operation, request)
-  // Settles travel in requests of at most SETTLE_BATCH_BYTES (the server refuses bodies past its
+  // Settles travel in requests of at most BATCH_BYTES (the server refuses bodies past its
   // limit, 1 MiB by default): each serialised once, then packed.
   backend.settleMany = async (request: SettleManyRequest): Promise<SettleManyResult> => {
-    const chunks: string[][] = [[]]
-    let size = 0
-    for (const item of request.settles) {
-      const text = JSON.stringify(item)
-      let chunk = chunks[chunks.length - 1] as string[]
-      if (chunk.length > 0 && (size + text.length > SETTLE_BATCH_BYTES || chunk.length >= MAX_SETTLE_BATCH)) {
-        chunks.push((chunk = []))
-        size = 0
-      }
-      chunk.push(text)
-      size += text.length + 1
-    }
+    const chunks = packed(request.settles, MAX_SETTLE_BATCH)
     const answers = await Promise.all(chunks.map((chunk) => call('settleMany', {}, `{"settles":[${chunk.join(',')}]}`) as Promise<SettleManyResult>))
     return { results: answers.flatMap((answer) => answer.results) }
+  }
+  // Gates too, each item without a tenant (the key's); a batch is never repeated after a failure.
+  backend.authorizeMany = async (request: AuthorizeManyRequest): Promise<AuthorizeManyResult> => {
+    const chunks = packed(
+      request.authorizations.map(({ tenant: _tenant, ...item }: Omit<AuthorizeRequest, 'tenant'> & { tenant?: string }) => item),
+      MAX_AUTHORIZE_BATCH,
+    )
+    const answers = await Promise.all(chunks.map((chunk) => call('authorizeMany', {}, `{"authorizations":[${chunk.join(',')}]}`) as Promise<AuthorizeManyResult>))
+    return { results: answers.flatMap((answer) => answer.results) }
+  }
+  const gateBatch = gateBatchOf(options.gateBatch)
+  if (gateBatch) {
+    const one = backend.authorize as (request: AuthorizeRequest) => Promise<AuthorizeResult>
+    const many = backend.authorizeMany as (request: AuthorizeManyRequest) => Promise<AuthorizeManyResult>
+    backend.authorize = gateBatcher({
+      ...gateBatch,
+      one,
+      many: async (requests) => (await many({ tenant: '', authorizations: requests })).results,
+      // Our own 404 for a route the server does not have (an older server): no gate was decided.
+      isMissingRoute: (error) => NotFoundError.isInstance(error) && error.resource === 'route',
+    })
   }
   // The server's event stream: one connection per subscriber (the tenant is the key's).
   backend.subscribe = (_request: { tenant: string }, listener: Parameters<NonNullable<HaldirBackend['subscribe']>>[1]) =>
     subscribeEvents({ origin, apiKey, fetch: options.fetch ?? globalThis.fetch }, listener)
   return backend as unknown as HaldirBackend
+}
+
+/** Serialises each item once and packs them into requests of at most `maxItems` and BATCH_BYTES. */
+function packed(items: readonly unknown[], maxItems: number): string[][] {
+  const chunks: string[][] = [[]]
+  let size = 0
+  for (const item of items) {
+    const text = JSON.stringify(item)
+    let chunk = chunks[chunks.length - 1] as string[]
+    if (chunk.length > 0 && (size + text.length > BATCH_BYTES || chunk.length >= maxItems)) {
+      chunks.push((chunk = []))
+      size = 0
+    }
+    chunk.push(text)
+    size += text.length + 1
+  }
+  return chunks
+}
+
+function gateBatchOf(setting: GateBatchOptions | false | undefined): { inFlight: number; maxSize: number } | null {
+  if (setting === false) return null
+  checkOptionKeys(setting, ['inFlight', 'maxSize'], 'gateBatch')
+  const inFlight = setting?.inFlight ?? 2
+  const maxSize = setting?.maxSize ?? 100
+  const issues = []
+  if (!Number.isSafeInteger(inFlight) || inFlight < 1) issues.push({ path: 'gateBatch.inFlight', message: 'must be a whole number ≥ 1' })
+  if (!Number.isSafeInteger(maxSize) || maxSize < 1 || maxSize > MAX_AUTHORIZE_BATCH) issues.push({ path: 'gateBatch.maxSize', message: `must be a whole number from 1 to ${MAX_AUTHORIZE_BATCH}` })
+  if (issues.length > 0) throw new ValidationError({ issues })
+  return { inFlight, maxSize }
 }
 
 function parseBody(response: { status: number; text: string }, what: string): unknown {

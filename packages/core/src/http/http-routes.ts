@@ -23,6 +23,11 @@ export interface HttpRoute {
    * reads and closing a hold are safe always; the gate only with an idempotency key.
    */
   retry: 'always' | 'never' | 'with-idempotency-key'
+  /**
+   * A batch: the body member whose items each count as one request against the key's rate limit
+   * (and the tenant's usage), so sending operations together never stretches a limit.
+   */
+  countsItemsOf?: string
 }
 
 /** Every operation of the backend contract that travels over HTTP. */
@@ -69,6 +74,19 @@ export const httpRoutes: Readonly<Record<HttpOperation, HttpRoute>> = underPrefi
     status: 200,
     answer: 'json',
     retry: 'with-idempotency-key',
+  },
+  // Concurrent callers' gates in one request. Never repeated after a failure: a gate without an
+  // idempotency key may have been decided (a client sends gates with keys on their own).
+  authorizeMany: {
+    method: 'POST',
+    path: '/v1/authorizations',
+    params: [],
+    input: body,
+    schema: backendRequestSchemas.authorizeMany,
+    status: 200,
+    answer: 'json',
+    retry: 'never',
+    countsItemsOf: 'authorizations',
   },
   settle: {
     method: 'POST',

@@ -11,6 +11,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api'
 import type { AuditEntry } from '../audit/audit-entry.ts'
+import { authorizeEach } from '../backend/authorize-each.ts'
 import type { AuthorizeRequest, AuthorizeResult, CreateSessionRequest, HaldirBackend, SessionRecord, SessionRequest, SettleManyRequest, SettleManyResult, SettleRequest, SettleResult } from '../backend/haldir-backend.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
 import { checkOptionKeys } from '../internal/check-option-keys.ts'
@@ -139,13 +140,15 @@ export function withTelemetry(backend: HaldirBackend, options: TelemetryOptions 
     )
   }
 
-  // The other operations pass through (the prototype), the two above and the session readers
+  // The other operations pass through (the prototype), the gate and settle ones above and the session readers
   // that tell which agent a session is (for `haldir.agent.id`) are overridden.
   // (Defined, not assigned: a frozen backend's own methods are read-only.)
   return Object.create(backend, {
     authorize: { value: authorize },
     settle: { value: settle },
     ...(backend.settleMany ? { settleMany: { value: settleMany } } : {}),
+    // A batch of gates is each gate through `authorize` above: a gate span and counts per gate.
+    ...(backend.authorizeMany ? { authorizeMany: { value: authorizeEach(authorize) } } : {}),
     createSession: { value: (request: CreateSessionRequest) => backend.createSession(request).then(rememberSession) },
     getSession: { value: (request: SessionRequest) => backend.getSession(request).then(rememberSession) },
   }) as HaldirBackend

@@ -1,0 +1,98 @@
+import type { AuthorizeOutcome, AuthorizeRequest, AuthorizeResult } from '../backend/haldir-backend.ts'
+import { BackendError } from '../errors/backend-error.ts'
+import { errorFromJson } from '../errors/error-from-json.ts'
+
+/**
+ * How a client over HTTP sends its gates: while `inFlight` gate requests are under way, new
+ * gates wait and go together (`authorizeMany`, at most `maxSize` per request) when one returns.
+ * A lone caller never waits: with nothing under way its gate is sent at once, alone.
+ */
+export interface GateBatchOptions {
+  /** Gate requests under way before new gates wait to go together. @default 2 */
+  inFlight?: number
+  /** Gates per request. @default 100 */
+  maxSize?: number
+}
+
+export interface GateBatcherOptions {
+  inFlight: number
+  maxSize: number
+  /** Sends one gate as its own request. */
+  one: (request: AuthorizeRequest) => Promise<AuthorizeResult>
+  /** Sends gates together; one outcome per gate, in order. */
+  many: (requests: AuthorizeRequest[]) => Promise<AuthorizeOutcome[]>
+  /** Told when the server has no batch route (an older server): every gate goes alone from then on. */
+  isMissingRoute: (error: unknown) => boolean
+}
+
+interface Waiting {
+  request: AuthorizeRequest
+  resolve: (result: AuthorizeResult) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * The gate of an HTTP client, coalescing concurrent callers' gates: under load a request carries
+ * many gates, so the server's per-request work (parsing, authentication, the response) is paid
+ * once for them. Each gate is still decided on its own, and each caller gets its own decision or
+ * error. A gate with an idempotency key or an approval to go on with always travels alone: its
+ * request may be repeated after a failure, which a batch never is.
+ */
+export function gateBatcher(options: GateBatcherOptions): (request: AuthorizeRequest) => Promise<AuthorizeResult> {
+  const { inFlight, maxSize, one, many, isMissingRoute } = options
+  let running = 0
+  let waiting: Waiting[] = []
+  let batches = true
+
+  function pump(): void {
+    while (waiting.length > 0 && running < inFlight) {
+      const batch = waiting.length <= maxSize ? waiting : waiting.slice(0, maxSize)
+      waiting = batch === waiting ? [] : waiting.slice(maxSize)
+      running++
+      send(batch).finally(() => {
+        running--
+        pump()
+      })
+    }
+  }
+
+  async function send(batch: Waiting[]): Promise<void> {
+    if (batch.length === 1 || !batches) {
+      await Promise.all(batch.map((item) => one(item.request).then(item.resolve, item.reject)))
+      return
+    }
+    let outcomes: AuthorizeOutcome[]
+    try {
+      outcomes = await many(batch.map((item) => item.request))
+    } catch (error) {
+      if (batches && isMissingRoute(error)) {
+        // Nothing of the batch was decided (the route does not exist): each goes alone.
+        batches = false
+        await send(batch)
+        return
+      }
+      for (const item of batch) item.reject(error)
+      return
+    }
+    for (let index = 0; index < batch.length; index++) {
+      const item = batch[index] as Waiting
+      const outcome = outcomes[index]
+      if (outcome === undefined) item.reject(new BackendError({ message: 'The server answered fewer gates than it was sent; this gate may have been decided (its hold, if any, is released when its lease ends)' }))
+      else if (outcome.ok) item.resolve(withoutOk(outcome))
+      else item.reject(errorFromJson(outcome.error))
+    }
+  }
+
+  return (request) => {
+    if (request.idempotencyKey !== null || request.approvalId !== null) return one(request)
+    return new Promise<AuthorizeResult>((resolve, reject) => {
+      waiting.push({ request, resolve, reject })
+      pump()
+    })
+  }
+}
+
+function withoutOk(outcome: AuthorizeOutcome & { ok: true }): AuthorizeResult {
+  const { ok: _ok, ...result } = outcome
+  return result as AuthorizeResult
+}
