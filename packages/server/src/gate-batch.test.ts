@@ -186,7 +186,7 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     // An older server: the same application with the batch route answering as an unknown route does.
     const app = new Hono()
     app.post('/native/v1/authorizations', (c) => c.json({ error: { code: 'not_found', message: 'No route POST /native/v1/authorizations', data: {} } }, 404))
-    app.route('/', createHaldirServer({ backend: memoryBackend(), apiKeys: store(), publishTreeHeadsEveryMs: false }))
+    app.route('/', createHaldirServer({ backend: memoryBackend(), apiKeys: store() }))
     const url = await new Promise<string>((resolve) => {
       const listening = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`))
       running.push({ close: () => new Promise<void>((done) => listening.close(() => done())) })
