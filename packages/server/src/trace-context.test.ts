@@ -108,4 +108,42 @@ describe('trace context across httpBackend and the server', () => {
       expect(text).not.toContain(agentKey)
     }
   })
+
+  it('keeps each waiting gate in its own caller’s trace when it goes alone, and puts a batch of many callers’ gates in none of them', async () => {
+    exporter.reset()
+    const haldir = createHaldir({ backend: withTelemetry(httpBackend({ url: running.url, apiKey: agentKey, gateBatch: { inFlight: 1, maxSize: 1 } })) })
+    const session = await haldir.createSession({ agentId: 'crowd', scopes: ['search'], spendLimit: 1 })
+    const tracer = trace.getTracer('app')
+    // maxSize 1: every gate goes alone, two of them after waiting behind the first.
+    const steps = await Promise.all(
+      ['one', 'two', 'three'].map((name) =>
+        tracer.startActiveSpan(`step ${name}`, async (step) => {
+          await haldir.reserve(session.id, 0.01, { tool: 'search' })
+          step.end()
+          return step.spanContext().traceId
+        }),
+      ),
+    )
+    const spans = await finished()
+    const requests = spans.filter((span) => span.kind === SpanKind.SERVER && span.name === 'POST /native/v1/sessions/:sessionId/authorize')
+    expect(requests.map((span) => span.spanContext().traceId).sort()).toEqual([...steps].sort())
+
+    exporter.reset()
+    const together = createHaldir({ backend: withTelemetry(httpBackend({ url: running.url, apiKey: agentKey, gateBatch: { inFlight: 1 } })) })
+    const traces = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((name) =>
+        tracer.startActiveSpan(`step ${name}`, async (step) => {
+          await together.reserve(session.id, 0.01, { tool: 'search' })
+          step.end()
+          return step.spanContext().traceId
+        }),
+      ),
+    )
+    const batch = (await finished()).filter((span) => span.kind === SpanKind.SERVER && span.name === 'POST /native/v1/authorizations')
+    expect(batch).toHaveLength(1)
+    // Its own trace, none of the four callers' whose gates it carried.
+    expect(traces).not.toContain(batch[0]?.spanContext().traceId)
+    expect(batch[0]?.parentSpanContext).toBeUndefined()
+    await Promise.all([haldir.close(), together.close()])
+  })
 })

@@ -17,16 +17,22 @@ export interface GateBatchOptions {
 export interface GateBatcherOptions {
   inFlight: number
   maxSize: number
-  /** Sends one gate as its own request. */
-  one: (request: AuthorizeRequest) => Promise<AuthorizeResult>
-  /** Sends gates together; one outcome per gate, in order. */
+  /**
+   * Sends one gate as its own request, with the trace context its caller had when it asked
+   * (`undefined`: the active one; a gate that waited is sent from another caller's context).
+   */
+  one: (request: AuthorizeRequest, trace?: Record<string, string> | null) => Promise<AuthorizeResult>
+  /** Sends gates together (of many callers: under no caller's trace); one outcome per gate, in order. */
   many: (requests: AuthorizeRequest[]) => Promise<AuthorizeOutcome[]>
+  /** The caller's trace context, taken when its gate is queued. */
+  trace: () => Record<string, string> | null
   /** Told when the server has no batch route (an older server): every gate goes alone from then on. */
   isMissingRoute: (error: unknown) => boolean
 }
 
 interface Waiting {
   request: AuthorizeRequest
+  trace: Record<string, string> | null
   resolve: (result: AuthorizeResult) => void
   reject: (error: unknown) => void
 }
@@ -39,7 +45,7 @@ interface Waiting {
  * request may be repeated after a failure, which a batch never is.
  */
 export function gateBatcher(options: GateBatcherOptions): (request: AuthorizeRequest) => Promise<AuthorizeResult> {
-  const { inFlight, maxSize, one, many, isMissingRoute } = options
+  const { inFlight, maxSize, one, many, isMissingRoute, trace } = options
   let running = 0
   let waiting: Waiting[] = []
   let batches = true
@@ -58,7 +64,7 @@ export function gateBatcher(options: GateBatcherOptions): (request: AuthorizeReq
 
   async function send(batch: Waiting[]): Promise<void> {
     if (batch.length === 1 || !batches) {
-      await Promise.all(batch.map((item) => one(item.request).then(item.resolve, item.reject)))
+      await Promise.all(batch.map((item) => one(item.request, item.trace).then(item.resolve, item.reject)))
       return
     }
     let outcomes: AuthorizeOutcome[]
@@ -86,7 +92,7 @@ export function gateBatcher(options: GateBatcherOptions): (request: AuthorizeReq
   return (request) => {
     if (request.idempotencyKey !== null || request.approvalId !== null) return one(request)
     return new Promise<AuthorizeResult>((resolve, reject) => {
-      waiting.push({ request, resolve, reject })
+      waiting.push({ request, trace: trace(), resolve, reject })
       pump()
     })
   }

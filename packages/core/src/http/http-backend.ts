@@ -8,7 +8,7 @@ import { errorMessage } from '../internal/error-message.ts'
 import { type HttpOperation, httpRoutes } from './http-routes.ts'
 import { readEnv } from '../internal/read-env.ts'
 import { fetchTransport } from './http-transport.ts'
-import { withTraceHeaders } from '../internal/trace-headers.ts'
+import { traceCarrier, withTraceHeaders } from '../internal/trace-headers.ts'
 import { subscribeEvents } from './subscribe-events.ts'
 import { type GateBatchOptions, gateBatcher } from './gate-batcher.ts'
 import { checkOptionKeys } from '../internal/check-option-keys.ts'
@@ -64,7 +64,8 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
   const origin = base.href.replace(/\/$/, '')
   const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', accept: 'application/json' }
 
-  async function call(operation: HttpOperation, request: Record<string, unknown>, rawBody?: string): Promise<unknown> {
+  /** `trace`: the caller's trace context taken earlier, `null` for none; by default the active one. */
+  async function call(operation: HttpOperation, request: Record<string, unknown>, rawBody?: string, trace?: Record<string, string> | null): Promise<unknown> {
     const route = httpRoutes[operation]
     // The tenant is the API key's, decided by the server; it never travels.
     const { tenant: _tenant, ...members } = request
@@ -88,7 +89,8 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
       let response: { status: number; text: string }
       try {
         // The caller's trace continues on the server (W3C `traceparent`), when OpenTelemetry is in use.
-        response = await transport({ method: route.method, url, headers: withTraceHeaders(headers), body, timeoutMs })
+        const sent = trace === undefined ? withTraceHeaders(headers) : trace === null ? headers : { ...headers, ...trace }
+        response = await transport({ method: route.method, url, headers: sent, body, timeoutMs })
       } catch (error) {
         if (safe && attempt < retries) {
           await backoff(attempt)
@@ -123,17 +125,20 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
       request.authorizations.map(({ tenant: _tenant, ...item }: Omit<AuthorizeRequest, 'tenant'> & { tenant?: string }) => item),
       MAX_AUTHORIZE_BATCH,
     )
-    const answers = await Promise.all(chunks.map((chunk) => call('authorizeMany', {}, `{"authorizations":[${chunk.join(',')}]}`) as Promise<AuthorizeManyResult>))
+    // Many callers' gates: the request belongs to none of their traces (each has its own gate span).
+    const answers = await Promise.all(chunks.map((chunk) => call('authorizeMany', {}, `{"authorizations":[${chunk.join(',')}]}`, null) as Promise<AuthorizeManyResult>))
     return { results: answers.flatMap((answer) => answer.results) }
   }
   const gateBatch = gateBatchOf(options.gateBatch)
   if (gateBatch) {
-    const one = backend.authorize as (request: AuthorizeRequest) => Promise<AuthorizeResult>
+    const one = (request: AuthorizeRequest, trace?: Record<string, string> | null) => call('authorize', request as unknown as Record<string, unknown>, undefined, trace) as Promise<AuthorizeResult>
     const many = backend.authorizeMany as (request: AuthorizeManyRequest) => Promise<AuthorizeManyResult>
     backend.authorize = gateBatcher({
       ...gateBatch,
       one,
+      // The tenant travels with no request (the key decides it).
       many: async (requests) => (await many({ tenant: '', authorizations: requests })).results,
+      trace: traceCarrier,
       // Our own 404 for a route the server does not have (an older server): no gate was decided.
       isMissingRoute: (error) => NotFoundError.isInstance(error) && error.resource === 'route',
     })

@@ -20,3 +20,15 @@ export function withTraceHeaders(headers: Record<string, string>): Record<string
   for (const _name in carrier) return { ...headers, ...carrier }
   return headers
 }
+
+/**
+ * The active trace context as headers, to send later from another context (a gate that waited
+ * in a batcher's queue); `null` when there is none.
+ */
+export function traceCarrier(): Record<string, string> | null {
+  if (injector === null) return null
+  const carrier: Record<string, string> = {}
+  injector(carrier)
+  for (const _name in carrier) return carrier
+  return null
+}
