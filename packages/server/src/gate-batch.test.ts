@@ -204,6 +204,22 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     await haldir.close()
   })
 
+  it('serves batches over a backend of its own that has no batch operation', async () => {
+    const own = memoryBackend()
+    const backend = Object.create(own, { authorizeMany: { value: undefined } }) as HaldirBackend
+    for (const metrics of [true, false]) {
+      const server = await serveHaldir({ backend, apiKeys: store(), port: 0, publishTreeHeadsEveryMs: false, rateLimits: { perKey: false }, ...(metrics ? {} : { metrics: false }) })
+      running.push(server)
+      const wire = counting()
+      const haldir = createHaldir({ backend: httpBackend({ url: server.url, apiKey: keys.agent, fetch: wire.fetch, gateBatch: { inFlight: 1 } }) })
+      const session = await haldir.createSession({ agentId: 'own', scopes: ['search'], spendLimit: 1 })
+      await Promise.all(Array.from({ length: 10 }, () => haldir.reserve(session.id, 0.01, { tool: 'search' })))
+      expect(wire.paths.filter((path) => path === '/native/v1/authorizations')).toHaveLength(1)
+      expect((await haldir.getSpend(session.id)).reservedUsd).toBeCloseTo(0.1, 10)
+      await haldir.close()
+    }
+  })
+
   it('refuses gate batch options that would never send or that it does not know', () => {
     for (const gateBatch of [{ inFlight: 0 }, { maxSize: 0 }, { maxSize: 201 }, { inFlight: 1.5 }, { inflight: 2 }]) {
       expect(() => httpBackend({ url: 'http://127.0.0.1:1', apiKey: keys.agent, gateBatch: gateBatch as never })).toThrow(ValidationError)

@@ -102,7 +102,7 @@ export function prometheusMetrics(backend: HaldirBackend): PrometheusMetrics {
     authorize: { value: authorize },
     settle: { value: settle },
     ...(backend.settleMany ? { settleMany: { value: settleMany } } : {}),
-    ...(backend.authorizeMany ? { authorizeMany: { value: authorizeEach(authorize) } } : {}),
+    authorizeMany: { value: authorizeEach(authorize) },
   }) as HaldirBackend
   return {
     backend: observed,

@@ -147,8 +147,9 @@ export function withTelemetry(backend: HaldirBackend, options: TelemetryOptions 
     authorize: { value: authorize },
     settle: { value: settle },
     ...(backend.settleMany ? { settleMany: { value: settleMany } } : {}),
-    // A batch of gates is each gate through `authorize` above: a gate span and counts per gate.
-    ...(backend.authorizeMany ? { authorizeMany: { value: authorizeEach(authorize) } } : {}),
+    // A batch of gates is each gate through `authorize` above: a gate span and counts per gate
+    // (which any backend can serve, with or without a batch operation of its own).
+    authorizeMany: { value: authorizeEach(authorize) },
     createSession: { value: (request: CreateSessionRequest) => backend.createSession(request).then(rememberSession) },
     getSession: { value: (request: SessionRequest) => backend.getSession(request).then(rememberSession) },
   }) as HaldirBackend
