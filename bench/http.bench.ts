@@ -4,6 +4,7 @@
 // interleaved rounds (medians). The server runs in its own process (`haldir serve`).
 // Targets (issue #18): deferred p50 ≤ 1.3× one bare round trip at c=1; calls/s at c=32
 // ≥ 3× the inline (previous) path. Throughput counts until every settle has landed.
+import { randomBytes } from 'node:crypto'
 import { createHaldir, httpBackend, withHaldir } from '@haldir/core'
 import { createApiKey } from '@haldir/server'
 import { startHaldirServe } from './haldir-serve.ts'
@@ -16,7 +17,12 @@ const concurrency = 32
 const inFlight = process.env.BENCH_GATE_IN_FLIGHT === undefined ? undefined : Number(process.env.BENCH_GATE_IN_FLIGHT)
 const apiKey = createApiKey()
 // An agent key, as production runs agents; no per-key limit: the bench sends many requests.
-const { url, stop } = await startHaldirServe(['--rate-limit', 'off'], { HALDIR_API_KEYS: `bench:agent=${apiKey}` })
+// BENCH_HTTP_BACKEND=postgres://…?schema=… runs the server over PostgreSQL (fresh keys each run).
+const backendUrl = process.env.BENCH_HTTP_BACKEND
+const { url, stop } = await startHaldirServe(['--rate-limit', 'off', ...(backendUrl ? ['--backend', backendUrl] : [])], {
+  HALDIR_API_KEYS: `bench:agent=${apiKey}`,
+  ...(backendUrl ? { HALDIR_MASTER_KEY: randomBytes(32).toString('base64') } : {}),
+})
 
 async function client(settle: 'inline' | 'deferred', gateBatch = true) {
   const haldir = createHaldir({ backend: httpBackend({ url, apiKey, gateBatch: gateBatch && (inFlight === undefined ? {} : { inFlight }) }), settle })
@@ -74,7 +80,7 @@ for (let round = 0; round < rounds; round++) {
   figures.unbatchedRate?.push(await throughput(() => unbatched.search('q'), () => unbatched.haldir.flush()))
 }
 const m = Object.fromEntries(Object.entries(figures).map(([name, values]) => [name, median(values)])) as Record<string, number>
-console.log(`\ngoverned call over HTTP on loopback (${rounds} interleaved rounds, medians; server in its own process)`)
+console.log(`\ngoverned call over HTTP on loopback (${rounds} interleaved rounds, medians; server in its own process, backend ${backendUrl ? 'postgres' : 'memory'})`)
 console.log(`  one bare round trip             p50 ${m.bare?.toFixed(0)} µs`)
 console.log(`  inline settle (2 round trips)   p50 ${m.inline?.toFixed(0)} µs  (${((m.inline as number) / (m.bare as number)).toFixed(2)}× bare)`)
 console.log(`  deferred settle (1 round trip)  p50 ${m.deferred?.toFixed(0)} µs  (${((m.deferred as number) / (m.bare as number)).toFixed(2)}× bare; target ≤ 1.3×)`)
