@@ -113,6 +113,23 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     await haldir.close()
   })
 
+  it('fails only the gates of a request that failed when a batch travels in several requests', async () => {
+    const server = await serveHaldir({ backend: memoryBackend(), apiKeys: store(), port: 0, publishTreeHeadsEveryMs: false, rateLimits: { perKey: false }, maxBodyBytes: 300_000 })
+    running.push(server)
+    const admin = createHaldir({ backend: httpBackend({ url: server.url, apiKey: keys.admin }) })
+    const session = await admin.createSession({ agentId: 'split', scopes: ['search'], spendLimit: 1 })
+    const backend = httpBackend({ url: server.url, apiKey: keys.agent })
+    const sized = (bytes: number) => ({ ...gate(session.id, 1_000), details: { note: 'x'.repeat(bytes) } })
+    // Packed at 512 KiB: eight gates of 60 KB (480 KB, past this server's 300 KB limit), then the
+    // ninth with two small ones.
+    const gates = [...Array.from({ length: 9 }, () => sized(60_000)), sized(10), sized(10)]
+    const { results } = await (backend.authorizeMany as NonNullable<HaldirBackend['authorizeMany']>)({ tenant: 'acme', authorizations: gates })
+    expect(results.map((outcome) => outcome.ok)).toEqual([...Array.from({ length: 8 }, () => false), true, true, true])
+    expect(results[0]).toMatchObject({ ok: false, error: { code: 'payload_too_large' } })
+    expect((await admin.getSpend(session.id)).reservedUsd).toBeCloseTo(0.003, 10)
+    await admin.close()
+  })
+
   it('counts each gate of a batch against the key’s rate limit: a batch past it is refused whole, with nothing decided', async () => {
     const server = await start({ perKey: { points: 12, durationSeconds: 60 } })
     const admin = createHaldir({ backend: httpBackend({ url: server.url, apiKey: keys.admin }) })
@@ -125,8 +142,8 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     const first = await many(body(10))
     expect(first.results.filter((outcome) => outcome.ok && outcome.allowed)).toHaveLength(10)
     // 3 more would need 13: refused whole (429), not one of them decided.
-    const refused = await many(body(3)).catch((error: unknown) => error)
-    expect(BackendError.isInstance(refused) && refused.code).toBe('rate_limit_exceeded')
+    const refused = await many(body(3))
+    expect(refused.results).toEqual(Array.from({ length: 3 }, () => expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'rate_limit_exceeded' }) })))
     const spend = await admin.getSpend(session.id)
     expect(spend.reservedUsd).toBeCloseTo(0.01, 10)
     expect((await admin.getAuditTrail({ sessionId: session.id })).count).toBe(11)

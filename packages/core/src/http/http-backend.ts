@@ -3,6 +3,7 @@ import { type AuthorizeManyRequest, type AuthorizeManyResult, type AuthorizeRequ
 import { BackendError } from '../errors/backend-error.ts'
 import { NotFoundError } from '../errors/not-found-error.ts'
 import { errorFromJson } from '../errors/error-from-json.ts'
+import { toErrorJson } from '../errors/to-error-json.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import { errorMessage } from '../internal/error-message.ts'
 import { type HttpOperation, httpRoutes } from './http-routes.ts'
@@ -126,8 +127,11 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
       MAX_AUTHORIZE_BATCH,
     )
     // Many callers' gates: the request belongs to none of their traces (each has its own gate span).
-    const answers = await Promise.all(chunks.map((chunk) => call('authorizeMany', {}, `{"authorizations":[${chunk.join(',')}]}`, null) as Promise<AuthorizeManyResult>))
-    return { results: answers.flatMap((answer) => answer.results) }
+    const answers = await Promise.allSettled(chunks.map((chunk) => call('authorizeMany', {}, `{"authorizations":[${chunk.join(',')}]}`, null) as Promise<AuthorizeManyResult>))
+    const missing = answers.find((answer) => answer.status === 'rejected' && isMissingRoute(answer.reason))
+    if (missing) throw (missing as PromiseRejectedResult).reason
+    // A request that failed fails its own gates only: the other requests' gates were decided.
+    return { results: answers.flatMap((answer, index) => (answer.status === 'fulfilled' ? answer.value.results : (chunks[index] as string[]).map(() => ({ ok: false as const, error: toErrorJson(answer.reason) })))) }
   }
   const gateBatch = gateBatchOf(options.gateBatch)
   if (gateBatch) {
@@ -139,14 +143,18 @@ export function httpBackend(options: HttpBackendOptions): HaldirBackend {
       // The tenant travels with no request (the key decides it).
       many: async (requests) => (await many({ tenant: '', authorizations: requests })).results,
       trace: traceCarrier,
-      // Our own 404 for a route the server does not have (an older server): no gate was decided.
-      isMissingRoute: (error) => NotFoundError.isInstance(error) && error.resource === 'route',
+      isMissingRoute,
     })
   }
   // The server's event stream: one connection per subscriber (the tenant is the key's).
   backend.subscribe = (_request: { tenant: string }, listener: Parameters<NonNullable<HaldirBackend['subscribe']>>[1]) =>
     subscribeEvents({ origin, apiKey, fetch: options.fetch ?? globalThis.fetch }, listener)
   return backend as unknown as HaldirBackend
+}
+
+/** Our server's own 404 for a route it does not have (an older server): nothing was decided. */
+function isMissingRoute(error: unknown): boolean {
+  return NotFoundError.isInstance(error) && error.resource === 'route'
 }
 
 /** Serialises each item once and packs them into requests of at most `maxItems` and BATCH_BYTES. */
