@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { serve } from '@hono/node-server'
-import { BackendError, BudgetExceededError, createHaldir, type HaldirBackend, httpBackend, memoryBackend, NotFoundError, ValidationError, withHaldir } from '@haldir/core'
+import { BudgetExceededError, createHaldir, type HaldirBackend, httpBackend, memoryBackend, NotFoundError, ValidationError, withHaldir } from '@haldir/core'
 import { Hono } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
 import { apiKeyStore, createApiKey } from './api-keys.ts'
