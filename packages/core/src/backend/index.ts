@@ -79,7 +79,7 @@ export { KEY_OPTIONS, resolveKeys, type KeyInput, type ResolvedKeys } from '../i
 export { type IdPrefix, newId } from '../internal/new-id.ts'
 export { errorMessage } from '../internal/error-message.ts'
 export { toErrorJson } from '../errors/to-error-json.ts'
-export { authorizeEach } from './authorize-each.ts'
+export { authorizeEach } from './each-outcome.ts'
 export { chargeAfterCall } from '../adapter/charge-after-call.ts'
 export * from '../schemas.ts'
 export { decodeQuery, type HttpOperation, type HttpRoute, httpRoutes, NATIVE_API_PREFIX, type QueryField } from '../http/http-routes.ts'

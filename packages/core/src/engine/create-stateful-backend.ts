@@ -1,9 +1,8 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
 import { sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
-import { authorizeEach } from '../backend/authorize-each.ts'
-import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
-import { toErrorJson } from '../errors/to-error-json.ts'
+import { authorizeEach, eachOutcome } from '../backend/each-outcome.ts'
+import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
 import { createEventBus, type EventBus } from '../events/event-bus.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
@@ -189,18 +188,8 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     settle,
 
-    async settleMany(request) {
-      // Each on its own: a store decides them concurrently (PostgreSQL on as many connections).
-      const results = await Promise.all(
-        request.settles.map((item) =>
-          settle({ ...item, tenant: request.tenant }).then(
-            (result): SettleOutcome => ({ ok: true, ...result }),
-            (error: unknown): SettleOutcome => ({ ok: false, error: toErrorJson(error) }),
-          ),
-        ),
-      )
-      return { results }
-    },
+    // Each on its own: a store decides them concurrently (PostgreSQL on as many connections).
+    settleMany: async (request) => ({ results: await eachOutcome(request.tenant, request.settles, settle) }),
 
     appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', configVersion: true }, planAppendAudit, request),
 

@@ -11,7 +11,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api'
 import type { AuditEntry } from '../audit/audit-entry.ts'
-import { authorizeEach } from '../backend/authorize-each.ts'
+import { authorizeEach } from '../backend/each-outcome.ts'
 import type { AuthorizeRequest, AuthorizeResult, CreateSessionRequest, HaldirBackend, SessionRecord, SessionRequest, SettleManyRequest, SettleManyResult, SettleRequest, SettleResult } from '../backend/haldir-backend.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
 import { checkOptionKeys } from '../internal/check-option-keys.ts'
