@@ -68,7 +68,7 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     const held = outcomes.filter((outcome) => outcome.status === 'fulfilled')
     expect(held).toHaveLength(33)
     for (const outcome of outcomes) if (outcome.status === 'rejected') expect(BudgetExceededError.isInstance(outcome.reason)).toBe(true)
-    // The first gate went alone and at once; the rest waited for it and went together.
+    // The first gate went alone and at once; the rest arrived while it was under way and went together at the end of the turn.
     expect(wire.paths[0]).toBe(`/native/v1/sessions/${session.id}/authorize`)
     expect(wire.paths.filter((path) => path === '/native/v1/authorizations').length).toBeGreaterThanOrEqual(1)
     expect(wire.paths.length).toBeLessThanOrEqual(6)
@@ -78,6 +78,31 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     expect(await haldir.verifyAuditTrail(session.id)).toMatchObject({ ok: true })
     // The session's creation, then 33 holds opened and 27 denials, each sealed on the trail.
     expect((await haldir.getAuditTrail({ sessionId: session.id })).count).toBe(61)
+    await haldir.close()
+  })
+
+  it('never holds a gate back until an earlier request answers: one that waited goes at the end of the turn', async () => {
+    const server = await start()
+    let first = true
+    // The first gate's answer is held back 300 ms on its way (a slow link); the server is real.
+    const slow: typeof fetch = async (input, init) => {
+      const held = first && String(input).endsWith('/authorize')
+      if (held) first = false
+      const response = await fetch(input, init)
+      if (held) await new Promise((resolve) => setTimeout(resolve, 300))
+      return response
+    }
+    const backend = httpBackend({ url: server.url, apiKey: keys.agent, fetch: slow })
+    const haldir = createHaldir({ backend })
+    const session = await haldir.createSession({ agentId: 'slow-link', scopes: ['search'], spendLimit: 1 })
+    const order: string[] = []
+    const started = Date.now()
+    await Promise.all([
+      backend.authorize(gate(session.id, 1_000)).then(() => order.push('first')),
+      backend.authorize(gate(session.id, 1_000)).then(() => order.push(`second after ${Date.now() - started} ms`)),
+    ])
+    expect(order[0]).toMatch(/^second after \d+ ms$/)
+    expect(Number(/(\d+) ms/.exec(order[0] as string)?.[1])).toBeLessThan(250)
     await haldir.close()
   })
 

@@ -3,6 +3,7 @@ import { BackendError } from '../errors/backend-error.ts'
 import { errorFromJson } from '../errors/error-from-json.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
 import { toErrorJson } from '../errors/to-error-json.ts'
+import { nextTurn } from '../internal/next-turn.ts'
 
 /**
  * The settles of completed governed calls, written after the caller has its result: gathered
@@ -43,8 +44,6 @@ interface Queued {
   slack: number
 }
 
-// Edge runtimes without setImmediate still end the turn with a zero timer.
-const nextTurn: (run: () => void) => void = typeof setImmediate === 'function' ? (run) => void setImmediate(run) : (run) => void setTimeout(run, 0)
 
 export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
   const { backend, tenant, onError } = options

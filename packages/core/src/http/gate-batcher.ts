@@ -1,14 +1,16 @@
 import type { AuthorizeOutcome, AuthorizeRequest, AuthorizeResult } from '../backend/haldir-backend.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { errorFromJson } from '../errors/error-from-json.ts'
+import { nextTurn } from '../internal/next-turn.ts'
 
 /**
  * How a client over HTTP sends its gates: while `inFlight` gate requests are under way, new
- * gates wait and go together (`authorizeMany`, at most `maxSize` per request) when one returns.
- * A lone caller never waits: with nothing under way its gate is sent at once, alone.
+ * gates wait for the end of the current turn of the event loop and go together
+ * (`authorizeMany`, at most `maxSize` per request). A lone caller never waits: with nothing
+ * under way its gate is sent at once, alone. No gate waits for an answer to arrive.
  */
 export interface GateBatchOptions {
-  /** Gate requests under way before new gates wait to go together. @default 2 */
+  /** Gate requests under way before new gates wait for the end of the turn to go together. @default 1 */
   inFlight?: number
   /** Gates per request. @default 100 */
   maxSize?: number
@@ -50,14 +52,18 @@ export function gateBatcher(options: GateBatcherOptions): (request: AuthorizeReq
   let waiting: Waiting[] = []
   let batches = true
 
+  // Gates that arrive while requests are under way go at the end of this turn of the event loop,
+  // together: never later (waiting for an answer would add a round trip over a slow link), and
+  // under load the callers one answer resolves ask again within the same turn.
+  let scheduled = false
   function pump(): void {
-    while (waiting.length > 0 && running < inFlight) {
+    scheduled = false
+    while (waiting.length > 0) {
       const batch = waiting.length <= maxSize ? waiting : waiting.slice(0, maxSize)
       waiting = batch === waiting ? [] : waiting.slice(maxSize)
       running++
       send(batch).finally(() => {
         running--
-        pump()
       })
     }
   }
@@ -93,7 +99,11 @@ export function gateBatcher(options: GateBatcherOptions): (request: AuthorizeReq
     if (request.idempotencyKey !== null || request.approvalId !== null) return one(request)
     return new Promise<AuthorizeResult>((resolve, reject) => {
       waiting.push({ request, trace: trace(), resolve, reject })
-      pump()
+      if (running < inFlight) pump()
+      else if (!scheduled) {
+        scheduled = true
+        nextTurn(pump)
+      }
     })
   }
 }

@@ -26,9 +26,10 @@ export interface HttpBackendOptions {
   /** Retries after a network failure or a 502/503/504, only for requests that are safe to repeat. @default 2 */
   retries?: number
   /**
-   * Gates of concurrent callers travel together while earlier gate requests are under way
+   * Gates of concurrent callers travel together: while a gate request is under way, new gates
+   * wait for the end of the event loop's turn and go in one request
    * (`POST /native/v1/authorizations`); `false` sends every gate alone. A lone caller's gate is
-   * never delayed. @default { inFlight: 2, maxSize: 100 }
+   * never delayed. @default { inFlight: 1, maxSize: 100 }
    */
   gateBatch?: GateBatchOptions | false
 }
@@ -177,7 +178,7 @@ function packed(items: readonly unknown[], maxItems: number): string[][] {
 function gateBatchOf(setting: GateBatchOptions | false | undefined): { inFlight: number; maxSize: number } | null {
   if (setting === false) return null
   checkOptionKeys(setting, ['inFlight', 'maxSize'], 'gateBatch')
-  const inFlight = setting?.inFlight ?? 2
+  const inFlight = setting?.inFlight ?? 1
   const maxSize = setting?.maxSize ?? 100
   const issues = []
   if (!Number.isSafeInteger(inFlight) || inFlight < 1) issues.push({ path: 'gateBatch.inFlight', message: 'must be a whole number ≥ 1' })
