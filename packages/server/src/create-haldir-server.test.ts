@@ -13,6 +13,7 @@ import {
 } from '@haldir/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiKeyStore, createApiKey, hashApiKey } from './api-keys.ts'
+import { countingFetch } from './counting-fetch.test-helper.ts'
 import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
 
 const keyA = createApiKey()
@@ -33,20 +34,10 @@ const raw = (path: string, init: RequestInit & { key?: string | null } = {}) => 
   return fetch(running.url + path, { ...init, headers })
 }
 
-function counting(): { fetch: typeof fetch; calls: string[] } {
-  const calls: string[] = []
-  return {
-    calls,
-    fetch: (input, init) => {
-      calls.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`)
-      return fetch(input, init)
-    },
-  }
-}
 
 describe('Haldir server over HTTP', () => {
   it('keeps one round trip on the caller\'s path per governed call; settles travel after, many per request', async () => {
-    const counter = counting()
+    const counter = countingFetch()
     const haldir = createHaldir({ backend: httpBackend({ url: running.url, apiKey: keyA, fetch: counter.fetch }) })
     const session = await haldir.createSession({ agentId: 'counted', scopes: ['browse'], spendLimit: 1 })
     const search = withHaldir(async (query: string) => `hits for ${query}`, { haldir, sessionId: session.id, scope: 'browse', tool: 'search', cost: 0.01 })

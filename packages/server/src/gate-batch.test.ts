@@ -4,6 +4,7 @@ import { BudgetExceededError, createHaldir, type HaldirBackend, httpBackend, mem
 import { Hono } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
 import { apiKeyStore, createApiKey } from './api-keys.ts'
+import { countingFetch } from './counting-fetch.test-helper.ts'
 import { createHaldirServer } from './create-haldir-server.ts'
 import type { RateLimitOptions } from './rate-limits.ts'
 import { type RunningHaldirServer, serveHaldir } from './serve-haldir.ts'
@@ -29,17 +30,6 @@ async function start(rateLimits: RateLimitOptions = { perKey: false }): Promise<
   return server
 }
 
-/** A `fetch` that records the path of every request it sends. */
-function counting(): { fetch: typeof fetch; paths: string[] } {
-  const paths: string[] = []
-  return {
-    paths,
-    fetch: (input, init) => {
-      paths.push(new URL(String(input)).pathname)
-      return fetch(input, init)
-    },
-  }
-}
 
 const gate = (sessionId: string, amountMicros: number) => ({
   tenant: 'acme',
@@ -59,19 +49,19 @@ const gate = (sessionId: string, amountMicros: number) => ({
 describe('gates of concurrent callers travel together over HTTP', () => {
   it('decides 60 concurrent gates on a $1.00 budget in far fewer requests: exactly 33 of $0.03 pass, the rest are denied on their own', async () => {
     const server = await start()
-    const wire = counting()
+    const wire = countingFetch()
     const haldir = createHaldir({ backend: httpBackend({ url: server.url, apiKey: keys.agent, fetch: wire.fetch }) })
     const session = await haldir.createSession({ agentId: 'batched', scopes: ['search'], spendLimit: 1 })
-    wire.paths.length = 0
+    wire.calls.length = 0
 
     const outcomes = await Promise.allSettled(Array.from({ length: 60 }, () => haldir.reserve(session.id, 0.03, { tool: 'search' })))
     const held = outcomes.filter((outcome) => outcome.status === 'fulfilled')
     expect(held).toHaveLength(33)
     for (const outcome of outcomes) if (outcome.status === 'rejected') expect(BudgetExceededError.isInstance(outcome.reason)).toBe(true)
     // The first gate went alone and at once; the rest arrived while it was under way and went together at the end of the turn.
-    expect(wire.paths[0]).toBe(`/native/v1/sessions/${session.id}/authorize`)
-    expect(wire.paths.filter((path) => path === '/native/v1/authorizations').length).toBeGreaterThanOrEqual(1)
-    expect(wire.paths.length).toBeLessThanOrEqual(6)
+    expect(wire.calls[0]).toBe(`POST /native/v1/sessions/${session.id}/authorize`)
+    expect(wire.calls.filter((call) => call === 'POST /native/v1/authorizations').length).toBeGreaterThanOrEqual(1)
+    expect(wire.calls.length).toBeLessThanOrEqual(6)
 
     const spend = await haldir.getSpend(session.id)
     expect(spend.reservedUsd).toBeCloseTo(0.99, 10)
@@ -108,15 +98,15 @@ describe('gates of concurrent callers travel together over HTTP', () => {
 
   it('sends a lone caller’s gate alone and at once, and never batches a gate with an idempotency key', async () => {
     const server = await start()
-    const wire = counting()
+    const wire = countingFetch()
     const backend = httpBackend({ url: server.url, apiKey: keys.agent, fetch: wire.fetch })
     const haldir = createHaldir({ backend })
     const session = await haldir.createSession({ agentId: 'alone', scopes: ['search'], spendLimit: 1 })
-    wire.paths.length = 0
+    wire.calls.length = 0
     for (let index = 0; index < 3; index++) await backend.authorize(gate(session.id, 1_000))
     const keyed = await Promise.all(Array.from({ length: 5 }, (_, index) => backend.authorize({ ...gate(session.id, 1_000), idempotencyKey: `call-${index}` })))
     expect(keyed.every((result) => result.allowed)).toBe(true)
-    expect(wire.paths).toEqual(Array.from({ length: 8 }, () => `/native/v1/sessions/${session.id}/authorize`))
+    expect(wire.calls).toEqual(Array.from({ length: 8 }, () => `POST /native/v1/sessions/${session.id}/authorize`))
     await haldir.close()
   })
 
@@ -233,16 +223,16 @@ describe('gates of concurrent callers travel together over HTTP', () => {
       const listening = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`))
       running.push({ close: () => new Promise<void>((done) => listening.close(() => done())) })
     })
-    const wire = counting()
+    const wire = countingFetch()
     const haldir = createHaldir({ backend: httpBackend({ url, apiKey: keys.agent, fetch: wire.fetch, gateBatch: { inFlight: 1 } }) })
     const session = await haldir.createSession({ agentId: 'older', scopes: ['search'], spendLimit: 1 })
     const holds = await Promise.all(Array.from({ length: 10 }, () => haldir.reserve(session.id, 0.01, { tool: 'search' })))
     expect(holds).toHaveLength(10)
     expect((await haldir.getSpend(session.id)).reservedUsd).toBeCloseTo(0.1, 10)
     // One batch tried and refused as unknown; every gate then went alone, and later ones never try again.
-    expect(wire.paths.filter((path) => path === '/native/v1/authorizations')).toHaveLength(1)
+    expect(wire.calls.filter((call) => call === 'POST /native/v1/authorizations')).toHaveLength(1)
     await Promise.all(Array.from({ length: 5 }, () => haldir.reserve(session.id, 0.01, { tool: 'search' })))
-    expect(wire.paths.filter((path) => path === '/native/v1/authorizations')).toHaveLength(1)
+    expect(wire.calls.filter((call) => call === 'POST /native/v1/authorizations')).toHaveLength(1)
     await haldir.close()
   })
 
@@ -252,11 +242,11 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     for (const metrics of [true, false]) {
       const server = await serveHaldir({ backend, apiKeys: store(), port: 0, publishTreeHeadsEveryMs: false, rateLimits: { perKey: false }, ...(metrics ? {} : { metrics: false }) })
       running.push(server)
-      const wire = counting()
+      const wire = countingFetch()
       const haldir = createHaldir({ backend: httpBackend({ url: server.url, apiKey: keys.agent, fetch: wire.fetch, gateBatch: { inFlight: 1 } }) })
       const session = await haldir.createSession({ agentId: 'own', scopes: ['search'], spendLimit: 1 })
       await Promise.all(Array.from({ length: 10 }, () => haldir.reserve(session.id, 0.01, { tool: 'search' })))
-      expect(wire.paths.filter((path) => path === '/native/v1/authorizations')).toHaveLength(1)
+      expect(wire.calls.filter((call) => call === 'POST /native/v1/authorizations')).toHaveLength(1)
       expect((await haldir.getSpend(session.id)).reservedUsd).toBeCloseTo(0.1, 10)
       await haldir.close()
     }

@@ -4,6 +4,7 @@ import { BudgetExceededError, createHaldir, httpBackend } from '@haldir/core'
 import { databaseUnavailable, dropSchema, testDatabaseUrl, testMasterKey, testSchema } from '@haldir/postgres/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createApiKey } from './api-keys.ts'
+import { countingFetch } from './counting-fetch.test-helper.ts'
 
 const unavailable = await databaseUnavailable()
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url))
@@ -44,13 +45,9 @@ describe.skipIf(unavailable)(`haldir serve --backend postgres://${unavailable ? 
     const second = await serve(apiKey)
     expect(first).not.toBe(second)
     // Each client's concurrent gates travel batched; on the server they share group commits.
-    const paths: string[] = []
-    const counted: typeof fetch = (input, init) => {
-      paths.push(new URL(String(input)).pathname)
-      return fetch(input, init)
-    }
-    const viaFirst = createHaldir({ backend: httpBackend({ url: first, apiKey, fetch: counted }) })
-    const viaSecond = createHaldir({ backend: httpBackend({ url: second, apiKey, fetch: counted }) })
+    const wire = countingFetch()
+    const viaFirst = createHaldir({ backend: httpBackend({ url: first, apiKey, fetch: wire.fetch }) })
+    const viaSecond = createHaldir({ backend: httpBackend({ url: second, apiKey, fetch: wire.fetch }) })
     const crew = await viaFirst.createSession({ agentId: 'crew', spendLimit: 1, scopes: ['*'] })
     const member = await viaSecond.createSession({ agentId: 'member', parentId: crew.id, scopes: ['read'] })
     const charges = Array.from({ length: 40 }, (_, index) => (index % 2 ? viaFirst : viaSecond).authorizePayment(index % 3 ? member.id : crew.id, 0.1))
@@ -60,6 +57,6 @@ describe.skipIf(unavailable)(`haldir serve --backend postgres://${unavailable ? 
     expect(await viaFirst.getSpend(crew.id)).toMatchObject({ totalUsd: 1, remainingUsd: 0 })
     expect(await viaSecond.getSpend(crew.id)).toMatchObject({ totalUsd: 1, remainingUsd: 0 })
     expect(await viaSecond.verifyAuditTrail(member.id)).toMatchObject({ ok: true })
-    expect(paths.filter((path) => path === '/native/v1/authorizations').length).toBeGreaterThanOrEqual(2)
+    expect(wire.calls.filter((call) => call === 'POST /native/v1/authorizations').length).toBeGreaterThanOrEqual(2)
   }, 60_000)
 })
