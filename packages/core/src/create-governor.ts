@@ -5,7 +5,7 @@ import { usdToMicros } from './money/usd-to-micros.ts'
 import { checkOptionKeys } from './internal/check-option-keys.ts'
 import { holdTtlSchema, nameSchema, parseInput, scopeSchema } from './schemas.ts'
 import { requireApprovalSchema } from './schemas.ts'
-import type { GateDecision, Haldir, Hold, RequireApproval } from './types.ts'
+import type { GateDecision, GateOptions, Haldir, Hold, RequireApproval } from './types.ts'
 
 /** A refusal of the gate, as the governed call sees it (a call waiting for approval included). */
 export type DeniedDecision = Extract<GateDecision, { allowed: false }>
@@ -173,17 +173,14 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   function gate(input: Input, approvalId: string | undefined, extra?: RequireApproval): Promise<GateDecision> {
     const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
     const demand = approvalId === undefined ? (demandFor(input) ?? extra) : undefined
-    return haldir.gate({
-      sessionId: typeof pickSession === 'function' ? pickSession(input) : pickSession,
-      scope,
-      tool,
-      maxCostUsd: reserveUsd,
-      ...(idempotencyKeyOf(input) === undefined ? {} : { idempotencyKey: idempotencyKeyOf(input) as string }),
-      ...(holdTtl === undefined ? {} : { holdTtl }),
-      ...(demand === undefined ? {} : { requireApproval: demand }),
-      ...(approvalId === undefined ? {} : { approvalId }),
-      details,
-    })
+    // One literal, keys added only when set: this runs on every governed call.
+    const request: GateOptions = { sessionId: typeof pickSession === 'function' ? pickSession(input) : pickSession, scope, tool, maxCostUsd: reserveUsd, details }
+    const key = idempotencyKeyOf(input)
+    if (key !== undefined) request.idempotencyKey = key
+    if (holdTtl !== undefined) request.holdTtl = holdTtl
+    if (demand !== undefined) request.requireApproval = demand
+    if (approvalId !== undefined) request.approvalId = approvalId
+    return haldir.gate(request)
   }
 
   async function enter(input: Input, call: GovernedCallOptions | undefined): Promise<{ hold: Hold } | { denied: unknown }> {
@@ -219,18 +216,18 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     else await hold.release(options)
   }
 
-  async function settle(hold: Hold, input: Input, result: Result, started: number): Promise<void> {
+  /** Queues the settle (nothing to wait for: `undefined`) or writes it inline. */
+  function settle(hold: Hold, input: Input, result: Result, started: number): Promise<unknown> | undefined {
     const later = closer(hold, input)
     if (typeof cost !== 'function') {
       const options = { details: { durationMs: elapsed(started) } }
-      if (later) later.settle(reserveUsd, options)
-      else await hold.settle(reserveUsd, options)
-      return
+      if (later) return void later.settle(reserveUsd, options)
+      return hold.settle(reserveUsd, options)
     }
     const { actualUsd: actual, problem } = chargeAfterCall(cost, input, result, reserveUsd)
     const options = { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) }
-    if (later) later.settle(actual, options)
-    else await hold.settle(actual, options)
+    if (later) return void later.settle(actual, options)
+    return hold.settle(actual, options)
   }
 
   const idempotencyKeyOf = (input: Input) => options.idempotencyKey?.(input)
@@ -247,17 +244,25 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   } as Governor<Input, Result>
 
   async function once(input: Input, run: () => Result | Promise<Result>, call: GovernedCallOptions | undefined): Promise<Result | string> {
-    const entered = await enter(input, call)
-    if (!('hold' in entered)) return entered.denied as Result
+    // The gate let the call through (most calls): go on without `enter`'s extra promise.
+    const decision = call?.decision ?? (await gate(input, call?.approvalId))
+    let hold: Hold
+    if (decision.allowed) hold = decision.hold
+    else {
+      const entered = await enter(input, { ...call, decision })
+      if (!('hold' in entered)) return entered.denied as Result
+      hold = entered.hold
+    }
     const started = performance.now()
     let result: Result
     try {
       result = await run()
     } catch (error) {
-      await release(entered.hold, input, error, started)
+      await release(hold, input, error, started)
       throw error
     }
-    await settle(entered.hold, input, result, started)
+    const settling = settle(hold, input, result, started)
+    if (settling !== undefined) await settling
     return result
   }
 

@@ -27,6 +27,7 @@ import {
   gateOptionsSchema,
   listHoldsOptionsSchema,
   parseInput,
+  parseOptions,
   paymentOptionsSchema,
   reserveOptionsSchema,
   revokeOptionsSchema,
@@ -37,6 +38,8 @@ import type { AuditEntry } from './audit/audit-entry.ts'
 import { checkOptionKeys } from './internal/check-option-keys.ts'
 import type { GateDecision, Haldir } from './types.ts'
 
+// What `gate()` takes as it is (each is checked on its own below): a governor's options need no parse.
+const GATE_PASSTHROUGH = new Set(['sessionId', 'scope', 'tool', 'maxCostUsd', 'idempotencyKey', 'details'])
 const HALDIR_OPTIONS = ['backend', 'tenant', 'redact', 'settle', 'onSettleError'] as const
 // Seconds at the API, milliseconds in the contract.
 const holdTtlMs = (seconds: number | undefined): number | null => (seconds === undefined ? null : Math.max(1, Math.round(seconds * 1000)))
@@ -104,7 +107,8 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
 
   /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
   async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
-    await freed()
+    // `freed()` written out: no extra promise on every governed call when nothing is owed.
+    if (queue && queue.slackMicros > 0) await queue.flush()
     const result = await backend.authorize(request)
     if (result.allowed) return { allowed: true, hold: createHold(client, request.sessionId, result.holdId as string, request.amountMicros) }
     if (result.code === 'approval_pending') {
@@ -210,7 +214,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     },
 
     async gate(gateOptions) {
-      const checked = parseInput(gateOptionsSchema, gateOptions, 'options')
+      const checked = parseOptions(gateOptionsSchema, gateOptions, 'options', GATE_PASSTHROUGH)
       const sessionId = id(gateOptions.sessionId, 'sessionId')
       const amountMicros = gateOptions.maxCostUsd === undefined ? 0 : usdToMicros(gateOptions.maxCostUsd, 'maxCostUsd')
       const tool = name(gateOptions.tool, 'tool')

@@ -369,6 +369,26 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unkn
   throw new ValidationError({ issues, cause: result.error })
 }
 
+/**
+ * `parseInput` for the options object of a call on every governed call's path: an object whose
+ * own keys are all `passthrough` keys (those the schema takes as they are, `z.unknown()`) is
+ * returned as it is, since the schema would return the same; anything else is parsed, and
+ * refused with the same errors.
+ */
+export function parseOptions<Schema extends z.ZodType>(schema: Schema, input: unknown, path: string, passthrough: ReadonlySet<string>): z.output<Schema> {
+  if (typeof input === 'object' && input !== null && Object.getPrototypeOf(input) === Object.prototype) {
+    let known = true
+    for (const key in input) {
+      if (!passthrough.has(key)) {
+        known = false
+        break
+      }
+    }
+    if (known) return input as z.output<Schema>
+  }
+  return parseInput(schema, input, path)
+}
+
 /** The keys the object schema at `path` takes (through optional, nullable, default, refine, array and union wrappers). */
 function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   type Def = { innerType?: unknown; in?: unknown; schema?: unknown; element?: unknown; options?: unknown[] }

@@ -59,3 +59,26 @@ export function sealAuditEntry(sealing: SealingKey, head: AuditHead, input: Audi
   entry.hash = hmacSha256Hex(sealing.key, entry.prevHash, body)
   return entry
 }
+
+/** Where a seal is still owed: `prevHash` and `hash` of an entry prepared to be sealed later. */
+export const UNSEALED = ''
+
+/**
+ * Places a new entry in its chain (`keyId`, `seq`) without sealing it: `prevHash` and `hash` stay
+ * {@link UNSEALED} until the store seals its entries in order (`sealAuditEntry`), before anyone
+ * reads them. Reports about what the entry takes to store: its JSON without the canonical key
+ * order, which has the same length.
+ */
+export function prepareAuditEntry(keyId: string, head: AuditHead, input: AuditEntryInput & { id: string }, outputs: SealOutputs): AuditEntry {
+  // The same properties in the same order as `sealAuditEntry` writes them: one object shape either way.
+  const entry = input as AuditEntry
+  entry.keyId = keyId
+  entry.seq = head.seq + 1
+  entry.prevHash = UNSEALED
+  entry.hash = UNSEALED
+  outputs.bytes += ENTRY_FIELDS_BYTES + JSON.stringify(entry.details).length + (entry.reason === null ? 0 : entry.reason.length) + entry.tool.length + entry.action.length + entry.agentId.length + (entry.scope === null ? 0 : entry.scope.length)
+  return entry
+}
+
+// Field names, ids, hashes, the timestamp and the ledger mark of a canonical body, with the 64 of its hash.
+const ENTRY_FIELDS_BYTES = 460

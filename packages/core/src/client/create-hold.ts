@@ -1,12 +1,16 @@
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { SettleRequest } from '../backend/haldir-backend.ts'
 import { normalizeText } from '../internal/well-formed-text.ts'
-import { parseInput, releaseOptionsSchema, settleOptionsSchema } from '../schemas.ts'
+import { parseOptions, releaseOptionsSchema, settleOptionsSchema } from '../schemas.ts'
 import { errorMessage } from '../internal/error-message.ts'
 import { microsToUsd, usdToMicros } from '../money/usd-to-micros.ts'
 import type { Hold, ReleaseOptions, SettleOptions } from '../types.ts'
 import type { ClientContext } from './client-context.ts'
 import { deferred, type DeferredClose } from './deferred-hold.ts'
+
+// The options a governed call closes its hold with take these keys as they are: no parse needed.
+const SETTLE_PASSTHROUGH = new Set(['details'])
+const RELEASE_PASSTHROUGH = new Set(['details', 'error'])
 
 /**
  * The client's handle on a hold: settle and release are one backend call, differing only in
@@ -16,7 +20,7 @@ import { deferred, type DeferredClose } from './deferred-hold.ts'
 export function createHold(client: ClientContext, sessionId: string, holdId: string, amountMicros: number): Hold {
   // One request literal per path (no spread of shared fields): this runs on every governed call.
   function settleRequest(actualUsd: number, options: SettleOptions): SettleRequest {
-    const parsed = parseInput(settleOptionsSchema, options, 'options')
+    const parsed = parseOptions(settleOptionsSchema, options, 'options', SETTLE_PASSTHROUGH)
     return {
       tenant: client.tenant,
       sessionId,
@@ -30,7 +34,7 @@ export function createHold(client: ClientContext, sessionId: string, holdId: str
     }
   }
   function releaseRequest(options: ReleaseOptions): SettleRequest {
-    const parsed = parseInput(releaseOptionsSchema, options, 'options')
+    const parsed = parseOptions(releaseOptionsSchema, options, 'options', RELEASE_PASSTHROUGH)
     const failed = options.error !== undefined
     return {
       tenant: client.tenant,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { HaldirBackend, SettleManyRequest, SettleRequest } from '../backend/haldir-backend.ts'
 import { createGovernor } from '../create-governor.ts'
+import { deferredClose } from './deferred-hold.ts'
 import { createHaldir } from '../create-haldir.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import type { HaldirError } from '../errors/haldir-error.ts'
@@ -76,6 +77,55 @@ describe('deferred settles', () => {
     await search('w')
     await haldir.close()
     expect((await other.getAuditTrail({ sessionId: session.id })).entries.filter((entry) => entry.action === 'execute')).toHaveLength(4)
+  })
+
+  it('queued while a request is under way, go together at the end of the turn it returns in; flush() drains them all', async () => {
+    const real = memoryBackend()
+    const batches: number[] = []
+    let release: () => void = () => {}
+    const backend: HaldirBackend = {
+      ...real,
+      // The first and third requests hang until released, as a slow link would.
+      settleMany: async (request: SettleManyRequest) => {
+        batches.push(request.settles.length)
+        if (batches.length === 1 || batches.length === 3) await new Promise<void>((resolve) => (release = resolve))
+        return (real.settleMany as NonNullable<HaldirBackend['settleMany']>)(request)
+      },
+      // A lone settle takes its own route: a request of one.
+      settle: async (request: SettleRequest) => {
+        batches.push(1)
+        return real.settle(request)
+      },
+    }
+    const haldir = createHaldir({ backend })
+    const other = createHaldir({ backend: real, settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 10 })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
+    await Promise.all([search('a'), search('b')])
+    await turn()
+    expect(batches).toEqual([2])
+    // Five more complete while the first request hangs: they wait for it, not one request each.
+    for (const query of ['c', 'd', 'e', 'f', 'g']) await search(query)
+    await turn()
+    expect(batches).toEqual([2])
+    // Once it returns, those waiting go at the end of the turn with any completed later in it: one request.
+    const decision = await haldir.gate({ sessionId: session.id, tool: 'search', scope: 'read', maxCostUsd: 0.1 })
+    if (!decision.allowed) throw decision.error
+    release()
+    for (let tick = 0; tick < 50; tick++) await Promise.resolve()
+    deferredClose(decision.hold)?.settle(0.1)
+    await turn()
+    expect(batches).toEqual([2, 6])
+    // flush() sends what waits behind a request under way, and waits for both.
+    await Promise.all([search('i'), search('j')])
+    await turn()
+    expect(batches).toEqual([2, 6, 2])
+    await search('k')
+    const flushed = haldir.flush()
+    release()
+    await flushed
+    expect(batches).toEqual([2, 6, 2, 1])
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 1.1, reservedUsd: 0 })
   })
 
   it('a revocation charges the calls that completed before it releases what is open', async () => {

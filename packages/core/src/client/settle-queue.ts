@@ -63,10 +63,19 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
       queue = batch === queue ? [] : queue.slice(batchSize)
       const sending: Promise<void> = send(batch, 1).finally(() => {
         inFlight.delete(sending)
-        start()
+        // A full batch goes now; fewer wait for the end of the turn like any other settle, so the
+        // request that just returned does not pull a handful after it, one small batch at a time.
+        if (queue.length >= batchSize) start()
+        else schedule()
       })
       inFlight.add(sending)
     }
+  }
+
+  function schedule(): void {
+    if (scheduled || queue.length === 0) return
+    scheduled = true
+    nextTurn(start)
   }
 
   async function send(batch: Queued[], attempt: number): Promise<void> {
@@ -128,18 +137,15 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
     push(request, slackMicros) {
       queue.push({ request, slack: slackMicros })
       slack += slackMicros
-      // A full request's worth goes now; otherwise at the end of this turn, or when the request
-      // under way returns (which starts the next).
+      // A full request's worth goes now; otherwise at the end of this turn. While a request is
+      // under way they wait for it, and go when it returns (full) or at the end of that turn.
       if (inFlight.size >= concurrency) return
       if (queue.length >= batchSize) start()
-      else if (!scheduled) {
-        scheduled = true
-        nextTurn(start)
-      }
+      else schedule()
     },
     async flush() {
-      start()
-      while (inFlight.size > 0) await Promise.race(inFlight)
+      // A request that returns leaves what queued meanwhile for the end of the turn: send it now.
+      for (start(); inFlight.size > 0; start()) await Promise.race(inFlight)
     },
     get slackMicros() {
       return slack

@@ -1,11 +1,12 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
-import { sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
+import { prepareAuditEntry, sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
 import { authorizeEach, eachOutcome } from '../backend/each-outcome.ts'
-import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
+import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
 import { createEventBus, type EventBus } from '../events/event-bus.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
+import { toErrorJson } from '../errors/to-error-json.ts'
 import { NotFoundError } from '../errors/not-found-error.ts'
 import { newId } from '../internal/new-id.ts'
 import type { ResolvedKeys } from '../internal/resolve-keys.ts'
@@ -36,6 +37,15 @@ export interface StatefulBackendOptions {
   /** Where events go once their changes are applied (`subscribe` listens to it). @default a bus of this backend's own */
   events?: EventBus
 }
+
+/** What an operation's plan is: pure, over the loaded state, its changes in the draft. */
+type Plan<Request, R> = (state: LoadedState, request: Request, draft: Draft<R>) => R
+/** The draft a store applied last, for the events it publishes. */
+interface Applied<R> {
+  draft: Draft<R> | undefined
+}
+/** `runNow`'s answer when the operation must go the long way. */
+const NOT_NOW = Symbol('not now')
 
 // Thrown inside `decide` when a secret or an approval rule changed since the engine last read the
 // tenant's config: the store applies nothing, the engine rereads it and decides again. A typed
@@ -77,43 +87,87 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   const ledger = (options.ledger ?? true) ? createLedgerOperations({ store, keys, now }) : ledgerOff()
   const sealing = { id: keys.auditKeyId, key: keys.auditKey }
   const ledgerOn = options.ledger ?? true
-  const sealer: Sealer = { newId, seal: (head: AuditHead, input: AuditEntryInput & { id: string }, outputs: SealOutputs): AuditEntry => sealAuditEntry(sealing, head, input, outputs) }
+  const seal = (head: AuditHead, input: AuditEntryInput & { id: string }, outputs: SealOutputs): AuditEntry => sealAuditEntry(sealing, head, input, outputs)
+  // A store that seals later (memory) gets entries placed in their chains, and seals them itself
+  // in order before anything reads them: the governed call does not wait for two hashes.
+  const later = store.sealLater?.({ seal, ledger: ledgerOn }) === true
+  const sealer: Sealer = later ? { newId, seal: (head, input, outputs) => prepareAuditEntry(sealing.id, head, input, outputs) } : { newId, seal }
+  // Leaves come with the seal: a store that seals later computes them then.
+  const draftLeaves = ledgerOn && !later
+
+  /**
+   * The decide step of every operation, for the store to call on the state it loaded: refuses a
+   * stale tenant config, runs the plan on a fresh draft, and notes the draft in `applied` (the
+   * one the store applied last, since a store may decide more than once when it retries). A
+   * plan's unexpected failure (a bug, not a decision) is reported as a `BackendError`.
+   */
+  function decider<Request, R>(tenant: string, config: ReturnType<typeof configs.current>, plan: Plan<Request, R>, request: Request, applied: Applied<R>) {
+    return (state: LoadedState): Draft<R> => {
+      if (state.configVersion !== config.version) throw CONFIG_CHANGED
+      const draft = new Draft<R>(tenant, now(), sealer, config.mask, draftLeaves, config.approvalRules)
+      try {
+        draft.value = plan(state, request, draft)
+      } catch (error) {
+        if (HaldirError.isInstance(error)) throw error
+        throw new BackendError({ message: `Haldir could not decide this request: ${error instanceof Error ? error.message : String(error)}`, cause: error })
+      }
+      applied.draft = draft
+      return draft
+    }
+  }
 
   /**
    * Load → plan → apply, for any plan: the store applies the draft and then resolves with the
-   * plan's value, or rejects with the refusal the plan recorded. A plan's unexpected failure (a
-   * bug, not a decision) is reported as a `BackendError`, with nothing applied.
+   * plan's value, or rejects with the refusal the plan recorded.
    */
   // Every load asks for the config version (in its literal, so each call site keeps one object shape).
-  async function run<Request, R>(load: LoadRequest & { configVersion: true }, plan: (state: LoadedState, request: Request, draft: Draft<R>) => R, request: Request): Promise<R> {
+  async function run<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request): Promise<R> {
     const { tenant } = load
     for (let attempt = 0; ; attempt++) {
-      const config = configs.current(tenant)
-      // The draft the store applied last (a store may decide more than once when it retries).
-      let applied: Draft<R> | undefined
+      const applied: Applied<R> = { draft: undefined }
       try {
-        const value = await store.transact<R>(load, (state) => {
-          if (state.configVersion !== config.version) throw CONFIG_CHANGED
-          const draft = new Draft<R>(tenant, now(), sealer, config.mask, ledgerOn, config.approvalRules)
-          try {
-            draft.value = plan(state, request, draft)
-          } catch (error) {
-            if (HaldirError.isInstance(error)) throw error
-            throw new BackendError({ message: `Haldir could not decide this request: ${error instanceof Error ? error.message : String(error)}`, cause: error })
-          }
-          applied = draft
-          return draft
-        })
-        publish(applied)
+        const value = await store.transact<R>(load, decider(tenant, configs.current(tenant), plan, request, applied))
+        publish(applied.draft)
         return value
       } catch (error) {
         // A refusal the plan recorded was applied: its events happened.
-        if (applied?.error !== undefined && error === applied.error) publish(applied)
+        if (applied.draft?.error !== undefined && error === applied.draft.error) publish(applied.draft)
         if (error !== CONFIG_CHANGED) throw error
         if (attempt >= MAX_CONFIG_RETRIES) throw new BackendError({ message: 'The tenant config kept changing while this request was decided; try again' })
         await configs.refresh(tenant)
       }
     }
+  }
+
+  /**
+   * `run` within this very call, for a store that decides synchronously (`transactNow`): the
+   * value, a thrown refusal, or {@link NOT_NOW} when it must take `run`'s way (no such store, or
+   * the tenant's config changed and must be read again; nothing was applied then).
+   */
+  const transactNow = store.transactNow?.bind(store)
+  function runNow<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request): R | typeof NOT_NOW {
+    if (transactNow === undefined) return NOT_NOW
+    const applied: Applied<R> = { draft: undefined }
+    try {
+      const value = transactNow<R>(load, decider(load.tenant, configs.current(load.tenant), plan, request, applied))
+      publish(applied.draft)
+      return value
+    } catch (error) {
+      if (applied.draft?.error !== undefined && error === applied.draft.error) publish(applied.draft)
+      if (error === CONFIG_CHANGED) return NOT_NOW
+      throw error
+    }
+  }
+
+  /** `run`, taking `runNow`'s way when the store can: no promise of the store's, no await before the answer. */
+  function runSoon<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request): Promise<R> {
+    let value: R | typeof NOT_NOW
+    try {
+      value = runNow(load, plan, request)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return value === NOT_NOW ? run(load, plan, request) : Promise.resolve(value)
   }
 
   function authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
@@ -122,11 +176,13 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
       request.idempotencyKey === null
         ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true }
         : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, idempotencyKey: request.idempotencyKey }
-    return run(load, planAuthorize, request)
+    return runSoon(load, planAuthorize, request)
   }
 
+  const settleLoad = (request: SettleRequest): LoadRequest & { configVersion: true } => ({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true })
+
   function settle(request: SettleRequest): Promise<SettleResult> {
-    return run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true }, planSettle, request)
+    return runSoon(settleLoad(request), planSettle, request)
   }
 
   function publish(draft: Draft<unknown> | undefined): void {
@@ -188,8 +244,23 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     settle,
 
-    // Each on its own: a store decides them concurrently (PostgreSQL on as many connections).
-    settleMany: async (request) => ({ results: await eachOutcome(request.tenant, request.settles, settle) }),
+    // Each on its own: a store decides them concurrently (PostgreSQL on as many connections);
+    // one that decides synchronously (memory) settles the whole batch in this call, so a batch
+    // leaves no trail of promise callbacks for the calls after it to run.
+    async settleMany(request) {
+      if (transactNow === undefined) return { results: await eachOutcome(request.tenant, request.settles, settle) }
+      const results: SettleOutcome[] = []
+      for (const item of request.settles) {
+        const settleRequest: SettleRequest = { ...item, tenant: request.tenant }
+        try {
+          const value = runNow(settleLoad(settleRequest), planSettle, settleRequest)
+          results.push({ ok: true, ...(value === NOT_NOW ? await run(settleLoad(settleRequest), planSettle, settleRequest) : value) })
+        } catch (error) {
+          results.push({ ok: false, error: toErrorJson(error) })
+        }
+      }
+      return { results }
+    },
 
     appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', configVersion: true }, planAppendAudit, request),
 

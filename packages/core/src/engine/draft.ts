@@ -1,4 +1,5 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
+import { isoTime } from '../internal/iso-time.ts'
 import type { SealOutputs } from '../audit/hash-audit-entry.ts'
 import type { AuditEvent } from '../audit/audit-events.ts'
 import type { IdPrefix } from '../internal/new-id.ts'
@@ -51,6 +52,8 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   book: UsageBook | null = null
   /** The operation's answer, or the refusal to report once the changes are applied. */
   value?: T
+  /** The answer shows none of this draft's entries: a store that seals later may wait (`Decision.sealLater`). */
+  sealLater = false
   error?: Error
   #timestamp: string | undefined
 
@@ -95,10 +98,27 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
         break
       }
     }
-    this.#timestamp ??= new Date(this.now).toISOString()
+    this.#timestamp ??= isoTime(this.now)
     // No value of the tenant's vault reaches a trail, whoever put it in the details or the reason.
-    if (this.mask) event = { ...event, details: this.mask.details(event.details), reason: event.reason === null ? null : this.mask.text(event.reason) }
-    const entry = this.sealer.seal(head, { id: this.sealer.newId('aud'), sessionId: record.id, agentId: record.agentId, timestamp: this.#timestamp, ...event }, this)
+    const masked = this.mask !== null
+    // Written out field by field (not spread from the event): this runs on every governed call,
+    // and one literal gives every entry the same shape.
+    const input: AuditEntryInput & { id: string } = {
+      id: this.sealer.newId('aud'),
+      sessionId: record.id,
+      agentId: record.agentId,
+      timestamp: this.#timestamp,
+      tool: event.tool,
+      action: event.action,
+      scope: event.scope,
+      outcome: event.outcome,
+      flagged: event.flagged,
+      reason: masked && event.reason !== null ? (this.mask as SecretMask).text(event.reason) : event.reason,
+      costUsd: event.costUsd,
+      details: masked ? (this.mask as SecretMask).details(event.details) : event.details,
+    }
+    if (event.ledger !== undefined) input.ledger = event.ledger
+    const entry = this.sealer.seal(head, input, this)
     if (this.entries === NONE) this.entries = []
     this.entries.push(entry)
     return entry

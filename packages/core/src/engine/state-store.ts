@@ -9,6 +9,7 @@
  * `Dialect`: the store supplies the connection and the atomicity, core supplies the decisions.
  */
 import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
+import type { SealOutputs } from '../audit/hash-audit-entry.ts'
 import type { ApprovalRuleRecord, ApprovalStatus, ApprovalTimeoutAction, AuditPage, AuditQuery, AuthorizeResult, SessionControls, SessionRecord } from '../backend/haldir-backend.ts'
 import type { SessionUsage } from '../controls/session-usage.ts'
 import type { LogNode, NodeKey } from '../ledger/merkle-log.ts'
@@ -224,6 +225,19 @@ export interface Decision<T> {
   value?: T
   /** Set for a refusal that is recorded (its changes applied) and then reported. */
   error?: Error
+  /**
+   * The answer shows none of the entries (an allowed gate answers with its hold id): a store that
+   * seals later may leave them unsealed until they are read (`StateStore.sealLater`).
+   */
+  sealLater?: boolean
+}
+
+/** How a store that seals later seals its entries: in the order they were appended. */
+export interface LaterSealing {
+  /** Seals `entry` after `head` (the chain's sealed end), reporting its leaf to `outputs` when the ledger is on. */
+  seal(head: AuditHead, entry: AuditEntry, outputs: SealOutputs): AuditEntry
+  /** Whether the tenant ledger is kept (then each sealed entry reports its leaf hash). */
+  ledger: boolean
 }
 
 /** The tenant's log as a sequencer sees it, under the tenant's log lock. */
@@ -253,6 +267,12 @@ export interface StateStore {
    * synchronous and pure: a store may call it again if it retries a transaction.
    */
   transact<T>(load: LoadRequest, decide: (state: LoadedState) => Decision<T>): Promise<T>
+  /**
+   * Optional: `transact` within this very call, returning the value or throwing the error (a
+   * store whose state is in this process: memory). The engine then answers without waiting for
+   * a promise, and settles a batch in one go.
+   */
+  transactNow?<T>(load: LoadRequest, decide: (state: LoadedState) => Decision<T>): T
   /** The session, unlocked; `null` if the tenant has none by that id. */
   readSession(tenant: string, sessionId: string): Promise<SessionRecord | null>
   readSpend(tenant: string, sessionId: string): Promise<StoredSpend | null>
@@ -309,4 +329,13 @@ export interface StateStore {
   sessionIds(tenant: string): Promise<string[]>
   /** Releases connections and timers. */
   close(): Promise<void>
+  /**
+   * Optional: the store takes the sealing of entries upon itself, answering `true`. The engine
+   * then hands it entries placed in their chains but unsealed (`prevHash` and `hash` empty, leaves
+   * not computed), and the store seals them in the order they were applied, with `sealing`:
+   * before any read of entries, heads or the log, before answering any decision whose answer
+   * shows an entry, and at the latest at the end of the turn. Only a store whose reads cannot
+   * run while a seal is owed may (the memory store: one process, no await inside).
+   */
+  sealLater?(sealing: LaterSealing): boolean
 }

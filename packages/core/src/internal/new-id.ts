@@ -6,9 +6,10 @@ export type IdPrefix = 'ses' | 'hold' | 'aud' | 'apr' | 'rul' | 'evt'
 const randomBytes: Readonly<Record<IdPrefix, number>> = { ses: 24, hold: 16, aud: 16, apr: 16, rul: 12, evt: 16 }
 
 // `getRandomValues` costs a system call per call (about 10 µs on Node, more than a whole
-// governed call should): random bytes are drawn 8 KiB at a time and handed out in order, each
-// byte once. The pool is as unpredictable as each draw.
-const POOL_BYTES = 8192
+// governed call should): random bytes are drawn 64 KiB at a time (the most one draw may take; a
+// draw every ~1,300 governed calls rather than every ~170) and handed out in order, each byte
+// once. The pool is as unpredictable as each draw.
+const POOL_BYTES = 65536
 let pool = new Uint8Array(0)
 let offset = 0
 

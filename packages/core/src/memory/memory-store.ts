@@ -1,12 +1,13 @@
 import { LRUCache } from 'lru-cache'
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { ApprovalRuleRecord, AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
-import type { Changes, CounterChange, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+import type { Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
 import { resultHoldId } from '../engine/result-hold-id.ts'
 import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
 import { nodeKey, peaksOf } from '../ledger/merkle-log.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
 import { RecentMap } from '../internal/recent-map.ts'
+import { SealLine } from './seal-line.ts'
 
 interface MemorySession extends SessionState {
   /** The session, then its ancestors: fixed at creation, so loading a chain never walks a map. */
@@ -68,6 +69,17 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
   // Each tenant's leaf hashes as sealed, aligned with its trail, waiting to join the log.
   const sealedLeaves = new Map<string, string[]>()
   const heads = new Map<string, TreeHead[]>()
+  const leavesOf = (tenant: string) => {
+    let leaves = sealedLeaves.get(tenant)
+    if (!leaves) sealedLeaves.set(tenant, (leaves = []))
+    return leaves
+  }
+  // Entries applied and not sealed yet, when the engine leaves sealing to this store (`sealLater`).
+  // Nothing reads an entry, a head or the log before `sealed()` has run.
+  let line: SealLine | null = null
+  const sealed = () => {
+    if (line !== null) line.sealAll()
+  }
   const logOf = (tenant: string) => {
     let log = logs.get(tenant)
     if (!log) logs.set(tenant, (log = { leafEntryIds: [], leafSessionIds: [], leafIndex: new Map(), indexed: 0, levels: [] }))
@@ -227,17 +239,19 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       let trail = trails.get(changes.tenant)
       if (!trail) trails.set(changes.tenant, (trail = []))
       if (changes.leaves) {
-        let leaves = sealedLeaves.get(changes.tenant)
-        if (!leaves) sealedLeaves.set(changes.tenant, (leaves = []))
+        const leaves = leavesOf(changes.tenant)
         for (let index = 0; index < changes.leaves.length; index++) leaves.push(changes.leaves[index] as string)
       }
+      const owed = line === null ? null : line.ledger ? leavesOf(changes.tenant) : null
       for (let index = 0; index < entries.length; index++) {
         const entry = entries[index] as AuditEntry
         const session = sessions.get(entry.sessionId) as MemorySession
         session.entries.push(entry)
         // The head object is the store's own (plans only read it before apply): advance it in place.
         session.head.seq = entry.seq
-        session.head.hash = entry.hash
+        // Sealing later, the head's hash moves when the entry is sealed.
+        if (line === null) session.head.hash = entry.hash
+        else line.add(entry, session.head, owed)
         trail.push(entry)
       }
     }
@@ -256,20 +270,35 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     for (let index = 0; index < changes.secrets.length; index++) putSecret(changes.tenant, changes.secrets[index] as StoredSecret)
   }
 
+  /** Loads, decides and applies with nothing in between: atomic without locks. */
+  function transactNow<T>(request: LoadRequest, decide: (state: LoadedState) => Decision<T>): T {
+    const decision = decide(load(request))
+    const { changes } = decision
+    reserveBytes(changes.tenant, changes.bytes + metadataBytes(changes.createdSessions))
+    apply(changes)
+    // An answer that shows an entry shows it sealed (and every entry before it is sealed first).
+    if (decision.sealLater !== true) sealed()
+    if (decision.error) throw decision.error
+    return decision.value as T
+  }
+
   return {
     name: 'memory',
     [memoryInternals]: {
       entriesOf(sessionId) {
+        sealed()
         const session = sessions.get(sessionId)
         if (!session) throw new Error(`no session ${sessionId}`)
         return session.entries
       },
       stateOf(sessionId) {
+        sealed()
         const session = sessions.get(sessionId)
         if (!session) throw new Error(`no session ${sessionId}`)
         return session
       },
       forget(sessionId) {
+        sealed()
         const session = sessions.get(sessionId)
         if (!session) throw new Error(`no session ${sessionId}`)
         // The tenant's trail keeps its positions (the log is aligned with it); the session and its entries go.
@@ -281,13 +310,10 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     },
 
     async transact(request, decide) {
-      const decision = decide(load(request))
-      const { changes } = decision
-      reserveBytes(changes.tenant, changes.bytes + metadataBytes(changes.createdSessions))
-      apply(changes)
-      if (decision.error) throw decision.error
-      return decision.value as never
+      return transactNow(request, decide)
     },
+
+    transactNow,
 
     async readSession(tenant, sessionId) {
       return find(tenant, sessionId)?.record ?? null
@@ -307,11 +333,13 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     },
 
     async readTrail(tenant, sessionId) {
+      sealed()
       const session = find(tenant, sessionId)
       return session ? { entries: session.entries, head: session.head } : null
     },
 
     async queryAudit(query): Promise<AuditPage> {
+      sealed()
       const source = query.sessionId !== null ? (find(query.tenant, query.sessionId)?.entries ?? []) : (trails.get(query.tenant) ?? [])
       const matching = source.filter(
         (entry) =>
@@ -404,6 +432,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     },
 
     async extendLog(tenant, limit, extend) {
+      sealed()
       const log = logOf(tenant)
       const trail = trails.get(tenant) ?? []
       const size = log.leafEntryIds.length
@@ -441,6 +470,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     },
 
     async readLogEntries(tenant, from, limit) {
+      sealed()
       const log = logs.get(tenant)
       const leaves = (log?.leafEntryIds.slice(from, from + limit) ?? []).map((entryId, offset) => ({ entryId, sessionId: log?.leafSessionIds[from + offset] as string }))
       // Entries are found where they live (their session's trail), so one removed there is missing here too.
@@ -471,6 +501,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     },
 
     async readSubtree(tenant, sessionId) {
+      sealed()
       const root = find(tenant, sessionId)
       if (!root) return null
       return { spentMicros: root.spentMicros, reservedMicros: root.reservedMicros, trails: subtreeOf(root).map((session) => session.entries) }
@@ -482,7 +513,14 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       return out
     },
 
-    async close() {},
+    sealLater(sealing) {
+      line = new SealLine(sealing)
+      return true
+    },
+
+    async close() {
+      sealed()
+    },
   }
 }
 

@@ -62,6 +62,8 @@ export function planAuthorize(state: LoadedState, request: AuthorizeRequest, dra
     // The reservation is an entry of its own: the trail re-derives what is held, not only what is charged.
     draft.append(session, auditEvents.reserved(request, holdId))
     result = { allowed: true, holdId, entry: null }
+    // The governed call's hot path: the answer is a hold id, so the seal may come after it.
+    draft.sealLater = true
   } else if (request.mode === 'charge') {
     draft.countCall(chain, request.tool, request.scope)
     draft.move(chain, request.amountMicros, 0, request.tool)
