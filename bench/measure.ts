@@ -12,9 +12,19 @@ export interface Measurement {
  * Times `fn` call by call (after a warm-up) and reports percentiles in microseconds.
  * Sequential: one call in flight, so the percentiles are per-call latency.
  */
-export async function measure(name: string, fn: () => Promise<unknown> | unknown, options: { calls?: number; warmup?: number } = {}): Promise<Measurement> {
+export async function measure(
+  name: string,
+  fn: () => Promise<unknown> | unknown,
+  options: {
+    calls?: number
+    warmup?: number
+    /** Awaited between calls, untimed (the mean still counts it): a turn of the event loop, say, as an agent has between tool calls. */
+    between?: () => Promise<unknown>
+  } = {},
+): Promise<Measurement> {
   const calls = options.calls ?? 50_000
   const warmup = options.warmup ?? Math.min(10_000, calls)
+  const { between } = options
   for (let index = 0; index < warmup; index++) await fn()
   const samples = new Float64Array(calls)
   const started = process.hrtime.bigint()
@@ -22,6 +32,7 @@ export async function measure(name: string, fn: () => Promise<unknown> | unknown
     const before = process.hrtime.bigint()
     await fn()
     samples[index] = Number(process.hrtime.bigint() - before) / 1000
+    if (between) await between()
   }
   const totalUs = Number(process.hrtime.bigint() - started) / 1000
   samples.sort()
