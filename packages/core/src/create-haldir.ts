@@ -100,15 +100,16 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
   const settled = async (): Promise<void> => {
     if (queue) await queue.flush()
   }
-  /** A gate waits for queued settles only when they hold money the call might need. */
-  const freed = async (): Promise<void> => {
-    if (queue && queue.slackMicros > 0) await queue.flush()
-  }
+  /**
+   * A gate waits for queued settles only when they hold money the call might need; `undefined`
+   * (no promise at all) when nothing is owed, since the gate of every governed call asks.
+   */
+  const freed = (): Promise<void> | undefined => (queue && queue.slackMicros > 0 ? queue.flush() : undefined)
 
   /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
   async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
-    // `freed()` written out: no extra promise on every governed call when nothing is owed.
-    if (queue && queue.slackMicros > 0) await queue.flush()
+    const freeing = freed()
+    if (freeing) await freeing
     const result = await backend.authorize(request)
     if (result.allowed) return { allowed: true, hold: createHold(client, request.sessionId, result.holdId as string, request.amountMicros) }
     if (result.code === 'approval_pending') {
