@@ -30,7 +30,6 @@ async function start(rateLimits: RateLimitOptions = { perKey: false }): Promise<
   return server
 }
 
-
 const gate = (sessionId: string, amountMicros: number) => ({
   tenant: 'acme',
   sessionId,
@@ -45,6 +44,14 @@ const gate = (sessionId: string, amountMicros: number) => ({
   approvalId: null,
   details: {},
 })
+
+/** A batch of gates sent as a raw request with `apiKey`, as any client could send it. */
+const postAuthorizations = (url: string, apiKey: string, authorizations: unknown[]) =>
+  fetch(`${url}/native/v1/authorizations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ authorizations }),
+  })
 
 describe('gates of concurrent callers travel together over HTTP', () => {
   it('decides 60 concurrent gates on a $1.00 budget in far fewer requests: exactly 33 of $0.03 pass, the rest are denied on their own', async () => {
@@ -169,11 +176,7 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     const server = await start()
     const admin = createHaldir({ backend: httpBackend({ url: server.url, apiKey: keys.admin }) })
     const session = await admin.createSession({ agentId: 'roles', scopes: ['search'], spendLimit: 1 })
-    const response = await fetch(`${server.url}/native/v1/authorizations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${keys.auditor}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ authorizations: [gate(session.id, 1_000)].map(({ tenant: _tenant, ...item }) => item) }),
-    })
+    const response = await postAuthorizations(server.url, keys.auditor, [gate(session.id, 1_000)].map(({ tenant: _tenant, ...item }) => item))
     expect(response.status).toBe(403)
     expect((await admin.getSpend(session.id)).reservedUsd).toBe(0)
     await admin.close()
@@ -185,11 +188,7 @@ describe('gates of concurrent callers travel together over HTTP', () => {
     const session = await admin.createSession({ agentId: 'malformed', scopes: ['search'], spendLimit: 1 })
     const { tenant: _tenant, ...item } = gate(session.id, 1_000)
     for (const authorizations of [[item, { ...item, tenant: 'other' }], [], Array.from({ length: 201 }, () => item)]) {
-      const response = await fetch(`${server.url}/native/v1/authorizations`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${keys.agent}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ authorizations }),
-      })
+      const response = await postAuthorizations(server.url, keys.agent, authorizations)
       expect(response.status).toBe(400)
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('validation_error')
     }
