@@ -53,6 +53,25 @@ describe.each(implementations)('%s', (_name, crypto) => {
     expect(crypto.toHex(crypto.hmacSha256(utf8('Jefe'), 'what do ya want for nothing?'))).toBe(rfc4231)
   })
 
+  it('gives the HMAC and the RFC 6962 leaf hash of the second text in one call, each as on its own', () => {
+    const key = crypto.randomBytes(32)
+    // The leaf of the empty string is SHA-256 of the single byte 0 (RFC 6962).
+    expect(crypto.hmacAndLeafHex(key, 'prev', '')[1]).toBe('6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d')
+    for (const [first, second] of [
+      ['', ''],
+      ['', 'body'],
+      ['a'.repeat(64), '{"emoji":"🛡","lone":"\ud800"}'],
+      ['prev', 'x'.repeat(20_000)], // past the native implementation's scratch buffer
+    ]) {
+      const [hmac, leaf] = crypto.hmacAndLeafHex(key, first as string, second as string)
+      expect(hmac).toBe(crypto.hmacSha256Hex(key, first as string, second as string))
+      expect(leaf).toBe(crypto.sha256Hex(crypto.concatBytes(new Uint8Array([0]), utf8(second as string))))
+      // Nothing of the leaf's hash stays behind for the next seal.
+      expect(crypto.hmacSha256Hex(key, first as string, second as string)).toBe(hmac)
+    }
+    expect(crypto.hmacAndLeafHex(utf8('Jefe'), 'what do ya ', 'want for nothing?')[0]).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843')
+  })
+
   it('seals and opens AES-256-GCM as the specification says, and refuses any change', () => {
     const { ciphertext, tag } = crypto.aes256GcmSeal(hex(GCM.key), hex(GCM.nonce), hex(GCM.plaintext), hex(GCM.additionalData))
     expect(crypto.toHex(ciphertext)).toBe(GCM.ciphertext)

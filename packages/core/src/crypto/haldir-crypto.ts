@@ -13,6 +13,12 @@ export interface HaldirCrypto {
   sha256Hasher(): Sha256Hasher
   /** HMAC-SHA256 with `key` over `first` then `second` (UTF-8), lowercase hex: the audit chain's seal. */
   hmacSha256Hex(key: Uint8Array, first: string, second: string): string
+  /**
+   * The two hashes of sealing an entry into a chain and a ledger: the HMAC of `hmacSha256Hex`
+   * over `first` then `second`, and the RFC 6962 leaf hash of `second`, SHA-256(0x00 ‖ UTF-8),
+   * both lowercase hex. One call, so `second` is encoded once.
+   */
+  hmacAndLeafHex(key: Uint8Array, first: string, second: string): [hmac: string, leaf: string]
   /** HMAC-SHA256 with `key` over `message` (UTF-8): derives keys. */
   hmacSha256(key: Uint8Array, message: string): Uint8Array
   /** Cryptographically secure random bytes. */

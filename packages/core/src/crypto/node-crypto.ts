@@ -1,18 +1,10 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, createSecretKey, hash, type KeyObject, randomBytes as nodeRandomBytes, sign, verify } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, hash, randomBytes as nodeRandomBytes, sign, verify } from 'node:crypto'
 import { BASE64_TEXT } from './base64-text.ts'
 import type { HaldirCrypto } from './haldir-crypto.ts'
+import { oneShotHmacAndLeafHex, oneShotHmacSha256Hex } from './one-shot-hmac.ts'
 
 // Haldir's cryptography on Node (`#crypto` resolves here under the `node` condition): native and
 // fast. See haldir-crypto.ts for the contract; portable-crypto.ts is the same for other runtimes.
-
-// HMAC over a raw key re-imports it on every call (~11 µs); a KeyObject made once costs ~2 µs a call.
-const secretKeys = new WeakMap<Uint8Array, KeyObject>()
-
-function secretKeyOf(key: Uint8Array): KeyObject {
-  let keyObject = secretKeys.get(key)
-  if (!keyObject) secretKeys.set(key, (keyObject = createSecretKey(key)))
-  return keyObject
-}
 
 // PKCS#8 DER of an Ed25519 private key is this prefix followed by the 32-byte seed.
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -29,7 +21,9 @@ export const sha256Hasher: HaldirCrypto['sha256Hasher'] = () => {
   return { update: (text) => void hasher.update(text), hex: () => hasher.digest('hex') }
 }
 
-export const hmacSha256Hex: HaldirCrypto['hmacSha256Hex'] = (key, first, second) => createHmac('sha256', secretKeyOf(key)).update(first).update(second).digest('hex')
+export const hmacSha256Hex: HaldirCrypto['hmacSha256Hex'] = oneShotHmacSha256Hex
+
+export const hmacAndLeafHex: HaldirCrypto['hmacAndLeafHex'] = oneShotHmacAndLeafHex
 
 export const hmacSha256: HaldirCrypto['hmacSha256'] = (key, message) => new Uint8Array(createHmac('sha256', key).update(message).digest())
 

@@ -27,6 +27,15 @@ export const hmacSha256Hex: HaldirCrypto['hmacSha256Hex'] = (key, first, second)
   return bytesToHex(keyed.clone().update(utf8ToBytes(first)).update(utf8ToBytes(second)).digest())
 }
 
+const LEAF_PREFIX = new Uint8Array([0])
+
+export const hmacAndLeafHex: HaldirCrypto['hmacAndLeafHex'] = (key, first, second) => {
+  const bytes = utf8ToBytes(second)
+  let keyed = keyedStates.get(key)
+  if (!keyed) keyedStates.set(key, (keyed = hmac.create(sha256, key)))
+  return [bytesToHex(keyed.clone().update(utf8ToBytes(first)).update(bytes).digest()), bytesToHex(sha256.create().update(LEAF_PREFIX).update(bytes).digest())]
+}
+
 export const hmacSha256: HaldirCrypto['hmacSha256'] = (key, message) => hmac(sha256, key, utf8ToBytes(message))
 
 export const randomBytes: HaldirCrypto['randomBytes'] = (length) => crypto.getRandomValues(new Uint8Array(length))
