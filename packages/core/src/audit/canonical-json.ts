@@ -11,19 +11,28 @@ export function canonicalJson(value: unknown): string {
     const text = JSON.stringify(value)
     return text === undefined ? 'null' : text
   }
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let index = 0; index < value.length; index++) out += index === 0 ? canonicalJson(value[index]) : `,${canonicalJson(value[index])}`
+    return `${out}]`
+  }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON(): unknown }).toJSON())
   const record = value as Record<string, unknown>
   const keys = Object.keys(record)
   if (keys.length === 0) return '{}'
-  keys.sort()
+  // Most objects here were built in key order (the engine's own details are): sort only when not.
+  for (let index = 1; index < keys.length; index++) {
+    if ((keys[index - 1] as string) > (keys[index] as string)) {
+      keys.sort()
+      break
+    }
+  }
   let out = '{'
-  let first = true
-  for (const key of keys) {
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string
     const member = record[key]
     if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue
-    out += `${first ? '' : ','}${jsonString(key)}:${canonicalJson(member)}`
-    first = false
+    out += `${out.length === 1 ? '' : ','}${jsonString(key)}:${canonicalJson(member)}`
   }
   return `${out}}`
 }

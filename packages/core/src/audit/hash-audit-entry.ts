@@ -1,8 +1,7 @@
-import { hmacSha256Hex } from '#crypto'
+import { hmacAndLeafHex, hmacSha256Hex } from '#crypto'
 import type { AuditEntry, AuditEntryInput, AuditHead } from './audit-entry.ts'
 import { canonicalJson } from './canonical-json.ts'
 import { jsonString } from './json-string.ts'
-import { leafHash } from '../ledger/merkle-hash.ts'
 
 /** Computes an entry's HMAC over its previous hash and its canonical body (everything but `hash`) with `auditKey`. */
 export function hashAuditEntry(auditKey: Uint8Array, entry: Omit<AuditEntry, 'hash'>): string {
@@ -51,12 +50,14 @@ export function sealAuditEntry(sealing: SealingKey, head: AuditHead, input: Audi
   entry.prevHash = head.hash
   const body = canonicalEntryBody(entry)
   // The canonical body is about what the entry takes to store, and it is the ledger's leaf: both
-  // come from the string already built for the HMAC.
-  if (outputs) {
-    outputs.bytes += body.length + 64
-    outputs.leaves?.push(leafHash(body))
-  }
-  entry.hash = hmacSha256Hex(sealing.key, entry.prevHash, body)
+  // come from the string already built for the HMAC (the leaf from the same encoding of it).
+  if (outputs) outputs.bytes += body.length + 64
+  const leaves = outputs?.leaves
+  if (leaves) {
+    const [hmac, leaf] = hmacAndLeafHex(sealing.key, entry.prevHash, body)
+    leaves.push(leaf)
+    entry.hash = hmac
+  } else entry.hash = hmacSha256Hex(sealing.key, entry.prevHash, body)
   return entry
 }
 
