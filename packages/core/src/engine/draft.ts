@@ -1,6 +1,6 @@
 import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entry.ts'
 import { isoTime } from '../internal/iso-time.ts'
-import type { SealOutputs } from '../audit/hash-audit-entry.ts'
+import { type SealOutputs, UNSEALED } from '../audit/hash-audit-entry.ts'
 import type { AuditEvent } from '../audit/audit-events.ts'
 import type { IdPrefix } from '../internal/new-id.ts'
 import type { ApprovalRuleRecord } from '../backend/haldir-backend.ts'
@@ -101,23 +101,15 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
     this.#timestamp ??= isoTime(this.now)
     // No value of the tenant's vault reaches a trail, whoever put it in the details or the reason.
     const masked = this.mask !== null
-    // Written out field by field (not spread from the event): this runs on every governed call,
-    // and one literal gives every entry the same shape.
-    const input: AuditEntryInput & { id: string } = {
-      id: this.sealer.newId('aud'),
-      sessionId: record.id,
-      agentId: record.agentId,
-      timestamp: this.#timestamp,
-      tool: event.tool,
-      action: event.action,
-      scope: event.scope,
-      outcome: event.outcome,
-      flagged: event.flagged,
-      reason: masked && event.reason !== null ? (this.mask as SecretMask).text(event.reason) : event.reason,
-      costUsd: event.costUsd,
-      details: masked ? (this.mask as SecretMask).details(event.details) : event.details,
-    }
-    if (event.ledger !== undefined) input.ledger = event.ledger
+    const reason = masked && event.reason !== null ? (this.mask as SecretMask).text(event.reason) : event.reason
+    const details = masked ? (this.mask as SecretMask).details(event.details) : event.details
+    // Written out field by field (not spread from the event): this runs on every governed call.
+    // Each literal has every field the entry will have, in its final order, the seal's included
+    // (placeholders the seal overwrites): no entry changes shape or grows a property store after.
+    const input: AuditEntry =
+      event.ledger === undefined
+        ? { id: this.sealer.newId('aud'), sessionId: record.id, agentId: record.agentId, timestamp: this.#timestamp, tool: event.tool, action: event.action, scope: event.scope, outcome: event.outcome, flagged: event.flagged, reason, costUsd: event.costUsd, details, keyId: UNSEALED, seq: 0, prevHash: UNSEALED, hash: UNSEALED }
+        : { id: this.sealer.newId('aud'), sessionId: record.id, agentId: record.agentId, timestamp: this.#timestamp, tool: event.tool, action: event.action, scope: event.scope, outcome: event.outcome, flagged: event.flagged, reason, costUsd: event.costUsd, details, ledger: event.ledger, keyId: UNSEALED, seq: 0, prevHash: UNSEALED, hash: UNSEALED }
     const entry = this.sealer.seal(head, input, this)
     if (this.entries === NONE) this.entries = []
     this.entries.push(entry)
