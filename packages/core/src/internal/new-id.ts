@@ -26,16 +26,28 @@ function take(count: number): number {
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 const CODES = Array.from(ALPHABET, (char) => char.charCodeAt(0))
-// The character codes of the id being made, reused: one `String.fromCharCode` makes the whole id
-// as one flat string (adding characters one by one took twice as long, and left a rope that every
-// Map lookup and hash of the id flattened again).
-const codes: number[] = []
+// The character codes of an id of each kind, reused: the prefix and `_` written once, then the
+// random part written over on every call, and one `String.fromCharCode` makes the whole id as one
+// flat string (adding characters one by one took twice as long, and left a rope that every Map
+// lookup and hash of the id flattened again). An array per kind keeps each at its length.
+const codesByPrefix = new Map<string, number[]>()
 
-/** `prefix_` then the unpadded base64url of `count` pool bytes (a multiple of 3 encodes exactly; the rest is cut as base64 would). */
-function encode(prefix: string, count: number): string {
-  let length = 0
-  for (let index = 0; index < prefix.length; index++) codes[length++] = prefix.charCodeAt(index)
-  codes[length++] = 95 // '_'
+function codesOf(prefix: IdPrefix): number[] {
+  let codes = codesByPrefix.get(prefix)
+  if (codes === undefined) {
+    const bytes = randomBytes[prefix]
+    const length = prefix.length + 1 + Math.ceil((bytes * 4) / 3)
+    codes = Array.from({ length }, (_, index) => (index < prefix.length ? prefix.charCodeAt(index) : 95)) // 95: '_'
+    codesByPrefix.set(prefix, codes)
+  }
+  return codes
+}
+
+/** `prefix_` then the unpadded base64url of its kind's number of pool bytes (a multiple of 3 encodes exactly; the rest is cut as base64 would). */
+function encode(prefix: IdPrefix): string {
+  const codes = codesOf(prefix)
+  const count = randomBytes[prefix]
+  let length = prefix.length + 1
   const bytes = pool
   let index = take(count)
   const end = index + count
@@ -53,7 +65,6 @@ function encode(prefix: string, count: number): string {
     codes[length++] = CODES[(chunk >> 12) & 63] as number
     if (rest === 2) codes[length++] = CODES[(chunk >> 6) & 63] as number
   }
-  codes.length = length
   return String.fromCharCode.apply(null, codes)
 }
 
@@ -63,5 +74,5 @@ function encode(prefix: string, count: number): string {
  * Web Crypto, so the same code runs on Node, Bun, Deno and edge runtimes.
  */
 export function newId(prefix: IdPrefix): string {
-  return encode(prefix, randomBytes[prefix])
+  return encode(prefix)
 }
