@@ -19,6 +19,8 @@ export interface RedactOptions {
 interface Walk {
   options: RedactOptions
   ancestors: object[]
+  /** The keys and indexes from `details` to the value at hand: its path, made into text only for an error. */
+  keys: (string | number)[]
   /** Roughly the JSON size so far (strings and keys counted by length, plus a little per value). */
   size: number
 }
@@ -33,28 +35,32 @@ interface Walk {
  * `toJSON` that throws is a {@link ValidationError} naming the path.
  */
 export function redactDetails(details: Record<string, unknown>, options: RedactOptions): Record<string, unknown> {
-  const out = toJson(details, { options, ancestors: [], size: 0 }, 'details')
+  const out = toJson(details, { options, ancestors: [], keys: [], size: 0 })
   if (out === null || typeof out !== 'object' || Array.isArray(out)) {
     throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
   }
   return out as Record<string, unknown>
 }
 
-function toJson(value: unknown, walk: Walk, path: string): unknown {
+function pathOf(walk: Walk): string {
+  return walk.keys.length === 0 ? 'details' : `details.${walk.keys.join('.')}`
+}
+
+function toJson(value: unknown, walk: Walk): unknown {
   switch (typeof value) {
     case 'string': {
-      grow(walk, value.length + 2, path)
+      grow(walk, value.length + 2)
       const text = normalizeText(value)
       return walk.options.secretValues.size === 0 ? text : scrub(text, walk.options.secretValues)
     }
     case 'number':
-      grow(walk, 8, path)
+      grow(walk, 8)
       return Number.isFinite(value) ? value : null
     case 'boolean':
-      grow(walk, 5, path)
+      grow(walk, 5)
       return value
     case 'bigint':
-      return toJson(value.toString(), walk, path)
+      return toJson(value.toString(), walk)
     case 'object':
       break
     default:
@@ -62,34 +68,42 @@ function toJson(value: unknown, walk: Walk, path: string): unknown {
   }
   if (value === null) return null
   if (walk.ancestors.length >= MAX_DETAILS_DEPTH) {
-    throw new ValidationError({ issues: [{ path, message: `nests deeper than ${MAX_DETAILS_DEPTH} levels` }] })
+    throw new ValidationError({ issues: [{ path: pathOf(walk), message: `nests deeper than ${MAX_DETAILS_DEPTH} levels` }] })
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     let converted: unknown
     try {
       converted = (value as { toJSON(): unknown }).toJSON()
     } catch (error) {
-      throw new ValidationError({ issues: [{ path, message: `its toJSON() threw: ${errorMessage(error)}` }], cause: error })
+      throw new ValidationError({ issues: [{ path: pathOf(walk), message: `its toJSON() threw: ${errorMessage(error)}` }], cause: error })
     }
-    return toJson(converted, walk, path)
+    return toJson(converted, walk)
   }
-  if (walk.ancestors.includes(value)) throw new ValidationError({ issues: [{ path, message: 'must not contain a cycle' }] })
+  if (walk.ancestors.includes(value)) throw new ValidationError({ issues: [{ path: pathOf(walk), message: 'must not contain a cycle' }] })
   walk.ancestors.push(value)
   let out: unknown
   if (Array.isArray(value)) {
-    out = value.map((item, index) => toJson(item, walk, `${path}.${index}`) ?? null)
+    const items: unknown[] = new Array(value.length)
+    for (let index = 0; index < value.length; index++) {
+      walk.keys.push(index)
+      items[index] = toJson(value[index], walk) ?? null
+      walk.keys.pop()
+    }
+    out = items
   } else {
     const record: Record<string, unknown> = {}
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue
-      grow(walk, key.length + 4, path)
+      grow(walk, key.length + 4)
+      walk.keys.push(key)
       let member: unknown
       try {
         member = (value as Record<string, unknown>)[key]
       } catch (error) {
-        throw new ValidationError({ issues: [{ path: `${path}.${key}`, message: `reading it threw: ${errorMessage(error)}` }], cause: error })
+        throw new ValidationError({ issues: [{ path: pathOf(walk), message: `reading it threw: ${errorMessage(error)}` }], cause: error })
       }
-      const converted = walk.options.keys.has(key.toLowerCase()) ? REDACTED : toJson(member, walk, `${path}.${key}`)
+      const converted = walk.options.keys.has(key.toLowerCase()) ? REDACTED : toJson(member, walk)
+      walk.keys.pop()
       if (converted !== undefined) record[normalizeText(key)] = converted
     }
     out = record
@@ -98,9 +112,9 @@ function toJson(value: unknown, walk: Walk, path: string): unknown {
   return out
 }
 
-function grow(walk: Walk, bytes: number, path: string): void {
+function grow(walk: Walk, bytes: number): void {
   walk.size += bytes
-  if (walk.size > MAX_DETAILS_BYTES) throw new ValidationError({ issues: [{ path, message: `details are larger than ${MAX_DETAILS_BYTES} bytes` }] })
+  if (walk.size > MAX_DETAILS_BYTES) throw new ValidationError({ issues: [{ path: pathOf(walk), message: `details are larger than ${MAX_DETAILS_BYTES} bytes` }] })
 }
 
 function scrub(text: string, secrets: ReadonlySet<string>): string {

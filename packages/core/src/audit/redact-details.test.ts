@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { ValidationError } from '../errors/validation-error.ts'
+import { MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH, REDACTED, redactDetails } from './redact-details.ts'
+
+const options = { keys: new Set(['password', 'api_key']), secretValues: new Set(['hunter2-secret']) }
+const clean = (details: unknown) => redactDetails(details as Record<string, unknown>, options)
+
+/** The ValidationError `run` throws, with the path it names. */
+function refusal(run: () => unknown): { path: string; message: string; cause: unknown } {
+  try {
+    run()
+  } catch (error) {
+    expect(ValidationError.isInstance(error)).toBe(true)
+    const issue = (error as ValidationError).issues[0] as { path: string; message: string }
+    return { ...issue, cause: (error as Error).cause }
+  }
+  throw new Error('expected a ValidationError')
+}
+
+describe('redactDetails', () => {
+  it('replaces configured keys at any depth, in any case, and known secret values inside any text', () => {
+    expect(clean({ user: 'ann', Password: 'x', nested: { API_KEY: 'k', list: [{ password: 1 }] }, note: 'token hunter2-secret here' })).toEqual({
+      user: 'ann',
+      Password: REDACTED,
+      nested: { API_KEY: REDACTED, list: [{ password: REDACTED }] },
+      note: `token ${REDACTED} here`,
+    })
+  })
+
+  it('gives the plain JSON a database gives back: toJSON, bigint as text, nothing undefined, null for holes and non-finite numbers', () => {
+    const sparse = [1]
+    sparse[2] = 3
+    const details = { when: new Date(0), big: 12n, gone: undefined, fn: () => 1, nan: Number.NaN, list: [undefined, () => 2], sparse }
+    expect(clean(details)).toEqual({ when: '1970-01-01T00:00:00.000Z', big: '12', nan: null, list: [null, null], sparse: [1, null, 3] })
+    expect(JSON.stringify(clean(details))).toBe(JSON.stringify(JSON.parse(JSON.stringify({ ...details, big: '12' }))))
+  })
+
+  it('turns lone surrogates and NUL into U+FFFD in keys and values, and leaves pairs alone', () => {
+    expect(clean({ 'k\u0000': 'a\ud800b', emoji: '🛡' })).toEqual({ 'k\uFFFD': 'a\uFFFDb', emoji: '🛡' })
+  })
+
+  it('takes the same object twice where it is not its own ancestor', () => {
+    const shared = { a: 1 }
+    expect(clean({ left: shared, right: [shared, shared] })).toEqual({ left: { a: 1 }, right: [{ a: 1 }, { a: 1 }] })
+  })
+
+  it('refuses a cycle, naming where it closes', () => {
+    const looped: Record<string, unknown> = { b: [] }
+    ;(looped.b as unknown[]).push({ back: looped })
+    expect(refusal(() => clean({ a: looped }))).toMatchObject({ path: 'details.a.b.0.back', message: 'must not contain a cycle' })
+  })
+
+  it(`refuses more than ${MAX_DETAILS_DEPTH} levels, naming the path`, () => {
+    let deep: Record<string, unknown> = { end: true }
+    for (let level = 0; level < MAX_DETAILS_DEPTH; level++) deep = { d: deep }
+    const { path, message } = refusal(() => clean(deep))
+    expect(message).toContain('deeper')
+    expect(path).toBe(`details${'.d'.repeat(MAX_DETAILS_DEPTH)}`)
+  })
+
+  it(`refuses details of more than ${MAX_DETAILS_BYTES} bytes`, () => {
+    expect(refusal(() => clean({ list: ['x'.repeat(1000)], big: 'y'.repeat(MAX_DETAILS_BYTES) }))).toMatchObject({ path: 'details.big' })
+    expect(clean({ fits: 'y'.repeat(MAX_DETAILS_BYTES - 100) }).fits).toHaveLength(MAX_DETAILS_BYTES - 100)
+  })
+
+  it('refuses a toJSON or a getter that throws, with the path and the cause', () => {
+    const cause = new Error('no')
+    const toJsonThrows = refusal(() => clean({ list: [0, { toJSON: () => { throw cause } }] }))
+    expect(toJsonThrows).toMatchObject({ path: 'details.list.1', message: 'its toJSON() threw: no', cause })
+    const getter = refusal(() => clean({ outer: Object.defineProperty({}, 'x', { enumerable: true, get: () => { throw cause } }) }))
+    expect(getter).toMatchObject({ path: 'details.outer.x', message: 'reading it threw: no', cause })
+  })
+
+  it('refuses details that are not a plain object', () => {
+    expect(refusal(() => clean({ toJSON: () => 'text' }))).toMatchObject({ path: 'details', message: 'must be a plain object' })
+  })
+})
