@@ -73,10 +73,13 @@ export function withHaldir<T extends StructuredToolInterface>(tool: T, options: 
     cost: typeof userCost === 'function' ? (call, result) => userCost(call.input, result) : userCost,
     ...(policy.maxCost === undefined ? {} : { maxCost: policy.maxCost }),
     ...(options.holdTtl === undefined ? {} : { holdTtl: options.holdTtl }),
-    recordInput: (call) => ({
-      ...(record === true ? { args: call.input } : record === false ? {} : record(call.input)),
-      ...(call.config.toolCall?.id ? { toolCallId: call.config.toolCall.id } : {}),
-    }),
+    // One object per call, no spreads: this runs before every governed tool call.
+    recordInput: (call) => {
+      const details: Record<string, unknown> = record === true ? { args: call.input } : record === false ? {} : { ...record(call.input) }
+      const toolCallId = call.config.toolCall?.id
+      if (toolCallId) details.toolCallId = toolCallId
+      return details
+    },
     onDenied:
       onDenied === 'throw'
         ? 'throw'
