@@ -126,3 +126,23 @@ export async function interleaved(
     }
   })
 }
+
+/**
+ * How often this machine stops a busy thread, and for how long: a tight loop reads the clock for
+ * `ms` milliseconds and counts the gaps of 10 µs or more. On a shared VM the gaps come at a steady
+ * rate whatever runs, so an operation taking T µs is hit with probability about T × perMs / 1000:
+ * the floor under any p99 taken here.
+ */
+export function probeStalls(ms = 1000): { perMs: number; medianUs: number } {
+  const gaps: number[] = []
+  const until = performance.now() + ms
+  let last = process.hrtime.bigint()
+  while (performance.now() < until) {
+    const now = process.hrtime.bigint()
+    const gap = Number(now - last) / 1000
+    if (gap >= 10) gaps.push(gap)
+    last = now
+  }
+  gaps.sort((a, b) => a - b)
+  return { perMs: gaps.length / ms, medianUs: gaps[gaps.length >> 1] ?? 0 }
+}
