@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { type IdPrefix, newId } from './new-id.ts'
 
 const BYTES: Record<IdPrefix, number> = { ses: 24, hold: 16, aud: 16, apr: 16, rul: 12, evt: 16 }
@@ -28,5 +28,19 @@ describe('newId', () => {
     }
     expect(seen.size).toBe(20_000)
     expect(characters.size).toBe(64)
+  })
+
+  it('draws random bytes for the very first id of a process, and for the first after each new pool', async () => {
+    // A fresh module is a fresh process as far as the pool goes: its first ids must differ.
+    const firsts = new Set<string>()
+    for (let run = 0; run < 3; run++) {
+      vi.resetModules()
+      const fresh = (await import('./new-id.ts')).newId
+      firsts.add(fresh('ses'))
+      // Past a refill of the pool (64 KiB, 16 bytes an id): no id made only of zero bytes.
+      for (let index = 0; index < 4200; index++) expect(fresh('aud')).not.toBe(`aud_${'A'.repeat(22)}`)
+    }
+    expect(firsts.size).toBe(3)
+    for (const id of firsts) expect(id).not.toBe(`ses_${'A'.repeat(32)}`)
   })
 })

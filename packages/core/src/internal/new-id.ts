@@ -48,8 +48,9 @@ function encode(prefix: IdPrefix): string {
   const codes = codesOf(prefix)
   const count = randomBytes[prefix]
   let length = prefix.length + 1
-  const bytes = pool
+  // `take` first: it may draw a new pool, and the bytes must come from the one it hands out.
   let index = take(count)
+  const bytes = pool
   const end = index + count
   for (; index + 2 < end; index += 3) {
     const chunk = ((bytes[index] as number) << 16) | ((bytes[index + 1] as number) << 8) | (bytes[index + 2] as number)
