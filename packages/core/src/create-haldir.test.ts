@@ -24,3 +24,20 @@ describe('createHaldir checks its backend', () => {
     expect(() => createHaldir({ backend: current })).not.toThrow()
   })
 })
+
+describe('gate()', () => {
+  it('rejects bad options (it never throws), and changes nothing', async () => {
+    const haldir = createHaldir()
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['search'], spendLimit: 1 })
+    const before = (await haldir.getAuditTrail({ sessionId: session.id })).entries
+    for (const bad of [null, { sessionId: session.id, tool: 'search', maxCostUsd: -1 }, { sessionId: session.id, tool: 'search', maxCostUSD: 0.5 }, { sessionId: 42, tool: 'search' }, { sessionId: session.id, tool: 'search', details: 'not an object' }]) {
+      let answer: Promise<unknown> | undefined
+      expect(() => {
+        answer = haldir.gate(bad as never)
+      }).not.toThrow()
+      await expect(answer).rejects.toSatisfy((error: unknown) => ValidationError.isInstance(error))
+    }
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
+    expect((await haldir.getAuditTrail({ sessionId: session.id })).entries).toEqual(before)
+  })
+})
