@@ -38,19 +38,21 @@ function paddedKeyOf(key: Uint8Array): PaddedKey {
   return padded
 }
 
-// Where `second` starts in the scratch buffer after the last `writeMessage`.
-let secondStart = 0
+/** Whether (K ⊕ ipad) ‖ first ‖ second surely fits the scratch buffer (a UTF-16 code unit is at most 3 bytes of UTF-8). */
+function fits(first: string, second: string): boolean {
+  return BLOCK + 3 * (first.length + second.length) <= SCRATCH_BYTES
+}
 
-/**
- * Writes (K ⊕ ipad) ‖ first ‖ second into the scratch buffer; returns where the message ends
- * (and sets where `second` starts), or -1 when the message may not fit (a UTF-16 code unit is at most 3 bytes of UTF-8).
- */
-function writeMessage(padded: PaddedKey, first: string, second: string): number {
-  if (BLOCK + 3 * (first.length + second.length) > SCRATCH_BYTES) return -1
+/** Writes (K ⊕ ipad) ‖ `first` at the start of the scratch buffer; returns where it ends. */
+function writeFirst(padded: PaddedKey, first: string): number {
   scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES)
   padded.inner.copy(scratch, 0)
-  secondStart = BLOCK + scratch.write(first, BLOCK, 'utf8')
-  return secondStart + scratch.write(second, secondStart, 'utf8')
+  return BLOCK + scratch.write(first, BLOCK, 'utf8')
+}
+
+/** Writes `text` into the scratch buffer at `at`; returns where it ends. */
+function writeAt(text: string, at: number): number {
+  return at + (scratch as Buffer).write(text, at, 'utf8')
 }
 
 /** H((K ⊕ opad) ‖ H(the first `end` bytes of the scratch buffer)). */
@@ -65,18 +67,18 @@ function finish(padded: PaddedKey, end: number): string {
 /** HMAC-SHA256 with `key` over `first` then `second` (UTF-8), lowercase hex. */
 export function oneShotHmacSha256Hex(key: Uint8Array, first: string, second: string): string {
   const padded = paddedKeyOf(key)
-  const end = writeMessage(padded, first, second)
-  if (end === -1) return createHmac('sha256', padded.keyObject).update(first).update(second).digest('hex')
-  return finish(padded, end)
+  if (!fits(first, second)) return createHmac('sha256', padded.keyObject).update(first).update(second).digest('hex')
+  return finish(padded, writeAt(second, writeFirst(padded, first)))
 }
 
 /** The HMAC of {@link oneShotHmacSha256Hex} and the RFC 6962 leaf hash of `second`, from one encoding of it. */
 export function oneShotHmacAndLeafHex(key: Uint8Array, first: string, second: string): [hmac: string, leaf: string] {
   const padded = paddedKeyOf(key)
-  const end = writeMessage(padded, first, second)
-  if (end === -1) {
+  if (!fits(first, second)) {
     return [createHmac('sha256', padded.keyObject).update(first).update(second).digest('hex'), hash('sha256', `\u0000${second}`, 'hex')]
   }
+  const secondStart = writeFirst(padded, first)
+  const end = writeAt(second, secondStart)
   const buffer = scratch as Buffer
   // The leaf is SHA-256(0x00 ‖ second): the byte before `second` (the end of `first`, or of the
   // padded key) is 0 for that one hash and put back before the HMAC reads it.

@@ -21,19 +21,20 @@ export const sha256Hasher: HaldirCrypto['sha256Hasher'] = () => {
   return { update: (text) => void hasher.update(utf8ToBytes(text)), hex: () => bytesToHex(hasher.digest()) }
 }
 
-export const hmacSha256Hex: HaldirCrypto['hmacSha256Hex'] = (key, first, second) => {
+function keyedStateOf(key: Uint8Array): Hmac {
   let keyed = keyedStates.get(key)
   if (!keyed) keyedStates.set(key, (keyed = hmac.create(sha256, key)))
-  return bytesToHex(keyed.clone().update(utf8ToBytes(first)).update(utf8ToBytes(second)).digest())
+  return keyed
 }
+
+export const hmacSha256Hex: HaldirCrypto['hmacSha256Hex'] = (key, first, second) =>
+  bytesToHex(keyedStateOf(key).clone().update(utf8ToBytes(first)).update(utf8ToBytes(second)).digest())
 
 const LEAF_PREFIX = new Uint8Array([0])
 
 export const hmacAndLeafHex: HaldirCrypto['hmacAndLeafHex'] = (key, first, second) => {
   const bytes = utf8ToBytes(second)
-  let keyed = keyedStates.get(key)
-  if (!keyed) keyedStates.set(key, (keyed = hmac.create(sha256, key)))
-  return [bytesToHex(keyed.clone().update(utf8ToBytes(first)).update(bytes).digest()), bytesToHex(sha256.create().update(LEAF_PREFIX).update(bytes).digest())]
+  return [bytesToHex(keyedStateOf(key).clone().update(utf8ToBytes(first)).update(bytes).digest()), bytesToHex(sha256.create().update(LEAF_PREFIX).update(bytes).digest())]
 }
 
 export const hmacSha256: HaldirCrypto['hmacSha256'] = (key, message) => hmac(sha256, key, utf8ToBytes(message))
