@@ -52,11 +52,16 @@ for (let round = 0; round < rounds; round++) {
 }
 report('LangChain tool.invoke, last round', last.bareArgs!, [last.governedArgs!, last.bareCall!, last.governedCall!, last.bareWork!, last.governedWork!])
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
-console.log(`\nmedian of ${rounds} rounds, mean µs per call:`)
-console.log(`  invoke(args):     bare ${median(results.bareArgs).toFixed(2)}, governed ${median(results.governedArgs).toFixed(2)}, ratio ${(median(results.governedArgs) / median(results.bareArgs)).toFixed(3)}`)
-console.log(`  invoke(toolCall): bare ${median(results.bareCall).toFixed(2)}, governed ${median(results.governedCall).toFixed(2)}, ratio ${(median(results.governedCall) / median(results.bareCall)).toFixed(3)}`)
-console.log(`  100 µs tool:      bare ${median(results.bareWork).toFixed(2)}, governed ${median(results.governedWork).toFixed(2)}, ratio ${(median(results.governedWork) / median(results.bareWork)).toFixed(3)}`)
-console.log(`\nmedian of ${rounds} rounds, p50 µs per call (the caller's wait):`)
-console.log(`  invoke(args):     bare ${median(p50s.bareArgs).toFixed(2)}, governed ${median(p50s.governedArgs).toFixed(2)}, ratio ${(median(p50s.governedArgs) / median(p50s.bareArgs)).toFixed(3)}`)
-console.log(`  invoke(toolCall): bare ${median(p50s.bareCall).toFixed(2)}, governed ${median(p50s.governedCall).toFixed(2)}, ratio ${(median(p50s.governedCall) / median(p50s.bareCall)).toFixed(3)}`)
-console.log(`  100 µs tool:      bare ${median(p50s.bareWork).toFixed(2)}, governed ${median(p50s.governedWork).toFixed(2)}, ratio ${(median(p50s.governedWork) / median(p50s.bareWork)).toFixed(3)}`)
+// Each round's figure per row, as the median of the rounds: the mean (all the work) and the p50 (the caller's wait).
+const summary = (title: string, figures: typeof results) => {
+  console.log(`\nmedian of ${rounds} rounds, ${title}:`)
+  for (const [label, bare, governed] of [
+    ['invoke(args):    ', figures.bareArgs, figures.governedArgs],
+    ['invoke(toolCall):', figures.bareCall, figures.governedCall],
+    ['100 µs tool:     ', figures.bareWork, figures.governedWork],
+  ] as const) {
+    console.log(`  ${label} bare ${median(bare).toFixed(2)}, governed ${median(governed).toFixed(2)}, ratio ${(median(governed) / median(bare)).toFixed(3)}`)
+  }
+}
+summary('mean µs per call', results)
+summary("p50 µs per call (the caller's wait)", p50s)
