@@ -5,7 +5,8 @@
 // session under one parent, so every call locks the same crew row: the contended case).
 // Each shape runs every way in turn: the locked path (a governed call before issue #18), the
 // one-round-trip path ungrouped (the commit before group commit), and group commit with inline
-// and deferred settles (deferred is the default; calls/s counts until every settle has landed).
+// and deferred settles (deferred is the default; calls/s counts until every settle has landed),
+// the default without escrowed slices (a crew's members then all write the crew's row), and the default.
 // HALDIR_BASELINE=<built checkout> adds an earlier commit with its own defaults. BENCH_PG_GROUPS=1,2 adds group commit with 2 operations in flight; BENCH_PG_SHAPES,
 // BENCH_PG_CONCURRENCY and BENCH_PG_CALLS narrow or widen the run.
 import { createHaldir, type Haldir, withHaldir } from '@haldir/core'
@@ -23,9 +24,12 @@ if (unavailable) {
   await migrator.migrate()
   await migrator.close()
   const variants = (process.env.BENCH_PG_GROUPS ?? '1').split(',').map(Number)
-  const lockedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, optimistic: false, group: false })
-  const ungroupedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, group: false })
-  const groupedBackends = variants.map((inFlight) => postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32, group: { inFlight } }))
+  // The ways before slices lock the whole chain on every call, as they did then. Four pools of 24
+  // stay under the server's 100 connections (idle connections of earlier ways linger).
+  const lockedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 24, optimistic: false, group: false, slices: false })
+  const ungroupedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 24, group: false, slices: false })
+  const unslicedBackend = postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 24, slices: false })
+  const groupedBackends = variants.map((inFlight) => postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 24, group: { inFlight } }))
   // HALDIR_BASELINE=<a built checkout of an earlier commit>: that commit's client and backend, with its defaults, as a way of its own.
   const baselinePath = process.env.HALDIR_BASELINE
   const baseline = baselinePath
@@ -34,11 +38,12 @@ if (unavailable) {
         postgres: (await import(`${baselinePath}/packages/postgres/dist/index.js`)) as { postgresBackend: typeof postgresBackend },
       }
     : null
-  const baselineBackend = baseline?.postgres.postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 32 })
+  const baselineBackend = baseline?.postgres.postgresBackend({ connectionString: testDatabaseUrl, masterKey: testMasterKey, schema, poolSize: 24 })
   const ways: [string, Haldir][] = [
     ...(baseline && baselineBackend ? [[`previous commit (${baselinePath?.split('/').pop()}), its defaults`, baseline.core.createHaldir({ backend: baselineBackend })] as [string, Haldir]] : []),
     ['locked, inline settle (before #18)', createHaldir({ backend: lockedBackend, settle: 'inline' })],
     ['one round trip, ungrouped, inline settle', createHaldir({ backend: ungroupedBackend, settle: 'inline' })],
+    ['grouped, deferred settle, no slices (before slices)', createHaldir({ backend: unslicedBackend, settle: 'deferred' })],
     ...groupedBackends.flatMap((grouped, index): [string, Haldir][] => [
       [`grouped (${variants[index]} in flight), inline settle`, createHaldir({ backend: grouped, settle: 'inline' })],
       [`grouped (${variants[index]} in flight), deferred settle${index === 0 ? ' (default)' : ''}`, createHaldir({ backend: grouped, settle: 'deferred' })],
@@ -73,6 +78,6 @@ if (unavailable) {
   for (const shape of shapes)
     for (const concurrency of concurrencies) for (const [label, haldir] of ways) rows.push(await run(haldir, `postgres ${label}`, concurrency, shape))
   report('governed call (gate + settle): PostgreSQL vs memory backend', memoryRow, rows)
-  for (const backend of [lockedBackend, ungroupedBackend, ...groupedBackends, ...(baselineBackend ? [baselineBackend] : [])]) await backend.close()
+  for (const backend of [lockedBackend, ungroupedBackend, unslicedBackend, ...groupedBackends, ...(baselineBackend ? [baselineBackend] : [])]) await backend.close()
   await dropSchema(schema)
 }

@@ -14,6 +14,7 @@ export {
   pendingMessage,
 } from './create-governor.ts'
 export { memoryBackend, type MemoryBackendOptions } from './memory/memory-backend.ts'
+export type { SliceOptions } from './engine/slices.ts'
 export { httpBackend, type HttpBackendOptions } from './http/http-backend.ts'
 export { type LongContextPrice, tokenCost, type TokenPrice, type TokenUsage } from './money/token-cost.ts'
 export { findModelPrice, modelPrice, type ModelPriceOptions } from './money/model-price.ts'

@@ -13,6 +13,19 @@ export function advanceSessions(after: Map<string, SessionState>, changes: Chang
     if (!session) continue
     session.spentMicros += change.spentMicros
     session.reservedMicros += change.reservedMicros
+    const moved = change.slice
+    if (moved !== undefined) {
+      const slice = session.slice ? { ...session.slice, byTool: { ...session.slice.byTool } } : { freeMicros: 0, spentMicros: 0, byTool: {}, heldMicros: 0 }
+      slice.freeMicros += moved.freeMicros
+      slice.spentMicros += moved.spentMicros
+      slice.heldMicros += moved.heldMicros
+      if (change.tool !== null && moved.spentMicros !== 0) {
+        const micros = (slice.byTool[change.tool] ?? 0) + moved.spentMicros
+        if (micros === 0) delete slice.byTool[change.tool]
+        else slice.byTool[change.tool] = micros
+      }
+      session.slice = slice.freeMicros === 0 && slice.spentMicros === 0 && slice.heldMicros === 0 ? null : slice
+    }
   }
   for (const entry of changes.entries) {
     const session = after.get(entry.sessionId)

@@ -11,6 +11,8 @@ interface SessionUpdate {
   revokedAt: number | null
   /** What its controls counted, whole (replaces the stored usage). */
   usage: unknown
+  /** Its slice's moves (`null`: none), and the slice's spend by tool. */
+  slice: { free: number; spent: number; held: number; tools: Record<string, number> } | null
 }
 
 /**
@@ -75,6 +77,7 @@ export function applyStatements(tables: Tables, changes: Changes): string[] {
         column((hold) => hold.idempotencyKey),
         column((hold) => hold.approval?.id ?? null),
         column((hold) => hold.approval),
+        column((hold) => hold.sliced === true),
       ]),
     )
   }
@@ -113,7 +116,7 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
   const updates = new Map<string, SessionUpdate>()
   const updateOf = (sessionId: string): SessionUpdate => {
     let update = updates.get(sessionId)
-    if (!update) updates.set(sessionId, (update = { spent: 0, reserved: 0, tools: new Map(), head: null, revokedAt: null, usage: null }))
+    if (!update) updates.set(sessionId, (update = { spent: 0, reserved: 0, tools: new Map(), head: null, revokedAt: null, usage: null, slice: null }))
     return update
   }
   for (const change of changes.counters) {
@@ -121,6 +124,14 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
     update.spent += change.spentMicros
     update.reserved += change.reservedMicros
     if (change.tool !== null && change.spentMicros !== 0) update.tools.set(change.tool, (update.tools.get(change.tool) ?? 0) + change.spentMicros)
+    const { slice } = change
+    if (slice !== undefined) {
+      const moved = (update.slice ??= { free: 0, spent: 0, held: 0, tools: {} })
+      moved.free += slice.freeMicros
+      moved.spent += slice.spentMicros
+      moved.held += slice.heldMicros
+      if (change.tool !== null && slice.spentMicros !== 0) moved.tools[change.tool] = (moved.tools[change.tool] ?? 0) + slice.spentMicros
+    }
   }
   for (const [sessionId, head] of headOf) if (!created.has(sessionId)) updateOf(sessionId).head = head
   for (const revocation of changes.revocations) updateOf(revocation.sessionId).revokedAt = revocation.revokedAt
@@ -128,11 +139,26 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
   if (updates.size === 0) return []
   // One statement for every touched row; a second tool charged to the same row in one operation
   // (no plan does this today) gets a statement of its own, since one UPDATE changes a row once.
-  const columns: unknown[][] = Array.from({ length: 9 }, () => [])
+  const columns: unknown[][] = Array.from({ length: 13 }, () => [])
   const extraTools: string[] = []
   for (const [sessionId, update] of updates) {
     const [first, ...rest] = [...update.tools]
-    const row = [sessionId, update.spent, update.reserved, first?.[0] ?? null, first?.[1] ?? 0, update.head?.seq ?? null, update.head?.hash ?? null, update.revokedAt, update.usage]
+    const { slice } = update
+    const row = [
+      sessionId,
+      update.spent,
+      update.reserved,
+      first?.[0] ?? null,
+      first?.[1] ?? 0,
+      update.head?.seq ?? null,
+      update.head?.hash ?? null,
+      update.revokedAt,
+      update.usage,
+      slice?.free ?? 0,
+      slice?.spent ?? 0,
+      slice?.held ?? 0,
+      slice !== null && Object.keys(slice.tools).length > 0 ? slice.tools : null,
+    ]
     row.forEach((value, index) => columns[index]?.push(value))
     for (const [tool, micros] of rest) extraTools.push(sql`update ${tables.sessions} set by_tool = ${addTool(tool, micros)} where id = ${sessionId}`)
   }

@@ -90,7 +90,8 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     let clock = Date.now()
     const recording = recordingPool()
     pools.push(recording.pool)
-    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 }, now: () => clock }), tenant: 'crew', settle: 'inline' })
+    // Groups over the locked chain: without slices every member's call locks the crew's row (slices are tested on their own).
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 }, now: () => clock, slices: false }), tenant: 'crew', settle: 'inline' })
     const crew = await haldir.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 2 })
     const lapsing = await haldir.createSession({ agentId: 'lapsing', scopes: ['search'], spendLimit: 2, parentId: crew.id })
     await haldir.reserve(lapsing.id, 1, { holdTtl: 10 })

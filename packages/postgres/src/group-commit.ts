@@ -244,7 +244,7 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
       group.apply(view, decision.changes)
       decided.push({ view, decision })
     }
-    const guards = snapshotGuards(tables, tenant, states as LoadedState[])
+    const guards = snapshotGuards(tables, tenant, states as LoadedState[], members.map((member) => member.load))
     if (!guards) return 'locked'
     let writes: string[]
     try {

@@ -27,7 +27,7 @@ export function tablesOf(schema: string, options: { prepare?: boolean } = {}): T
   }
 }
 
-export type LoadPart = 'hold' | 'sessions' | 'expiredHolds' | 'idempotency' | 'secret' | 'configVersion'
+export type LoadPart = 'hold' | 'sessions' | 'ancestors' | 'expiredHolds' | 'idempotency' | 'secret' | 'configVersion'
 
 export { ENTRY_PREFIX } from './prepared-statements.ts'
 /** The hold's columns, prefixed, for the hold joined onto an idempotency record. */
@@ -56,7 +56,11 @@ export function loadStatements(tables: Tables, request: LoadRequest): { parts: L
   const { sessionId, sessions: scope } = request
   if (scope !== undefined && sessionId !== undefined) {
     const columns = raw(STATE_COLUMNS)
-    if (scope === 'chain') {
+    if (scope === 'chain' && request.lock === 'session') {
+      // A call on a slice: its row locked, its ancestors read after the lock (never locked), no lapsed holds.
+      add('sessions', tables.prepared.ownRow(tenant, sessionId))
+      add('ancestors', tables.prepared.ancestorRows(tenant, sessionId))
+    } else if (scope === 'chain') {
       const at = request.expiredHoldsAt
       if (at === undefined) {
         add('sessions', tables.prepared.chains(tenant, [sessionId], null))
@@ -69,6 +73,8 @@ export function loadStatements(tables: Tables, request: LoadRequest): { parts: L
       add('sessions', sql`select ${columns} from ${S} where tenant = ${tenant} and id = ${sessionId} for update`)
     } else {
       add('sessions', sql`select ${columns} from ${S} where tenant = ${tenant} and (id = ${sessionId} or ${sessionId} = any(ancestors)) order by id for update`)
+      // A root's tree (a recall of its slices): its lapsed holds too, whose chains are all in the tree.
+      if (request.expiredHoldsAt !== undefined) add('expiredHolds', tables.prepared.lapsedHolds(tenant, [sessionId], request.expiredHoldsAt))
     }
   }
   if (request.idempotencyKey !== undefined) {

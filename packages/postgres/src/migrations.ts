@@ -277,6 +277,23 @@ export const migrations: readonly { version: number; name: string; sql: (schema:
       create index webhook_deliveries_tenant on ${s}.webhook_deliveries (tenant, position desc);
     `,
   },
+  {
+    version: 7,
+    name: 'escrowed slices: a child session draws on budget its ancestors reserved for it',
+    sql: (s) => `
+      -- The slice a session holds of its ancestors' budget: free, and spent from it but not yet
+      -- moved into theirs (by tool); and, on an ancestor, how much of its reserved_micros its
+      -- descendants' slices hold. A slice can never go below zero: the database refuses it too.
+      alter table ${s}.sessions
+        add column slice_free_micros bigint not null default 0,
+        add column slice_spent_micros bigint not null default 0,
+        add column slice_by_tool jsonb not null default '{}',
+        add column held_micros bigint not null default 0,
+        add constraint sessions_slice_check check (slice_free_micros >= 0 and slice_spent_micros >= 0 and held_micros >= 0 and held_micros <= reserved_micros);
+      -- A hold drawn from its session's slice moves that session's row alone when it closes.
+      alter table ${s}.holds add column sliced boolean not null default false;
+    `,
+  },
 ]
 
 /** Applies every migration not yet applied to `schema`; returns the versions applied now. */

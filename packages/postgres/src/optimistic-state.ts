@@ -67,7 +67,11 @@ export function optimisticState(): OptimisticState {
   const busy = new Map<string, Set<{ shared: boolean }>>()
   /** Each session's ancestors (they never change), kept when its row is forgotten: busy is tracked per chain. */
   const ancestry = new LRUCache<string, readonly string[]>({ max: 100_000 })
-  function chainIds(tenant: string, sessionId: string): string[] {
+  function chainIds(load: LoadRequest): string[] {
+    const { tenant } = load
+    const sessionId = load.sessionId as string
+    // A call on a slice writes its own row alone: calls of a crew's members do not overlap.
+    if (load.lock === 'session') return [key(tenant, sessionId)]
     const ancestors = ancestry.get(key(tenant, sessionId)) ?? []
     return [key(tenant, sessionId), ...ancestors.map((id) => key(tenant, id))]
   }
@@ -100,7 +104,8 @@ export function optimisticState(): OptimisticState {
     const { tenant } = changes
     // Each session as it stands after the changes: counters moved, head advanced, revoked, usage replaced.
     const after = new Map<string, SessionState>()
-    for (const session of state.sessions) after.set(session.record.id, copySession(session))
+    // A call on a slice read its ancestors unlocked: only its own row is known to be current.
+    for (const session of load.lock === 'session' ? state.sessions.slice(0, 1) : state.sessions) after.set(session.record.id, copySession(session))
     for (const session of state.expiredHolds.flatMap((expired) => expired.chain)) if (!after.has(session.record.id)) after.set(session.record.id, copySession(session))
     advanceSessions(after, changes)
     for (const [id, session] of after) {
@@ -119,7 +124,8 @@ export function optimisticState(): OptimisticState {
 
   function forget(load: LoadRequest): void {
     configVersions.delete(load.tenant)
-    if (load.sessionId !== undefined) {
+    if (load.sessionId !== undefined && load.lock === 'session') sessions.delete(key(load.tenant, load.sessionId))
+    else if (load.sessionId !== undefined) {
       const own = sessions.get(key(load.tenant, load.sessionId))
       sessions.delete(key(load.tenant, load.sessionId))
       for (const id of own?.ancestors ?? []) sessions.delete(key(load.tenant, id))
@@ -142,11 +148,11 @@ export function optimisticState(): OptimisticState {
       for (const other of running) other.shared = self.shared = true
       running.add(self)
     }
-    for (const load of loads) if (load.sessionId !== undefined) for (const id of chainIds(load.tenant, load.sessionId)) register(id)
+    for (const load of loads) if (load.sessionId !== undefined) for (const id of chainIds(load)) register(id)
     return loads.map((load) => ({
       state: self.shared ? null : snapshot(load),
       track(state) {
-        for (const session of state.sessions) {
+        for (const session of load.lock === 'session' ? state.sessions.slice(0, 1) : state.sessions) {
           ancestry.set(key(load.tenant, session.record.id), session.ancestors)
           register(key(load.tenant, session.record.id))
         }

@@ -1,4 +1,4 @@
-import { checkOptionKeys, createStatefulBackend, type HaldirBackend, KEY_OPTIONS, type KeyInput, resolveKeys, ValidationError, type WebhookStore } from '@haldir/core/backend'
+import { checkOptionKeys, createStatefulBackend, type HaldirBackend, KEY_OPTIONS, type KeyInput, resolveKeys, type SliceOptions, ValidationError, type WebhookStore } from '@haldir/core/backend'
 import pg from 'pg'
 import { migrate } from './migrations.ts'
 import type { GroupCommitOptions } from './group-commit.ts'
@@ -51,6 +51,13 @@ export interface PostgresBackendOptions {
    * no session state between transactions (PgBouncer in transaction mode). @default true
    */
   preparedStatements?: boolean
+  /**
+   * Escrowed slices of a parent's budget: a child session's calls draw on a slice its ancestors
+   * reserved for it, locking and writing only the child's own row (a crew's members stop queueing
+   * on the crew's row). Refusals stay exact: slices are recalled before an ancestor refuses.
+   * `{ calls, share }` sizes them; `false` locks the whole chain on every call. @default true
+   */
+  slices?: SliceOptions | boolean
 }
 
 export interface PostgresBackend extends HaldirBackend {
@@ -87,6 +94,7 @@ const POSTGRES_OPTIONS = [
   'optimistic',
   'group',
   'preparedStatements',
+  'slices',
 ] as const
 
 export function postgresBackend(options: PostgresBackendOptions): PostgresBackend {
@@ -110,7 +118,7 @@ export function postgresBackend(options: PostgresBackendOptions): PostgresBacken
             throw toBackendError(error, 'migrating the schema')
           }))
   const store = postgresStore({ pool, schema, ready: ensureReady, ownsPool, optimistic: options.optimistic ?? true, ...(options.group === undefined ? {} : { group: options.group }), ...(options.preparedStatements === undefined ? {} : { preparedStatements: options.preparedStatements }) })
-  const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }) })
+  const backend = createStatefulBackend({ store, keys, slices: options.slices ?? true, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }) })
   let webhooks: WebhookStore | undefined
   return Object.assign(backend, {
     pool,

@@ -155,19 +155,27 @@ export function postgresLedger(options: {
     readSubtree: (tenant, sessionId) =>
       // Counters and the entries that re-derive them from one snapshot: a write landing between the reads would look like a mismatch.
       inSnapshot(async (query) => {
-        const sessions = await query<{ id: string; spent_micros: string; reserved_micros: string }>(
-          `select id, spent_micros, reserved_micros from ${t('sessions')} where tenant = $1 and (id = $2 or $2 = any(ancestors))`,
+        const sessions = await query<{ id: string; spent_micros: string; reserved_micros: string; slice_free_micros: string; slice_spent_micros: string }>(
+          `select id, spent_micros, reserved_micros, slice_free_micros, slice_spent_micros from ${t('sessions')} where tenant = $1 and (id = $2 or $2 = any(ancestors))`,
           [tenant, sessionId],
         )
         const root = sessions.find((row) => row.id === sessionId)
         if (!root) return null
+        // Descendants' slices counted where their money went, as `readSpend` counts them.
+        let spent = Number(root.spent_micros)
+        let reserved = Number(root.reserved_micros)
+        for (const row of sessions) {
+          if (row === root) continue
+          spent += Number(row.slice_spent_micros)
+          reserved -= Number(row.slice_free_micros) + Number(row.slice_spent_micros)
+        }
         const rows = await query<AuditRow>(
           `select ${AUDIT_COLUMNS} from ${t('audit_entries')} where session_id = any($1) and (ledger is not null or action = 'session.create') order by position`,
           [sessions.map((row) => row.id)],
         )
         const trails = new Map<string, AuditEntry[]>(sessions.map((row) => [row.id, []]))
         for (const row of rows) trails.get(row.session_id)?.push(toAuditEntry(row))
-        return { spentMicros: Number(root.spent_micros), reservedMicros: Number(root.reserved_micros), trails: [...trails.values()] }
+        return { spentMicros: spent, reservedMicros: reserved, trails: [...trails.values()] }
       }),
 
     async sessionIds(tenant) {

@@ -70,7 +70,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
    * in a single message. `undefined` when it does not apply (rows unknown here, a refusal to
    * decide on fresh rows, or the rows changed under us): the locked path decides then.
    */
-  async function optimistically<T>(tenant: string, operation: Operation, state: LoadedState, decide: (state: LoadedState) => Decision<T>): Promise<Decision<T> | undefined> {
+  async function optimistically<T>(load: LoadRequest, operation: Operation, state: LoadedState, decide: (state: LoadedState) => Decision<T>): Promise<Decision<T> | undefined> {
     let decision: Decision<T>
     try {
       decision = decide(state)
@@ -82,7 +82,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     // (holds whose lease ended): only the locked path refuses.
     const value = decision.value as { allowed?: unknown } | undefined
     if (decision.error !== undefined || value?.allowed === false) return undefined
-    const guards = snapshotGuards(tables, tenant, [state])
+    const guards = snapshotGuards(tables, load.tenant, [state], [load])
     if (!guards) return undefined
     const statements = ['begin', ...guards, ...applyStatements(tables, decision.changes), 'commit']
     const client = await connectTo(source)
@@ -111,7 +111,7 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     await options.ready()
     const operation = known?.enter(request)
     try {
-      const quick = operation?.state ? await optimistically(request.tenant, operation, operation.state, decide) : undefined
+      const quick = operation?.state ? await optimistically(request, operation, operation.state, decide) : undefined
       if (quick) return quick.value as never
       let decision: Decision<never>
       try {
@@ -154,17 +154,37 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     },
 
     async readSpend(tenant, sessionId) {
-      const rows = await read<{ spent_micros: string; reserved_micros: string; limit_micros: string | null; by_tool: Record<string, number>; controls: SessionControls | null; usage: SessionUsage | null }>(
-        `select spent_micros, reserved_micros, limit_micros, by_tool, controls, usage from ${t('sessions')} where id = $1 and tenant = $2`,
+      // One statement, one snapshot: the descendants' slices are counted where their money went
+      // (spent from, or free: out of reserved) as of the same instant as the row itself.
+      const rows = await read<{
+        spent_micros: string
+        reserved_micros: string
+        limit_micros: string | null
+        by_tool: Record<string, number>
+        controls: SessionControls | null
+        usage: SessionUsage | null
+        slice_spent: string
+        slice_back: string
+        slice_tools: Record<string, number>[] | null
+      }>(
+        `select s.spent_micros, s.reserved_micros, s.limit_micros, s.by_tool, s.controls, s.usage, d.slice_spent, d.slice_back, d.slice_tools
+         from ${t('sessions')} s left join lateral (
+           select coalesce(sum(slice_spent_micros), 0) as slice_spent, coalesce(sum(slice_free_micros + slice_spent_micros), 0) as slice_back,
+                  jsonb_agg(slice_by_tool) filter (where slice_spent_micros <> 0) as slice_tools
+           from ${t('sessions')} where tenant = s.tenant and ancestors @> array[s.id] and s.held_micros > 0 and (slice_free_micros <> 0 or slice_spent_micros <> 0)
+         ) d on true
+         where s.id = $1 and s.tenant = $2`,
         [sessionId, tenant],
       )
       const row = rows[0]
       if (!row) return null
+      const byTool = { ...row.by_tool }
+      for (const tools of row.slice_tools ?? []) for (const [tool, micros] of Object.entries(tools)) byTool[tool] = (byTool[tool] ?? 0) + Number(micros)
       return {
-        spentMicros: Number(row.spent_micros),
-        reservedMicros: Number(row.reserved_micros),
+        spentMicros: Number(row.spent_micros) + Number(row.slice_spent ?? 0),
+        reservedMicros: Number(row.reserved_micros) - Number(row.slice_back ?? 0),
         limitMicros: row.limit_micros === null ? null : Number(row.limit_micros),
-        byTool: row.by_tool,
+        byTool,
         controls: row.controls,
         usage: row.usage,
       }

@@ -31,9 +31,13 @@ export interface PreparedStatements {
   chains(tenant: string, sessionIds: readonly string[], at: number | null): string
   /** The holds under the sessions' roots whose lease ended by `at`, skipping those another transaction holds. */
   lapsedHolds(tenant: string, sessionIds: readonly string[], at: number): string
+  /** The session's row, locked. */
+  ownRow(tenant: string, sessionId: string): string
+  /** The session's ancestors' rows, unlocked (a call on a slice relies only on what never changes of them). */
+  ancestorRows(tenant: string, sessionId: string): string
   /** Fails (division by zero) unless every hold (id, lease, approval) is open and unchanged; locks them. */
   guardHolds(tenant: string, columns: readonly (readonly unknown[])[]): string
-  /** Fails unless every session (id, audit seq and head, counters, revocation, usage) and the config version are unchanged; locks them. */
+  /** Fails unless every session (id, audit seq and head, counters, revocation, usage, slice) and the config version are unchanged; locks them. */
   guardSessions(tenant: string, columns: readonly (readonly unknown[])[], configVersion: string | null): string
   insertEntries(tenant: string, columns: readonly (readonly unknown[])[]): string
   insertHolds(columns: readonly (readonly unknown[])[]): string
@@ -42,9 +46,9 @@ export interface PreparedStatements {
 }
 
 const ENTRY_TYPES: ArrayType[] = ['text', 'text', 'text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'boolean', 'text', 'bigint', 'jsonb', 'jsonb', 'text', 'text', 'text']
-const HOLD_TYPES: ArrayType[] = ['text', 'text', 'text', 'text', 'bigint', 'text', 'text', 'jsonb', 'bigint', 'bigint', 'text', 'text', 'jsonb']
+const HOLD_TYPES: ArrayType[] = ['text', 'text', 'text', 'text', 'bigint', 'text', 'text', 'jsonb', 'bigint', 'bigint', 'text', 'text', 'jsonb', 'boolean']
 const CLOSE_TYPES: ArrayType[] = ['text', 'text', 'bigint', 'boolean']
-const SESSION_TYPES: ArrayType[] = ['text', 'bigint', 'bigint', 'text', 'bigint', 'bigint', 'text', 'bigint', 'jsonb']
+const SESSION_TYPES: ArrayType[] = ['text', 'bigint', 'bigint', 'text', 'bigint', 'bigint', 'text', 'bigint', 'jsonb', 'bigint', 'bigint', 'bigint', 'jsonb']
 
 /** Which statements (by name prefix) each connection already has. Module-wide: two backends of one schema may share a pool. */
 const preparedOn = new WeakMap<pg.ClientBase, Set<string>>()
@@ -76,6 +80,9 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
            and h.root_id = any(array(select coalesce(ancestors[cardinality(ancestors)], id) from ${S} where tenant = $1 and id = any($2)))))
        order by id for update`,
     ],
+    // A call on a slice: its own row locked, its ancestors read as they stand (never locked).
+    own_row: ['text, text', `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = $2 for update`],
+    ancestor_rows: ['text, text', `select ${STATE_COLUMNS} from ${S} where tenant = $1 and id = any(array(select unnest(ancestors) from ${S} where tenant = $1 and id = $2))`],
     lapsed_holds: [
       'text, text[], bigint',
       `select h.* from ${H} h where h.tenant = $1 and h.settled_entry_id is null and h.expires_at_ms <= $3
@@ -91,13 +98,14 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
          order by h.id for update of h) held) = cardinality($2) then 1 else 0 end)`,
     ],
     guard_sessions: [
-      'text, text[], bigint[], text[], bigint[], bigint[], bigint[], jsonb[], text',
-      `select 1 / (case when (select count(*) from (select 1 from ${S} s join unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::jsonb[])
-           as v(id, seq, head, spent, reserved, revoked, usage) on s.id = v.id
+      'text, text[], bigint[], text[], bigint[], bigint[], bigint[], jsonb[], bigint[], bigint[], bigint[], text',
+      `select 1 / (case when (select count(*) from (select 1 from ${S} s join unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::jsonb[], $9::bigint[], $10::bigint[], $11::bigint[])
+           as v(id, seq, head, spent, reserved, revoked, usage, slice_free, slice_spent, held) on s.id = v.id
          where s.tenant = $1 and s.audit_seq = v.seq and s.audit_head = v.head and s.spent_micros = v.spent and s.reserved_micros = v.reserved
            and s.revoked_at_ms is not distinct from v.revoked and s.usage is not distinct from v.usage
+           and s.slice_free_micros = v.slice_free and s.slice_spent_micros = v.slice_spent and s.held_micros = v.held
          order by s.id for update of s) locked) = cardinality($2)
-       and (select version::text from ${schema}.config_versions where tenant = $1) is not distinct from $9 then 1 else 0 end)`,
+       and (select version::text from ${schema}.config_versions where tenant = $1) is not distinct from $12 then 1 else 0 end)`,
     ],
     insert_entries: [
       `text, ${ENTRY_TYPES.map((type) => `${type}[]`).join(', ')}`,
@@ -109,7 +117,7 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
     ],
     insert_holds: [
       HOLD_TYPES.map((type) => `${type}[]`).join(', '),
-      `insert into ${H} (id, tenant, session_id, root_id, amount_micros, tool, scope, details, created_at_ms, expires_at_ms, idempotency_key, approval_id, approval)
+      `insert into ${H} (id, tenant, session_id, root_id, amount_micros, tool, scope, details, created_at_ms, expires_at_ms, idempotency_key, approval_id, approval, sliced)
        select * from unnest(${params(HOLD_TYPES)})`,
     ],
     close_holds: [
@@ -123,8 +131,12 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
          spent_micros = s.spent_micros + v.spent, reserved_micros = s.reserved_micros + v.reserved,
          by_tool = case when v.tool is null then s.by_tool else jsonb_set(s.by_tool, array[v.tool], to_jsonb(coalesce((s.by_tool ->> v.tool)::bigint, 0) + v.tool_micros)) end,
          audit_seq = coalesce(v.seq, s.audit_seq), audit_head = coalesce(v.head, s.audit_head), revoked_at_ms = coalesce(v.revoked, s.revoked_at_ms),
-         usage = coalesce(v.usage, s.usage)
-       from unnest(${params(SESSION_TYPES)}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked, usage) where s.id = v.id`,
+         usage = coalesce(v.usage, s.usage),
+         slice_free_micros = s.slice_free_micros + v.slice_free, slice_spent_micros = s.slice_spent_micros + v.slice_spent, held_micros = s.held_micros + v.held,
+         slice_by_tool = case when v.slice_tools is null then s.slice_by_tool else (
+           select coalesce(jsonb_object_agg(tool, to_jsonb(micros)) filter (where micros <> 0), '{}')
+           from (select tool, sum(micros::bigint) as micros from (select * from jsonb_each_text(s.slice_by_tool) union all select * from jsonb_each_text(v.slice_tools)) as e(tool, micros) group by tool) as t) end
+       from unnest(${params(SESSION_TYPES)}) as v(id, spent, reserved, tool, tool_micros, seq, head, revoked, usage, slice_free, slice_spent, held, slice_tools) where s.id = v.id`,
     ],
   }
   // Names follow from the schema and the statements' text: two schemas, or two versions of this
@@ -176,9 +188,11 @@ export function preparedStatements(schema: string, options: { prepare?: boolean 
     holds: (tenant, holdIds) => execute('holds', [literal(tenant), arrayLiteral(holdIds, 'text')]),
     chains: (tenant, sessionIds, at) => execute('chains', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
     lapsedHolds: (tenant, sessionIds, at) => execute('lapsed_holds', [literal(tenant), arrayLiteral(sessionIds, 'text'), literal(at)]),
+    ownRow: (tenant, sessionId) => execute('own_row', [literal(tenant), literal(sessionId)]),
+    ancestorRows: (tenant, sessionId) => execute('ancestor_rows', [literal(tenant), literal(sessionId)]),
     guardHolds: (tenant, columns) => execute('guard_holds', [literal(tenant), ...arrays(['text', 'bigint', 'jsonb'], columns)]),
     guardSessions: (tenant, columns, configVersion) =>
-      execute('guard_sessions', [literal(tenant), ...arrays(['text', 'bigint', 'text', 'bigint', 'bigint', 'bigint', 'jsonb'], columns), literal(configVersion)]),
+      execute('guard_sessions', [literal(tenant), ...arrays(['text', 'bigint', 'text', 'bigint', 'bigint', 'bigint', 'jsonb', 'bigint', 'bigint', 'bigint'], columns), literal(configVersion)]),
     insertEntries: (tenant, columns) => execute('insert_entries', [literal(tenant), ...arrays(ENTRY_TYPES, columns)]),
     insertHolds: (columns) => execute('insert_holds', arrays(HOLD_TYPES, columns)),
     closeHolds: (columns) => execute('close_holds', arrays(CLOSE_TYPES, columns)),

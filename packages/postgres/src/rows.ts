@@ -1,4 +1,4 @@
-import { type ApprovalRuleRecord, type ApprovalState, type AuditEntry, type HoldRecord, microsToUsd, type SessionControls, type SessionRecord, type SessionState, type SessionUsage } from '@haldir/core/backend'
+import { type ApprovalRuleRecord, type ApprovalState, type AuditEntry, type HoldRecord, microsToUsd, type SessionControls, type SessionRecord, type SessionState, type SessionUsage, type SliceState } from '@haldir/core/backend'
 
 /** A `sessions` row as pg returns it (bigint columns arrive as strings). */
 export interface SessionRow {
@@ -22,6 +22,10 @@ export interface SessionRow {
   by_tool?: Record<string, number>
   audit_seq: string
   audit_head: string
+  slice_free_micros: string
+  slice_spent_micros: string
+  slice_by_tool: Record<string, number>
+  held_micros: string
 }
 
 export interface AuditRow {
@@ -60,6 +64,7 @@ export interface HoldRow {
   settled_entry_id: string | null
   charged_micros: string | null
   approval: ApprovalState | null
+  sliced?: boolean
 }
 
 const num = (value: string | number): number => (typeof value === 'number' ? value : Number(value))
@@ -89,7 +94,17 @@ export function toSessionState(row: SessionRow): SessionState {
     reservedMicros: num(row.reserved_micros),
     head: { seq: num(row.audit_seq), hash: row.audit_head },
     usage: row.usage ?? null,
+    slice: toSliceState(row),
   }
+}
+
+/** The row's slice; `null` when it holds none and none of its descendants' (most rows). */
+function toSliceState(row: SessionRow): SliceState | null {
+  const freeMicros = num(row.slice_free_micros ?? 0)
+  const spentMicros = num(row.slice_spent_micros ?? 0)
+  const heldMicros = num(row.held_micros ?? 0)
+  if (freeMicros === 0 && spentMicros === 0 && heldMicros === 0) return null
+  return { freeMicros, spentMicros, byTool: row.slice_by_tool ?? {}, heldMicros }
 }
 
 export function toHoldRecord(row: HoldRow): HoldRecord {
@@ -107,6 +122,7 @@ export function toHoldRecord(row: HoldRow): HoldRecord {
     idempotencyKey: row.idempotency_key,
     closed: row.settled_entry_id === null ? null : { entryId: row.settled_entry_id, chargedMicros: num(row.charged_micros ?? 0), expired: row.expired },
     approval: row.approval ?? null,
+    sliced: row.sliced === true,
   }
 }
 
@@ -135,4 +151,5 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
 
 export const AUDIT_COLUMNS = 'id, key_id, session_id, agent_id, seq, timestamp, tool, action, scope, outcome, flagged, reason, cost_micros, details, ledger, prev_hash, hash'
 /** What a decision needs of each locked session; metadata and per-tool totals stay in the table. */
-export const STATE_COLUMNS = 'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, approval_rules, controls, usage, audit_seq, audit_head'
+export const STATE_COLUMNS =
+  'id, tenant, agent_id, scopes, limit_micros, spent_micros, reserved_micros, created_at_ms, expires_at_ms, parent_id, ancestors, revoked_at_ms, approval_rules, controls, usage, audit_seq, audit_head, slice_free_micros, slice_spent_micros, slice_by_tool, held_micros'

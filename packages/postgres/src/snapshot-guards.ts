@@ -1,4 +1,4 @@
-import type { HoldRecord, LoadedState, SessionState } from '@haldir/core/backend'
+import type { HoldRecord, LoadedState, LoadRequest, SessionState } from '@haldir/core/backend'
 import type { Tables } from './load-statements.ts'
 
 /**
@@ -7,12 +7,14 @@ import type { Tables } from './load-statements.ts'
  * remembered ones — the holds first, then the sessions with the tenant's config version, the order
  * every operation locks in. `null` when the states disagree on the config version (nothing to decide on).
  */
-export function snapshotGuards(tables: Tables, tenant: string, states: readonly LoadedState[]): string[] | null {
+export function snapshotGuards(tables: Tables, tenant: string, states: readonly LoadedState[], loads: readonly LoadRequest[]): string[] | null {
   const sessions = new Map<string, SessionState>()
   const holds: HoldRecord[] = []
   const versions = new Set<string | null>()
-  for (const state of states) {
-    for (const session of state.sessions) sessions.set(session.record.id, session)
+  for (const [index, state] of states.entries()) {
+    // A call on a slice locks its own row alone: its ancestors' counters are not what it decided on.
+    const locked = loads[index]?.lock === 'session' ? state.sessions.slice(0, 1) : state.sessions
+    for (const session of locked) sessions.set(session.record.id, session)
     if (state.hold) holds.push(state.hold)
     versions.add(state.configVersion)
   }
@@ -29,6 +31,9 @@ export function snapshotGuards(tables: Tables, tenant: string, states: readonly 
         rows.map((row) => row.reservedMicros),
         rows.map((row) => row.record.revokedAt),
         rows.map((row) => row.usage),
+        rows.map((row) => row.slice?.freeMicros ?? 0),
+        rows.map((row) => row.slice?.spentMicros ?? 0),
+        rows.map((row) => row.slice?.heldMicros ?? 0),
       ],
       [...versions][0] ?? null,
     ),

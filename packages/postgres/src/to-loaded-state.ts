@@ -31,6 +31,7 @@ function unprefix(row: Record<string, unknown>, prefix: string): Record<string, 
 export function toLoadedState(request: LoadRequest, rowsOf: (part: LoadPart) => Record<string, unknown>[]): LoadedState {
   const sessionRows = rowsOf('sessions') as unknown as SessionRow[]
   const states = new Map(sessionRows.map((row) => [row.id, toSessionState(row)]))
+  for (const row of rowsOf('ancestors') as unknown as SessionRow[]) if (!states.has(row.id)) states.set(row.id, toSessionState(row))
   const chainOf = (sessionId: string): SessionState[] | null => {
     const own = states.get(sessionId)
     if (!own) return null

@@ -14,17 +14,20 @@ import { createVaultCipher } from '../vault/vault-cipher.ts'
 import { Draft, type Sealer } from './draft.ts'
 import { createLedgerOperations, ledgerOff } from './ledger-operations.ts'
 import { planAppendAudit } from './plans/plan-append-audit.ts'
-import { planAuthorize } from './plans/plan-authorize.ts'
+import { planAuthorize, planAuthorizeInSlice, planAuthorizeRecalled } from './plans/plan-authorize.ts'
+import { resolveSlices, SliceMiss, type SliceOptions, SliceRecall } from './slices.ts'
 import { planCreateSession } from './plans/plan-create-session.ts'
 import { planExpireHold, planReleaseHold } from './plans/plan-hold-release.ts'
 import { planRevoke } from './plans/plan-revoke.ts'
+import { planReturnSlice } from './plans/plan-return-slice.ts'
 import { planSecretRead, type VaultAccess } from './plans/plan-secret-read.ts'
-import { planSettle } from './plans/plan-settle.ts'
+import { planSettle, planSettleInSlice } from './plans/plan-settle.ts'
 import { createTenantConfigs } from './tenant-configs.ts'
 import { spendReport } from '../controls/spend-report.ts'
 import { toApprovalRecord } from './plans/approval-steps.ts'
 import { planDecideApproval } from './plans/plan-decide-approval.ts'
 import type { ApprovalState, HoldRecord, LoadedState, LoadRequest, StateStore } from './state-store.ts'
+import { LRUCache } from 'lru-cache'
 
 export interface StatefulBackendOptions {
   store: StateStore
@@ -36,6 +39,12 @@ export interface StatefulBackendOptions {
   ledger?: boolean
   /** Where events go once their changes are applied (`subscribe` listens to it). @default a bus of this backend's own */
   events?: EventBus
+  /**
+   * Escrowed slices of ancestors' budgets (`slices.ts`): a child session's calls draw on a slice
+   * reserved on its ancestors, locking and writing only the child's row. `true` for the default
+   * sizes. @default false
+   */
+  slices?: SliceOptions | boolean
 }
 
 /** What an operation's plan is: pure, over the loaded state, its changes in the draft. */
@@ -80,6 +89,7 @@ function trimPage(page: AuditPage, offset: number): AuditPage {
 export function createStatefulBackend(options: StatefulBackendOptions): HaldirBackend {
   const { store, keys } = options
   const now = options.now ?? Date.now
+  const slices = resolveSlices(options.slices, false)
   const cipher = createVaultCipher({ masterKey: keys.masterKey, previousKeys: keys.previousKeys })
   const vault: VaultAccess = { open: (binding, sealed) => cipher.open(binding, sealed), seal: (binding, value) => cipher.seal(binding, value) }
   const configs = createTenantConfigs({ store, open: vault.open })
@@ -159,30 +169,73 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     }
   }
 
-  /** `run`, taking `runNow`'s way when the store can: no promise of the store's, no await before the answer. */
-  function runSoon<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request): Promise<R> {
+  /**
+   * `run`, taking `runNow`'s way when the store can: no promise of the store's, no await before
+   * the answer. `otherwise` may answer an error instead (a slice that does not cover the call: it
+   * returns the next way to decide it, or `null` to let the error through).
+   */
+  function runSoon<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, otherwise?: (error: unknown, request: Request) => Promise<R> | null): Promise<R> {
     let value: R | typeof NOT_NOW
     try {
       value = runNow(load, plan, request)
     } catch (error) {
-      return Promise.reject(error)
+      return otherwise?.(error, request) ?? Promise.reject(error)
     }
-    return value === NOT_NOW ? run(load, plan, request) : Promise.resolve(value)
+    if (value !== NOT_NOW) return Promise.resolve(value)
+    const answer = run(load, plan, request)
+    return otherwise === undefined ? answer : answer.catch((error: unknown) => otherwise(error, request) ?? Promise.reject(error))
+  }
+
+  // Slices: sessions whose ancestors count every call never draw on one (fixed at creation), so
+  // their calls go straight to the locked chain after the first miss.
+  const unsliceable = new LRUCache<string, true>({ max: 50_000 })
+  const authorizeInSlice: Plan<AuthorizeRequest, AuthorizeResult> = (state, request, draft) => planAuthorizeInSlice(state, request, draft)
+  const authorizeLocked: Plan<AuthorizeRequest, AuthorizeResult> = (state, request, draft) => planAuthorize(state, request, draft, slices)
+  const authorizeRecalled: Plan<AuthorizeRequest, AuthorizeResult> = (state, request, draft) => planAuthorizeRecalled(state, request, draft, slices)
+
+  /** An ancestor refused while slices held part of its budget: every slice under the root is recalled, under its tree's lock, and the call decided again. */
+  function recalled(error: unknown, request: AuthorizeRequest): Promise<AuthorizeResult> | null {
+    return error instanceof SliceRecall ? run({ tenant: request.tenant, sessionId: error.rootId, sessions: 'subtree', expiredHoldsAt: now(), configVersion: true }, authorizeRecalled, request) : null
+  }
+
+  /** A call its slice does not cover goes over the locked chain (and never tries a slice again if it never can). */
+  function missed(error: unknown, request: AuthorizeRequest): Promise<AuthorizeResult> | null {
+    if (!(error instanceof SliceMiss)) return recalled(error, request)
+    if (!error.eligible) unsliceable.set(`${request.tenant}\u0000${request.sessionId}`, true)
+    return authorizeOverChain(request)
   }
 
   function authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (request.approvalId !== null) return goOn(request)
+    if (slices !== null && request.idempotencyKey === null) {
+      const key = `${request.tenant}\u0000${request.sessionId}`
+      if (!unsliceable.has(key)) {
+        const inSlice: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', lock: 'session', configVersion: true }
+        return runSoon(inSlice, authorizeInSlice, request, missed)
+      }
+    }
+    return authorizeOverChain(request)
+  }
+
+  function authorizeOverChain(request: AuthorizeRequest): Promise<AuthorizeResult> {
     const load: LoadRequest & { configVersion: true } =
       request.idempotencyKey === null
         ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true }
         : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, idempotencyKey: request.idempotencyKey }
-    return runSoon(load, planAuthorize, request)
+    return runSoon(load, authorizeLocked, request, recalled)
   }
 
   const settleLoad = (request: SettleRequest): LoadRequest & { configVersion: true } => ({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true })
 
+  function settleMissed(error: unknown, request: SettleRequest): Promise<SettleResult> | null {
+    return error instanceof SliceMiss ? runSoon(settleLoad(request), planSettle, request) : null
+  }
+
   function settle(request: SettleRequest): Promise<SettleResult> {
-    return runSoon(settleLoad(request), planSettle, request)
+    if (slices === null) return runSoon(settleLoad(request), planSettle, request)
+    // A hold drawn from a slice settles on its session's row alone; any other over the locked chain.
+    const inSlice: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', lock: 'session', holdId: request.holdId, configVersion: true }
+    return runSoon(inSlice, planSettleInSlice, request, settleMissed)
   }
 
   function publish(draft: Draft<unknown> | undefined): void {
@@ -214,7 +267,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     if (!hold) throw new NotFoundError({ resource: 'approval', id: request.approvalId as string })
     const load: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, holdId: hold.id }
     if (request.idempotencyKey !== null) load.idempotencyKey = request.idempotencyKey
-    return run(load, planAuthorize, request)
+    return run(load, authorizeLocked, request).catch((error: unknown) => recalled(error, request) ?? Promise.reject(error))
   }
 
   async function found<T>(value: T | null, sessionId: string): Promise<T> {
@@ -309,6 +362,10 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
             // Closed meanwhile (decided, timed out): nothing left to release.
             if (!NotFoundError.isInstance(error)) throw error
           })
+        }
+        // Their slices go back to their ancestors now, not at the next recall.
+        for (const sessionId of slices === null ? [] : result.revokedSessionIds) {
+          await run({ tenant: request.tenant, sessionId, sessions: 'chain', configVersion: true }, planReturnSlice, { sessionId })
         }
       }
       return result

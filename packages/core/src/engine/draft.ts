@@ -130,6 +130,12 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
     }
   }
 
+  /** Moves a session's slice (`slices.ts`): its free part, what was spent from it (at `tool`), what its descendants' slices hold of it. */
+  moveSlice(session: SessionState, freeMicros: number, spentMicros: number, heldMicros: number, tool: string | null): void {
+    if (this.counters === NONE) this.counters = []
+    this.counters.push({ sessionId: session.record.id, spentMicros: 0, reservedMicros: 0, tool, slice: { freeMicros, spentMicros, heldMicros } })
+  }
+
   /** One more call of `tool` for the rate limits and call caps of every session of the chain. */
   countCall(chain: readonly SessionState[], tool: string, scope: string | null): void {
     for (let index = 0; index < chain.length; index++) {

@@ -30,9 +30,40 @@ export interface SessionState {
   head: AuditHead
   /** What its controls counted (windows, rate limits, caps, alerts raised); `null`: nothing yet. */
   usage: SessionUsage | null
+  /** Its slice of its ancestors' budget, and what its descendants' slices hold of its own (`engine/slices.ts`); absent or `null`: none. */
+  slice?: SliceState | null
 }
 
-/** A session's money as the store keeps it, with its controls and what they counted (the engine reports the windows from them). */
+/**
+ * A session's slice: part of its ancestors' budget reserved on every one of them at once, so
+ * its calls can draw on it while only its own row is locked and written (a crew's members
+ * then never contend for the crew's row). `spentMicros` is spent from the slice and not yet
+ * moved into the ancestors' `spentMicros`; until it is, a store reports each ancestor's money
+ * with its descendants' slices counted where they went (spent, or back to free budget).
+ */
+export interface SliceState {
+  /** Reserved on every ancestor for this session's calls and not drawn on yet. */
+  freeMicros: number
+  /** Charged from the slice and not yet moved into the ancestors' spend. */
+  spentMicros: number
+  /** `spentMicros` by tool (what moves into the ancestors' `byTool` with it). */
+  byTool: Record<string, number>
+  /** Of this session's own `reservedMicros`, how much its descendants' slices hold (free, spent from, or reserved by their calls). */
+  heldMicros: number
+}
+
+/** Deltas of a session's {@link SliceState} (its `byTool` moves by `spentMicros` at the change's `tool`). */
+export interface SliceChange {
+  freeMicros: number
+  spentMicros: number
+  heldMicros: number
+}
+
+/**
+ * A session's money as the store keeps it, with its controls and what they counted (the engine
+ * reports the windows from them). Descendants' slices count where their money went: spent from,
+ * reserved by their open calls, or not at all while free (`readSpend` adds them up in one snapshot).
+ */
 export interface StoredSpend {
   spentMicros: number
   reservedMicros: number
@@ -63,6 +94,8 @@ export interface HoldRecord {
   closed: HoldClosing | null
   /** Set when the hold was opened for a call that waits for a person: where that stands. */
   approval: ApprovalState | null
+  /** Its money came from its session's slice: it moves the session's own row and slice only, never the ancestors'. */
+  sliced?: boolean
 }
 
 /** The approval a hold carries (the hold has the call: session, tool, scope, amount, details; its lease is the approval's deadline while pending). */
@@ -140,6 +173,13 @@ export interface LoadRequest {
   sessionId?: string
   /** `sessionId` and its ancestors (`chain`), it alone (`self`), or it and every descendant (`subtree`). */
   sessions?: 'chain' | 'self' | 'subtree'
+  /**
+   * With `sessions: 'chain'`, `'session'` locks the session alone and reads its ancestors as they
+   * stand, unlocked: a plan then relies only on what never changes of them (ids, scopes, expiry,
+   * controls, rules; a revocation reaches every descendant's own row) and writes only the session's
+   * row. Expired holds are not loaded then. @default the whole chain is locked
+   */
+  lock?: 'session'
   holdId?: string
   /** The tenant's record for this key, with the hold its gate opened (if any). */
   idempotencyKey?: string
@@ -178,8 +218,10 @@ export interface CounterChange {
   sessionId: string
   spentMicros: number
   reservedMicros: number
-  /** Where `spentMicros` is added in `byTool`; `null` when nothing is charged. */
+  /** Where `spentMicros` is added in `byTool` (and `slice.spentMicros` in the slice's); `null` when nothing is charged. */
   tool: string | null
+  /** The session's slice moves too (absent: it does not). */
+  slice?: SliceChange
 }
 
 /**
@@ -323,7 +365,7 @@ export interface StateStore {
   treeHeads(tenant: string, sinceSize: number, limit: number): Promise<TreeHead[]>
   /** Tenants with entries not yet in their log (a schedule publishes heads for them). */
   tenantsWithPendingEntries(): Promise<string[]>
-  /** A session's stored counters and every entry of it and its descendants (for re-deriving balances); `null` if absent. */
+  /** A session's counters (descendants' slices counted as `readSpend` counts them) and every entry of it and its descendants (for re-deriving balances); `null` if absent. */
   readSubtree(tenant: string, sessionId: string): Promise<{ spentMicros: number; reservedMicros: number; trails: AuditEntry[][] } | null>
   /** The tenant's sessions (ids), for a full check. */
   sessionIds(tenant: string): Promise<string[]>

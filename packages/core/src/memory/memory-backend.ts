@@ -1,5 +1,6 @@
 import type { HaldirBackend } from '../backend/haldir-backend.ts'
 import { createStatefulBackend } from '../engine/create-stateful-backend.ts'
+import type { SliceOptions } from '../engine/slices.ts'
 import { checkOptionKeys } from '../internal/check-option-keys.ts'
 import { KEY_OPTIONS, resolveKeys, type KeyInput } from '../internal/resolve-keys.ts'
 import { memoryInternals, type MemoryInternals, memoryStore } from './memory-store.ts'
@@ -25,6 +26,12 @@ export interface MemoryBackendOptions {
   maxTenantBytes?: number
   /** Keep the tenant ledger: tree heads, proofs, exports. @default true */
   ledger?: boolean
+  /**
+   * Escrowed slices of a parent's budget for child sessions (as `postgresBackend`). In one process
+   * no row is contended, so they are off by default; on, the memory backend behaves exactly as a
+   * database backend with slices does (the conformance suite runs it both ways). @default false
+   */
+  slices?: SliceOptions | boolean
 }
 
 const MEMORY_OPTIONS = [
@@ -33,6 +40,7 @@ const MEMORY_OPTIONS = [
   'idempotencyCacheSize',
   'maxTenantBytes',
   'ledger',
+  'slices',
 ] as const
 
 /**
@@ -47,6 +55,6 @@ export function memoryBackend(options: MemoryBackendOptions = {}): HaldirBackend
   checkOptionKeys(options, MEMORY_OPTIONS)
   const keys = resolveKeys({ ...options, durable: false, backendName: 'memory' })
   const store = memoryStore({ cacheSize: options.idempotencyCacheSize ?? 100_000, maxTenantBytes: options.maxTenantBytes ?? 256 * 1024 * 1024 })
-  const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }) })
+  const backend = createStatefulBackend({ store, keys, ...(options.now ? { now: options.now } : {}), ...(options.ledger === undefined ? {} : { ledger: options.ledger }), ...(options.slices === undefined ? {} : { slices: options.slices }) })
   return Object.assign(backend, { [memoryInternals]: store[memoryInternals] })
 }

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { ApprovalRuleRecord, AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
+import type { SliceChange } from '../engine/state-store.ts'
 import type { Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
 import { resultHoldId } from '../engine/result-hold-id.ts'
 import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
@@ -105,6 +106,38 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     return session && session.record.tenant === tenant ? session : undefined
   }
 
+  function moveSlice(session: MemorySession, change: CounterChange): void {
+    const delta = change.slice as SliceChange
+    // The store's own object (plans only read it, and copy what they change).
+    const slice = (session.slice ??= { freeMicros: 0, spentMicros: 0, byTool: {}, heldMicros: 0 })
+    slice.freeMicros += delta.freeMicros
+    slice.spentMicros += delta.spentMicros
+    slice.heldMicros += delta.heldMicros
+    if (change.tool !== null && delta.spentMicros !== 0) {
+      const micros = (slice.byTool[change.tool] ?? 0) + delta.spentMicros
+      if (micros === 0) delete slice.byTool[change.tool]
+      else slice.byTool[change.tool] = micros
+    }
+  }
+
+  /**
+   * A session's money with its descendants' slices counted where they went: spent from (into
+   * spent, by tool), free (out of reserved); what their calls hold stays reserved.
+   */
+  function settledMoney(session: MemorySession): { spentMicros: number; reservedMicros: number; byTool: Map<string, number> } {
+    const money = { spentMicros: session.spentMicros, reservedMicros: session.reservedMicros, byTool: session.byTool }
+    if ((session.slice?.heldMicros ?? 0) === 0) return money
+    money.byTool = new Map(session.byTool)
+    for (const descendant of subtreeOf(session)) {
+      const slice = descendant === session ? undefined : descendant.slice
+      if (!slice) continue
+      money.spentMicros += slice.spentMicros
+      money.reservedMicros -= slice.freeMicros + slice.spentMicros
+      for (const [tool, micros] of Object.entries(slice.byTool)) money.byTool.set(tool, (money.byTool.get(tool) ?? 0) + micros)
+    }
+    return money
+  }
+
   function subtreeOf(root: MemorySession): MemorySession[] {
     const out = [root]
     for (let index = 0; index < out.length; index++) out.push(...(out[index] as MemorySession).children)
@@ -145,7 +178,8 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     const remembered = request.idempotencyKey === undefined ? undefined : idempotency.get(idempotencyKey(tenant, request.idempotencyKey))
     const rememberedHoldId = remembered ? resultHoldId(remembered.result) : null
     const secret = request.secretName === undefined ? undefined : secrets.get(secretKey(tenant, request.secretName))
-    const root = loaded[loaded.length - 1]
+    // Holds whose lease ended under the root of a chain, or of a tree that is a root's.
+    const root = scope === 'chain' ? loaded[loaded.length - 1] : scope === 'subtree' && loaded[0]?.record.parentId === null ? loaded[0] : undefined
     return {
       sessions: loaded,
       hold: found?.hold ?? null,
@@ -153,7 +187,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       idempotency: remembered ?? null,
       idempotencyHold: rememberedHoldId ? (holdOf(tenant, rememberedHoldId)?.hold ?? null) : null,
       secret: secret ?? null,
-      expiredHolds: request.expiredHoldsAt !== undefined && scope === 'chain' && root ? expiredUnder(root.record.id, request.expiredHoldsAt) : [],
+      expiredHolds: request.expiredHoldsAt !== undefined && request.lock === undefined && root ? expiredUnder(root.record.id, request.expiredHoldsAt) : [],
       configVersion: request.configVersion ? versionOf(tenant) : null,
     }
   }
@@ -211,6 +245,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       session.spentMicros += change.spentMicros
       session.reservedMicros += change.reservedMicros
       if (change.tool !== null && change.spentMicros !== 0) session.byTool.set(change.tool, (session.byTool.get(change.tool) ?? 0) + change.spentMicros)
+      if (change.slice !== undefined) moveSlice(session, change)
     }
     for (let index = 0; index < revocations.length; index++) {
       const revocation = revocations[index] as { sessionId: string; revokedAt: number }
@@ -322,11 +357,12 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     async readSpend(tenant, sessionId) {
       const session = find(tenant, sessionId)
       if (!session) return null
+      const money = settledMoney(session)
       return {
-        spentMicros: session.spentMicros,
-        reservedMicros: session.reservedMicros,
+        spentMicros: money.spentMicros,
+        reservedMicros: money.reservedMicros,
         limitMicros: session.record.limitMicros,
-        byTool: Object.fromEntries(session.byTool),
+        byTool: Object.fromEntries(money.byTool),
         controls: session.record.controls,
         usage: session.usage,
       }
@@ -504,7 +540,8 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       sealed()
       const root = find(tenant, sessionId)
       if (!root) return null
-      return { spentMicros: root.spentMicros, reservedMicros: root.reservedMicros, trails: subtreeOf(root).map((session) => session.entries) }
+      const money = settledMoney(root)
+      return { spentMicros: money.spentMicros, reservedMicros: money.reservedMicros, trails: subtreeOf(root).map((session) => session.entries) }
     },
 
     async sessionIds(tenant) {

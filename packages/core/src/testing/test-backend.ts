@@ -16,6 +16,7 @@ import { approvalCases } from './approval-cases.ts'
 import { controlCases } from './control-cases.ts'
 import { ledgerCases } from './ledger-cases.ts'
 import { trustCases } from './trust-cases.ts'
+import { sliceCases } from './slice-cases.ts'
 
 /**
  * Optional abilities of a backend under test. A case that needs one the backend does not declare
@@ -629,5 +630,6 @@ export function testBackend(options: TestBackendOptions): void {
     ledgerCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs, cleanTenant: clean })
     approvalCases({ haldir: () => haldir, subject: () => subject, tenant: () => tenant, session, needs, cleanTenant: clean })
     controlCases({ haldir: () => haldir, subject: () => subject, session, needs, concurrency })
+    sliceCases({ haldir: () => haldir, session, concurrency })
   })
 }

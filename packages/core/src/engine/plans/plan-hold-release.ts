@@ -6,6 +6,7 @@ import type { Draft } from '../draft.ts'
 import type { LoadedState, SessionState } from '../state-store.ts'
 import { closeApproval, hasApproval } from './approval-steps.ts'
 import { endLease, expireHold } from './release-expired-holds.ts'
+import { moveHold } from '../slices.ts'
 
 /**
  * An operator releases an open hold over its locked chain: nothing charged, audited and flagged
@@ -21,7 +22,7 @@ export function planReleaseHold(state: LoadedState, request: ReleaseHoldRequest,
   }
   // A hold past its lease is expired, whoever notices first.
   if (hold.expiresAt <= draft.now) return expireHold(hold, chain, draft)
-  draft.move(chain, 0, -hold.amountMicros, null, hold.createdAt)
+  moveHold(draft, hold, chain, 0, null)
   const entry = draft.append(chain[0] as SessionState, auditEvents.holdReleased(hold, request.reason))
   draft.closeHold(hold.id, entry.id, 0, false)
   return entry

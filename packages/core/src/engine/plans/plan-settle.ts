@@ -10,6 +10,7 @@ import type { Draft } from '../draft.ts'
 import type { HoldRecord, LoadedState, SessionState } from '../state-store.ts'
 import { expireHold, releaseExpiredHolds } from './release-expired-holds.ts'
 import { requireSession } from './require-session.ts'
+import { moveHold, SLICE_SHORT } from '../slices.ts'
 
 /**
  * Closes a hold over its locked chain: charges up to what it holds (more is a `ValidationError`
@@ -19,7 +20,21 @@ import { requireSession } from './require-session.ts'
  * refused with `HoldExpiredError`: nothing is charged after a lease.
  */
 export function planSettle(state: LoadedState, request: SettleRequest, draft: Draft<SettleResult>): SettleResult {
+  return settleHold(state, request, draft, true)
+}
+
+/**
+ * {@link planSettle} with the session's row alone locked (`lock: 'session'`): a hold drawn from
+ * the session's slice settles there; any other must move its ancestors, so it goes the locked
+ * chain's way (`SliceMiss`, nothing applied).
+ */
+export function planSettleInSlice(state: LoadedState, request: SettleRequest, draft: Draft<SettleResult>): SettleResult {
+  return settleHold(state, request, draft, false)
+}
+
+function settleHold(state: LoadedState, request: SettleRequest, draft: Draft<SettleResult>, chainLocked: boolean): SettleResult {
   const { hold } = state
+  if (!chainLocked && hold !== null && hold.closed === null && hold.sliced !== true && state.sessions.length > 1) throw SLICE_SHORT
   if (!hold || hold.sessionId !== request.sessionId) throw new NotFoundError({ resource: 'hold', id: request.holdId })
   // A hold opened for an approval settles only once approved: there is no call to settle before.
   if (hold.approval !== null && hold.approval.status !== 'approved') {
@@ -43,7 +58,7 @@ export function planSettle(state: LoadedState, request: SettleRequest, draft: Dr
     return draft.refuse(expiredError(hold))
   }
   checkSettleAmount(request.amountMicros, hold.amountMicros)
-  draft.move(chain, request.amountMicros, -hold.amountMicros, hold.tool, hold.createdAt)
+  moveHold(draft, hold, chain, request.amountMicros, hold.tool)
   const entry = draft.append(chain[0] as SessionState, auditEvents.settled(hold, request))
   draft.closeHold(hold.id, entry.id, request.amountMicros, false)
   return { entry, chargedMicros: request.amountMicros }

@@ -3,6 +3,13 @@ import { auditEvents } from '../../audit/audit-events.ts'
 import type { Draft } from '../draft.ts'
 import type { ExpiredHold, HoldRecord, SessionState } from '../state-store.ts'
 import { closeApproval, isPending, timeOutApproval } from './approval-steps.ts'
+import { moveHold, sliceOf } from '../slices.ts'
+
+/** What released holds give back to one session: reservations, and money back in its slice (sliced holds). */
+export interface Released {
+  reservedMicros: number
+  freeMicros: number
+}
 
 /**
  * Ends one hold whose lease ended: its chain gets the reservation back, its session's trail a
@@ -26,7 +33,7 @@ export function expireHold(hold: HoldRecord, chain: readonly SessionState[], dra
       reason: `hold lease ended at ${new Date(hold.expiresAt).toISOString()} before the approved call went on; released, nothing charged`,
     }).entry
   }
-  draft.move(chain, 0, -hold.amountMicros, null, hold.createdAt)
+  moveHold(draft, hold, chain, 0, null)
   const entry = draft.append(chain[0] as SessionState, auditEvents.holdExpired(hold))
   draft.emit('hold.expired', chain[0] as SessionState, { holdId: hold.id, tool: hold.tool, releasedUsd: entry.details.releasedUsd })
   draft.closeHold(hold.id, entry.id, 0, true)
@@ -35,25 +42,35 @@ export function expireHold(hold: HoldRecord, chain: readonly SessionState[], dra
 
 /**
  * Releases every loaded hold whose lease ended by the decision's clock (a crashed caller's
- * reservation stops blocking its chain at the chain's next decision). Returns how much each
- * session's reservations shrink, or `null` when nothing was released.
+ * reservation stops blocking its chain at the chain's next decision). Returns what each session
+ * gets back, or `null` when nothing was released.
  */
-export function releaseExpiredHolds(expired: readonly ExpiredHold[], draft: Draft<unknown>, except: string | null = null): Map<string, number> | null {
-  let released: Map<string, number> | null = null
+export function releaseExpiredHolds(expired: readonly ExpiredHold[], draft: Draft<unknown>, except: string | null = null): Map<string, Released> | null {
+  let released: Map<string, Released> | null = null
   for (const { hold, chain } of expired) {
     if (hold.id === except || hold.expiresAt > draft.now || hold.closed || chain[0]?.record.id !== hold.sessionId) continue
     if (!endLease(hold, chain, draft)) continue
     released ??= new Map()
-    for (const link of chain) released.set(link.record.id, (released.get(link.record.id) ?? 0) + hold.amountMicros)
+    // A sliced hold's money goes back to its session's slice: its ancestors still reserve it.
+    const reach = hold.sliced === true ? chain.slice(0, 1) : chain
+    for (const link of reach) {
+      const known = released.get(link.record.id) ?? { reservedMicros: 0, freeMicros: 0 }
+      known.reservedMicros += hold.amountMicros
+      if (hold.sliced === true) known.freeMicros += hold.amountMicros
+      released.set(link.record.id, known)
+    }
   }
   return released
 }
 
 /** The chain as its budget stands once `released` is given back (the loaded state itself is never changed). */
-export function afterReleases(chain: SessionState[], released: ReadonlyMap<string, number> | null): SessionState[] {
+export function afterReleases(chain: SessionState[], released: ReadonlyMap<string, Released> | null): SessionState[] {
   if (!released) return chain
   return chain.map((link) => {
     const back = released.get(link.record.id)
-    return back ? { ...link, reservedMicros: link.reservedMicros - back } : link
+    if (!back) return link
+    const moved = { ...link, reservedMicros: link.reservedMicros - back.reservedMicros }
+    if (back.freeMicros !== 0) moved.slice = { ...sliceOf(link), freeMicros: sliceOf(link).freeMicros + back.freeMicros }
+    return moved
   })
 }
