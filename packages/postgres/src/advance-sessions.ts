@@ -1,4 +1,4 @@
-import type { Changes, SessionState } from '@haldir/core/backend'
+import { applySliceChange, type Changes, type SessionState } from '@haldir/core/backend'
 
 /**
  * Moves each session of `after` to where `changes` leave it: counters moved, audit head advanced,
@@ -13,17 +13,10 @@ export function advanceSessions(after: Map<string, SessionState>, changes: Chang
     if (!session) continue
     session.spentMicros += change.spentMicros
     session.reservedMicros += change.reservedMicros
-    const moved = change.slice
-    if (moved !== undefined) {
+    if (change.slice !== undefined) {
+      // A copy: the remembered slice may be shared with states already handed out.
       const slice = session.slice ? { ...session.slice, byTool: { ...session.slice.byTool } } : { freeMicros: 0, spentMicros: 0, byTool: {}, heldMicros: 0 }
-      slice.freeMicros += moved.freeMicros
-      slice.spentMicros += moved.spentMicros
-      slice.heldMicros += moved.heldMicros
-      if (change.tool !== null && moved.spentMicros !== 0) {
-        const micros = (slice.byTool[change.tool] ?? 0) + moved.spentMicros
-        if (micros === 0) delete slice.byTool[change.tool]
-        else slice.byTool[change.tool] = micros
-      }
+      applySliceChange(slice, change)
       session.slice = slice.freeMicros === 0 && slice.spentMicros === 0 && slice.heldMicros === 0 ? null : slice
     }
   }

@@ -1,7 +1,7 @@
 import { BackendError } from '../errors/backend-error.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import type { Draft } from './draft.ts'
-import type { HoldRecord, SessionState, SliceState } from './state-store.ts'
+import type { CounterChange, HoldRecord, SessionState, SliceState } from './state-store.ts'
 
 /**
  * Escrowed slices of an ancestor's budget: how a crew's members stop contending for the crew's row.
@@ -78,6 +78,23 @@ export class SliceRecall extends BackendError {
 }
 
 const NO_SLICE: SliceState = Object.freeze({ freeMicros: 0, spentMicros: 0, byTool: Object.freeze({}) as Record<string, number>, heldMicros: 0 })
+
+/**
+ * Applies a counter change's slice moves to `slice`, in place (a store's own copy): its free,
+ * spent and held money, and the spent money by the change's tool (a tool back at zero is dropped).
+ */
+export function applySliceChange(slice: SliceState, change: CounterChange): void {
+  const delta = change.slice
+  if (delta === undefined) return
+  slice.freeMicros += delta.freeMicros
+  slice.spentMicros += delta.spentMicros
+  slice.heldMicros += delta.heldMicros
+  if (change.tool !== null && delta.spentMicros !== 0) {
+    const micros = (slice.byTool[change.tool] ?? 0) + delta.spentMicros
+    if (micros === 0) delete slice.byTool[change.tool]
+    else slice.byTool[change.tool] = micros
+  }
+}
 
 export function sliceOf(session: SessionState): SliceState {
   return session.slice ?? NO_SLICE

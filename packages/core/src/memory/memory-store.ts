@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { ApprovalRuleRecord, AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
-import type { SliceChange } from '../engine/state-store.ts'
+import { applySliceChange } from '../engine/slices.ts'
 import type { Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
 import { resultHoldId } from '../engine/result-hold-id.ts'
 import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
@@ -104,20 +104,6 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
   function find(tenant: string, sessionId: string): MemorySession | undefined {
     const session = sessions.get(sessionId)
     return session && session.record.tenant === tenant ? session : undefined
-  }
-
-  function moveSlice(session: MemorySession, change: CounterChange): void {
-    const delta = change.slice as SliceChange
-    // The store's own object (plans only read it, and copy what they change).
-    const slice = (session.slice ??= { freeMicros: 0, spentMicros: 0, byTool: {}, heldMicros: 0 })
-    slice.freeMicros += delta.freeMicros
-    slice.spentMicros += delta.spentMicros
-    slice.heldMicros += delta.heldMicros
-    if (change.tool !== null && delta.spentMicros !== 0) {
-      const micros = (slice.byTool[change.tool] ?? 0) + delta.spentMicros
-      if (micros === 0) delete slice.byTool[change.tool]
-      else slice.byTool[change.tool] = micros
-    }
   }
 
   /**
@@ -245,7 +231,8 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       session.spentMicros += change.spentMicros
       session.reservedMicros += change.reservedMicros
       if (change.tool !== null && change.spentMicros !== 0) session.byTool.set(change.tool, (session.byTool.get(change.tool) ?? 0) + change.spentMicros)
-      if (change.slice !== undefined) moveSlice(session, change)
+      // The store's own slice object (plans only read it, and copy what they change).
+      if (change.slice !== undefined) applySliceChange((session.slice ??= { freeMicros: 0, spentMicros: 0, byTool: {}, heldMicros: 0 }), change)
     }
     for (let index = 0; index < revocations.length; index++) {
       const revocation = revocations[index] as { sessionId: string; revokedAt: number }
