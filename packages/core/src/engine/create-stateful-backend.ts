@@ -364,8 +364,10 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
           })
         }
         // Their slices go back to their ancestors now, not at the next recall.
+        // The revocation has happened whatever befalls this bookkeeping: a slice not returned here is
+        // returned by the next recall (and reported as returned meanwhile), so a failure is not the caller's.
         for (const sessionId of slices === null ? [] : result.revokedSessionIds) {
-          await run({ tenant: request.tenant, sessionId, sessions: 'chain', configVersion: true }, planReturnSlice, { sessionId })
+          await run({ tenant: request.tenant, sessionId, sessions: 'chain', configVersion: true }, planReturnSlice, { sessionId }).catch(() => {})
         }
       }
       return result
