@@ -1,6 +1,7 @@
 import type { Changes, HoldRecord, LoadedState, LoadRequest, SessionState } from '@haldir/core/backend'
 import { LRUCache } from 'lru-cache'
 import { advanceSessions, copySession } from './advance-sessions.ts'
+import { lockedSessions } from './snapshot-guards.ts'
 
 /**
  * What this process last knew of the rows it wrote: sessions (counters, head, usage), the holds
@@ -105,7 +106,7 @@ export function optimisticState(): OptimisticState {
     // Each session as it stands after the changes: counters moved, head advanced, revoked, usage replaced.
     const after = new Map<string, SessionState>()
     // A call on a slice read its ancestors unlocked: only its own row is known to be current.
-    for (const session of load.lock === 'session' ? state.sessions.slice(0, 1) : state.sessions) after.set(session.record.id, copySession(session))
+    for (const session of lockedSessions(load, state)) after.set(session.record.id, copySession(session))
     for (const session of state.expiredHolds.flatMap((expired) => expired.chain)) if (!after.has(session.record.id)) after.set(session.record.id, copySession(session))
     advanceSessions(after, changes)
     for (const [id, session] of after) {
@@ -152,7 +153,7 @@ export function optimisticState(): OptimisticState {
     return loads.map((load) => ({
       state: self.shared ? null : snapshot(load),
       track(state) {
-        for (const session of load.lock === 'session' ? state.sessions.slice(0, 1) : state.sessions) {
+        for (const session of lockedSessions(load, state)) {
           ancestry.set(key(load.tenant, session.record.id), session.ancestors)
           register(key(load.tenant, session.record.id))
         }

@@ -1,6 +1,11 @@
 import type { HoldRecord, LoadedState, LoadRequest, SessionState } from '@haldir/core/backend'
 import type { Tables } from './load-statements.ts'
 
+/** The sessions an operation locks of what it loaded: a call on a slice (`lock: 'session'`) its own row alone, any other all of them. */
+export function lockedSessions(load: LoadRequest | undefined, state: LoadedState): SessionState[] {
+  return load?.lock === 'session' ? state.sessions.slice(0, 1) : state.sessions
+}
+
 /**
  * The statements that open a transaction decided on what this process remembers (one operation's
  * state, or a group's): each locks its rows and divides by zero unless they are still exactly the
@@ -12,9 +17,8 @@ export function snapshotGuards(tables: Tables, tenant: string, states: readonly 
   const holds: HoldRecord[] = []
   const versions = new Set<string | null>()
   for (const [index, state] of states.entries()) {
-    // A call on a slice locks its own row alone: its ancestors' counters are not what it decided on.
-    const locked = loads[index]?.lock === 'session' ? state.sessions.slice(0, 1) : state.sessions
-    for (const session of locked) sessions.set(session.record.id, session)
+    // A call on a slice decided on its own row alone, not on its ancestors' counters.
+    for (const session of lockedSessions(loads[index], state)) sessions.set(session.record.id, session)
     if (state.hold) holds.push(state.hold)
     versions.add(state.configVersion)
   }

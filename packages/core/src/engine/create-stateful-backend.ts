@@ -189,7 +189,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   // Slices: sessions whose ancestors count every call never draw on one (fixed at creation), so
   // their calls go straight to the locked chain after the first miss.
   const unsliceable = new LRUCache<string, true>({ max: 50_000 })
-  const authorizeInSlice: Plan<AuthorizeRequest, AuthorizeResult> = (state, request, draft) => planAuthorizeInSlice(state, request, draft)
+  const sliceKey = (request: AuthorizeRequest) => `${request.tenant}\u0000${request.sessionId}`
   const authorizeLocked: Plan<AuthorizeRequest, AuthorizeResult> = (state, request, draft) => planAuthorize(state, request, draft, slices)
   const authorizeRecalled: Plan<AuthorizeRequest, AuthorizeResult> = (state, request, draft) => planAuthorizeRecalled(state, request, draft, slices)
 
@@ -201,18 +201,15 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   /** A call its slice does not cover goes over the locked chain (and never tries a slice again if it never can). */
   function missed(error: unknown, request: AuthorizeRequest): Promise<AuthorizeResult> | null {
     if (!(error instanceof SliceMiss)) return recalled(error, request)
-    if (!error.eligible) unsliceable.set(`${request.tenant}\u0000${request.sessionId}`, true)
+    if (!error.eligible) unsliceable.set(sliceKey(request), true)
     return authorizeOverChain(request)
   }
 
   function authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (request.approvalId !== null) return goOn(request)
-    if (slices !== null && request.idempotencyKey === null) {
-      const key = `${request.tenant}\u0000${request.sessionId}`
-      if (!unsliceable.has(key)) {
-        const inSlice: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', lock: 'session', configVersion: true }
-        return runSoon(inSlice, authorizeInSlice, request, missed)
-      }
+    if (slices !== null && request.idempotencyKey === null && !unsliceable.has(sliceKey(request))) {
+      const inSlice: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', lock: 'session', configVersion: true }
+      return runSoon(inSlice, planAuthorizeInSlice, request, missed)
     }
     return authorizeOverChain(request)
   }

@@ -27,8 +27,7 @@ import { grantSlice, recallSlices, type ResolvedSlices, SLICE_NEVER, SLICE_SHORT
  */
 export function planAuthorize(state: LoadedState, request: AuthorizeRequest, draft: Draft<AuthorizeResult>, slices: ResolvedSlices | null = null, recalled = false): AuthorizeResult {
   const session = requireSession(state.sessions, request.sessionId)
-  // An approval's own hold is judged where the call goes on with it, not twice.
-  const approvalHold = state.hold?.approval ? state.hold.id : state.idempotencyHold?.approval ? state.idempotencyHold.id : null
+  const approvalHold = approvalHoldOf(state)
   // The session's slice goes back to its ancestors first: over the locked chain a call is decided
   // on exact counters (and, allowed, gets a fresh slice).
   const chain = syncSlice(afterReleases(state.sessions, releaseExpiredHolds(state.expiredHolds, draft, approvalHold)), draft)
@@ -115,12 +114,16 @@ export function planAuthorizeInSlice(state: LoadedState, request: AuthorizeReque
  */
 export function planAuthorizeRecalled(state: LoadedState, request: AuthorizeRequest, draft: Draft<AuthorizeResult>, slices: ResolvedSlices | null): AuthorizeResult {
   // Lapsed holds first: a sliced one gives its money back to its session's slice, which the recall then returns.
-  const approvalHold = state.hold?.approval ? state.hold.id : state.idempotencyHold?.approval ? state.idempotencyHold.id : null
-  const after = recallSlices(afterReleases(state.sessions, releaseExpiredHolds(state.expiredHolds, draft, approvalHold)), draft)
+  const after = recallSlices(afterReleases(state.sessions, releaseExpiredHolds(state.expiredHolds, draft, approvalHoldOf(state))), draft)
   const own = after.get(request.sessionId)
   const chain = own ? [own, ...own.ancestors.map((id) => after.get(id))] : []
   const whole = chain.every((link) => link !== undefined) ? (chain as SessionState[]) : []
   return planAuthorize({ ...state, sessions: whole, expiredHolds: [] }, request, draft, slices, true)
+}
+
+/** An approval's own hold is judged where the call goes on with it, not twice: the lapsed-hold release leaves it alone. */
+function approvalHoldOf(state: LoadedState): string | null {
+  return state.hold?.approval ? state.hold.id : state.idempotencyHold?.approval ? state.idempotencyHold.id : null
 }
 
 /** A call allowed on the session's slice: reserved (a sliced hold) or charged from it, on the session's row alone. */

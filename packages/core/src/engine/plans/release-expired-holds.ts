@@ -52,11 +52,11 @@ export function releaseExpiredHolds(expired: readonly ExpiredHold[], draft: Draf
     if (!endLease(hold, chain, draft)) continue
     released ??= new Map()
     // A sliced hold's money goes back to its session's slice: its ancestors still reserve it.
-    const reach = hold.sliced === true ? chain.slice(0, 1) : chain
-    for (const link of reach) {
+    const sliced = hold.sliced === true
+    for (const link of sliced ? chain.slice(0, 1) : chain) {
       const known = released.get(link.record.id) ?? { reservedMicros: 0, freeMicros: 0 }
       known.reservedMicros += hold.amountMicros
-      if (hold.sliced === true) known.freeMicros += hold.amountMicros
+      if (sliced) known.freeMicros += hold.amountMicros
       released.set(link.record.id, known)
     }
   }
@@ -70,7 +70,10 @@ export function afterReleases(chain: SessionState[], released: ReadonlyMap<strin
     const back = released.get(link.record.id)
     if (!back) return link
     const moved = { ...link, reservedMicros: link.reservedMicros - back.reservedMicros }
-    if (back.freeMicros !== 0) moved.slice = { ...sliceOf(link), freeMicros: sliceOf(link).freeMicros + back.freeMicros }
+    if (back.freeMicros !== 0) {
+      const slice = sliceOf(link)
+      moved.slice = { ...slice, freeMicros: slice.freeMicros + back.freeMicros }
+    }
     return moved
   })
 }
