@@ -215,6 +215,46 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     for (const id of [crew.id, ...calls.map(({ session }) => session.id)]) expect((await haldir.verifyAuditTrail(id)).ok).toBe(true)
   })
 
+  it("keeps a group on its one message when a member's slice does not cover its call: that member alone goes over its chain", async () => {
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 } }), tenant: 'short-slice', settle: 'inline' })
+    const crew = await haldir.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 10 })
+    const calls = await governedCalls(haldir, 16, 0.01, crew.id)
+    const last = calls[15] as (typeof calls)[number]
+    // The last member's slice holds 32 calls of $0.01: a $0.50 call is more than it covers.
+    const big = withHaldir(async () => 'big', { haldir, sessionId: last.session.id, scope: 'search', tool: 'search', cost: 0.5 })
+    await Promise.all(calls.map(({ call }) => call()))
+    const before = recording.sent.length
+    const outcomes = await Promise.all([...calls.slice(0, 15).map(({ call }) => call()), big()])
+    expect(outcomes).toEqual([...Array.from({ length: 15 }, () => 'ok'), 'big'])
+    const sent = recording.sent.slice(before)
+    // The covered calls committed on the snapshot; nothing loaded the group's chains under lock.
+    expect(sent.filter((text) => text.startsWith('begin') && text.includes('_guard_sessions(') && text.endsWith('commit')).length).toBeGreaterThan(0)
+    expect(sent.filter(isGroupLoad)).toEqual([])
+    const spend = await haldir.getSpend(crew.id)
+    expect([spend.totalUsd, spend.reservedUsd]).toEqual([0.16 + 0.15 + 0.5, 0])
+    expect((await haldir.getSpend(last.session.id)).totalUsd).toBe(0.51)
+    for (const id of [crew.id, ...calls.map(({ session }) => session.id)]) expect((await haldir.verifyAuditTrail(id)).ok).toBe(true)
+  })
+
+  it("sends a lone call its slice does not cover straight over its chain, without first locking the member's row", async () => {
+    const recording = recordingPool()
+    pools.push(recording.pool)
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool }), tenant: 'lone-miss', settle: 'inline' })
+    const crew = await haldir.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 10 })
+    const [member] = await governedCalls(haldir, 1, 0.01, crew.id)
+    const { session, call } = member as NonNullable<typeof member>
+    await call()
+    await call()
+    const before = recording.sent.length
+    expect(await withHaldir(async () => 'big', { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.5 })()).toBe('big')
+    const sent = recording.sent.slice(before)
+    // Decided on the snapshot, the miss goes over the chain: no round trip locks the member's row alone first.
+    expect(sent.filter((text) => text.includes('own_row'))).toEqual([])
+    expect((await haldir.getSpend(crew.id)).totalUsd).toBe(0.52)
+  })
+
   it('decides a group again under lock when another process changed its rows: the guard fails, nothing is decided on stale rows', async () => {
     const recording = recordingPool()
     pools.push(recording.pool)

@@ -1,4 +1,4 @@
-import type { Decision, LoadedState, LoadRequest } from '@haldir/core/backend'
+import { type Decision, decidesElsewhere, type LoadedState, type LoadRequest } from '@haldir/core/backend'
 import pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
 import { combineChanges } from './combine-changes.ts'
@@ -223,28 +223,49 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
    * unless its rows are exactly the snapshot, and locking them), the writes and `commit` in one
    * message: no lock is held across a round trip. `'locked'`: not applicable, or the rows changed
    * (nothing was written); the locked group decides. A refusal is never decided from the snapshot
-   * (it could owe itself to a lapsed hold the snapshot leaves out).
+   * (it could owe itself to a lapsed hold the snapshot leaves out). A member the engine must
+   * decide elsewhere (its slice does not cover it) leaves the group with that answer once the
+   * rest committed, instead of sending the whole group the locked way.
    */
   async function decidedOnSnapshot(client: pg.PoolClient, tenant: string, members: readonly Member[], operations: readonly (Operation | undefined)[]): Promise<'committed' | 'locked' | 'unknown'> {
     const states = operations.map((operation) => operation?.state ?? null)
     if (states.some((state) => state === null)) return 'locked'
     const group = new GroupState()
-    const decided: { view: LoadedState; decision: Decision<unknown> }[] = []
+    const decided: { index: number; view: LoadedState; decision: Decision<unknown> }[] = []
+    const elsewhere: { member: Member; error: unknown }[] = []
     for (const [index, member] of members.entries()) {
       const view = group.view(states[index] as LoadedState)
       if (!view) return 'locked'
       let decision: Decision<unknown>
       try {
         decision = member.decide(view)
-      } catch {
+      } catch (error) {
+        // Nothing of it was applied to the group's view: the rest go on without it.
+        if (decidesElsewhere(error)) {
+          elsewhere.push({ member, error })
+          continue
+        }
         return 'locked'
       }
       const value = decision.value as { allowed?: unknown } | undefined
       if (decision.error !== undefined || value?.allowed === false) return 'locked'
       group.apply(view, decision.changes)
-      decided.push({ view, decision })
+      decided.push({ index, view, decision })
     }
-    const guards = snapshotGuards(tables, tenant, states as LoadedState[], members.map((member) => member.load))
+    const answerElsewhere = () => {
+      for (const { member, error } of elsewhere) member.reject(error)
+    }
+    if (decided.length === 0) {
+      answerElsewhere()
+      return 'committed'
+    }
+    // Only the decided members' rows are guarded (and locked): the others wrote nothing.
+    const guards = snapshotGuards(
+      tables,
+      tenant,
+      decided.map(({ index }) => states[index] as LoadedState),
+      decided.map(({ index }) => (members[index] as Member).load),
+    )
     if (!guards) return 'locked'
     let writes: string[]
     try {
@@ -263,13 +284,15 @@ export function groupCommit(options: { source: ConnectionSource; tables: Tables;
       }
       // The connection failed with the commit on its way: reported, never decided again.
       client.release(true)
-      for (const member of members) member.reject(toBackendError(error, 'writing'))
+      for (const { index } of decided) (members[index] as Member).reject(toBackendError(error, 'writing'))
+      answerElsewhere()
       return 'unknown'
     }
-    decided.forEach(({ view, decision }, index) => {
+    for (const { index, view, decision } of decided) {
       operations[index]?.learn(view, decision.changes)
       ;(members[index] as Member).resolve(decision.value)
-    })
+    }
+    answerElsewhere()
     return 'committed'
   }
 

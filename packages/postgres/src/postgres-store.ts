@@ -9,6 +9,7 @@ import type {
   SessionRecord,
   StateStore,
 } from '@haldir/core/backend'
+import { decidesElsewhere } from '@haldir/core/backend'
 import pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
 import { postgresLedger } from './postgres-ledger.ts'
@@ -74,7 +75,9 @@ export function postgresStore(options: { pool: pg.Pool; schema: string; ready: (
     let decision: Decision<T>
     try {
       decision = decide(state)
-    } catch {
+    } catch (error) {
+      // A call its slice does not cover goes over its chain: the engine takes it there at once.
+      if (decidesElsewhere(error)) throw error
       // Perhaps only the snapshot's fault (a hold closed elsewhere): the locked path decides.
       return undefined
     }

@@ -60,7 +60,7 @@ export {
   type TenantRequest,
 } from './haldir-backend.ts'
 export { createStatefulBackend, type StatefulBackendOptions } from '../engine/create-stateful-backend.ts'
-export { applySliceChange, type SliceOptions } from '../engine/slices.ts'
+export { applySliceChange, decidesElsewhere, type SliceOptions } from '../engine/slices.ts'
 export type { StoredSpend, ApprovalFilter, ApprovalState, Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, SliceChange, SliceState, StateStore, StoredSecret } from '../engine/state-store.ts'
 export { resultHoldId } from '../engine/result-hold-id.ts'
 export { createEventBus, type EventBus, type EventListener } from '../events/event-bus.ts'

@@ -77,6 +77,17 @@ export class SliceRecall extends BackendError {
   }
 }
 
+/**
+ * Whether a plan's throw only says where the call must be decided instead: its slice does not
+ * cover it (`SliceMiss`), or slices must be recalled first (`SliceRecall`). Nothing of the call
+ * was applied, and the engine decides it again that way; a store that decided it on a snapshot
+ * hands the throw straight back instead of deciding it again on locked rows, which would only
+ * throw the same.
+ */
+export function decidesElsewhere(error: unknown): boolean {
+  return error instanceof SliceMiss || error instanceof SliceRecall
+}
+
 const NO_SLICE: SliceState = Object.freeze({ freeMicros: 0, spentMicros: 0, byTool: Object.freeze({}) as Record<string, number>, heldMicros: 0 })
 
 /**
