@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { HaldirBackend, SettleManyRequest, SettleRequest } from '../backend/haldir-backend.ts'
 import { createGovernor } from '../create-governor.ts'
 import { deferredClose } from './deferred-hold.ts'
+import { createSettleQueue } from './settle-queue.ts'
 import { createHaldir } from '../create-haldir.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import type { HaldirError } from '../errors/haldir-error.ts'
@@ -210,6 +211,37 @@ describe('deferred settles', () => {
     const deferredAnyway = withHaldir(async (query: string) => query, { haldir: createHaldir({ backend, settle: 'deferred' }), sessionId: session.id, scope: 'read', tool: 'search', cost: 0.1 })
     await deferredAnyway('y')
     expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0.1 })
+  })
+
+  it('settle a full batch within the call that fills it on a backend that decides synchronously, and never bypass a wrapper', async () => {
+    /** Three open $0.10 holds on a fresh session of `backend`, and a queue of batches of three over `queued` (the backend itself, or a wrapper of it). */
+    const setUp = async (backend: HaldirBackend, queued: HaldirBackend) => {
+      const haldir = createHaldir({ backend, settle: 'inline' })
+      const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+      const holds = await Promise.all([1, 2, 3].map(() => haldir.reserve(session.id, 0.1, { tool: 'search' })))
+      const queue = createSettleQueue({ backend: queued, tenant: 'default', onError: () => {}, batchSize: 3 })
+      const request = (holdId: string): SettleRequest => ({ tenant: 'default', sessionId: session.id, holdId, amountMicros: 50_000, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: {} })
+      return { haldir, session, holds, queue, request }
+    }
+    const memory = memoryBackend()
+    const direct = await setUp(memory, memory)
+    for (const hold of direct.holds) direct.queue.push(direct.request(hold.id), 50_000)
+    // No await in between: the third push settled all three before it returned.
+    expect(direct.queue.slackMicros).toBe(0)
+    expect(await direct.haldir.getSpend(direct.session.id)).toMatchObject({ totalUsd: 0.15, reservedUsd: 0 })
+
+    // A wrapper (telemetry's Object.create, here) is another object: its own settleMany runs.
+    const wrapped = memoryBackend()
+    let batches = 0
+    const spying = Object.create(wrapped, {
+      settleMany: { value: (request: SettleManyRequest) => (batches++, (wrapped.settleMany as NonNullable<HaldirBackend['settleMany']>)(request)) },
+    }) as HaldirBackend
+    const around = await setUp(wrapped, spying)
+    for (const hold of around.holds) around.queue.push(around.request(hold.id), 50_000)
+    expect(around.queue.slackMicros).toBe(150_000)
+    await around.queue.flush()
+    expect([batches, around.queue.slackMicros]).toEqual([1, 0])
+    expect(await around.haldir.getSpend(around.session.id)).toMatchObject({ totalUsd: 0.15, reservedUsd: 0 })
   })
 
   it('refuses an unknown settle mode or a handler that is not a function', () => {

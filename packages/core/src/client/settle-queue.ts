@@ -4,6 +4,7 @@ import { errorFromJson } from '../errors/error-from-json.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
 import { toErrorJson } from '../errors/to-error-json.ts'
 import { nextTurn } from '../internal/next-turn.ts'
+import { type SettlesNow, settlesNowOf } from '../backend/settles-now.ts'
 
 /**
  * The settles of completed governed calls, written after the caller has its result: gathered
@@ -56,12 +57,17 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
   let slack = 0
   const inFlight = new Set<Promise<void>>()
 
+  // A backend that settles within the call (memory) settles a batch there: its outcomes are
+  // accounted for in the same call, leaving no promise callbacks for the calls after it to run.
+  const settlesNow = settlesNowOf(backend)
+
   function start(): void {
-    scheduled = false
     while (queue.length > 0 && inFlight.size < concurrency) {
       const batch = queue.length <= batchSize ? queue : queue.slice(0, batchSize)
       queue = batch === queue ? [] : queue.slice(batchSize)
-      const sending: Promise<void> = send(batch, 1).finally(() => {
+      const owed = settlesNow ? settleNow(settlesNow, batch) : send(batch, 1)
+      if (owed === undefined) continue
+      const sending: Promise<void> = owed.finally(() => {
         inFlight.delete(sending)
         // A full batch goes now; fewer wait for the end of the turn like any other settle, so the
         // request that just returned does not pull a handful after it, one small batch at a time.
@@ -75,7 +81,37 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
   function schedule(): void {
     if (scheduled || queue.length === 0) return
     scheduled = true
-    nextTurn(start)
+    // A start that runs before then (a batch filled up) leaves this one pending: one timer per
+    // turn however many batches fill in it, and it finds whatever is queued by then.
+    nextTurn(() => {
+      scheduled = false
+      start()
+    })
+  }
+
+  /** The batch settled within this call; what is still owed (undecided now, or to send again) as a promise, else `undefined`. */
+  function settleNow(settles: SettlesNow, batch: Queued[]): Promise<void> | undefined {
+    let outcomes: (SettleOutcome | undefined)[]
+    try {
+      outcomes = settles({ tenant, settles: batch.map(withoutTenant) })
+    } catch {
+      // Nothing can be told of a batch that threw as a whole: it goes the asynchronous way.
+      return send(batch, 1)
+    }
+    const later: Queued[] = []
+    const decided: Queued[] = []
+    const answers: SettleOutcome[] = []
+    for (let index = 0; index < batch.length; index++) {
+      const outcome = outcomes[index]
+      if (outcome === undefined) later.push(batch[index] as Queued)
+      else {
+        decided.push(batch[index] as Queued)
+        answers.push(outcome)
+      }
+    }
+    const again = account(decided, answers, 1)
+    if (later.length === 0 && again.length === 0) return undefined
+    return Promise.all([later.length > 0 ? send(later, 1) : undefined, again.length > 0 ? resend(again, 2) : undefined]).then(() => undefined)
   }
 
   async function send(batch: Queued[], attempt: number): Promise<void> {
@@ -86,6 +122,18 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
       // The whole request failed (unreachable, a 5xx): every settle of it is still owed.
       outcomes = batch.map(() => ({ ok: false, error: toErrorJson(error) }))
     }
+    const again = account(batch, outcomes, attempt)
+    if (again.length > 0) await resend(again, attempt + 1)
+  }
+
+  /** Sends `batch` again as attempt `attempt`, after the backoff of the one before it. */
+  async function resend(batch: Queued[], attempt: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 2)))
+    await send(batch, attempt)
+  }
+
+  /** Counts each landed settle off the slack, reports those failed for good; returns those to send again. */
+  function account(batch: Queued[], outcomes: readonly SettleOutcome[], attempt: number): Queued[] {
     const again: Queued[] = []
     for (let index = 0; index < batch.length; index++) {
       const item = batch[index] as Queued
@@ -102,18 +150,12 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
       slack -= item.slack
       report(error, item.request)
     }
-    if (again.length === 0) return
-    await new Promise((resolve) => setTimeout(resolve, backoffMs * 2 ** (attempt - 1)))
-    await send(again, attempt + 1)
+    return again
   }
 
   function settleAll(batch: Queued[]): Promise<SettleOutcome[]> {
     if (batch.length > 1 && backend.settleMany) {
-      const settles = batch.map(({ request }) => {
-        const { tenant: _tenant, ...item } = request
-        return item
-      })
-      return backend.settleMany({ tenant, settles }).then((answer) => answer.results)
+      return backend.settleMany({ tenant, settles: batch.map(withoutTenant) }).then((answer) => answer.results)
     }
     return Promise.all(
       batch.map(({ request }) =>
@@ -151,6 +193,12 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
       return slack
     },
   }
+}
+
+/** A queued settle as an item of a batch (the batch names the tenant once). */
+function withoutTenant({ request }: Queued): Omit<SettleRequest, 'tenant'> {
+  const { tenant: _tenant, ...item } = request
+  return item
 }
 
 /** Worth sending again: the backend failed, was unreachable or asked to slow down (a refusal would be refused again). */

@@ -2,7 +2,8 @@ import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entr
 import { prepareAuditEntry, sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
 import { authorizeEach, eachOutcome } from '../backend/each-outcome.ts'
-import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
+import { registerSettlesNow } from '../backend/settles-now.ts'
+import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleManyRequest, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
 import { createEventBus, type EventBus } from '../events/event-bus.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
@@ -278,7 +279,22 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     return hold
   }
 
-  return {
+  /** The batch within this call, for a store that decides synchronously: each outcome, or `undefined` where the store could not decide now. */
+  function settleManyNow(request: SettleManyRequest): (SettleOutcome | undefined)[] {
+    const results: (SettleOutcome | undefined)[] = []
+    for (const item of request.settles) {
+      const settleRequest: SettleRequest = { ...item, tenant: request.tenant }
+      try {
+        const value = runNow(settleLoad(settleRequest), planSettle, settleRequest)
+        results.push(value === NOT_NOW ? undefined : { ok: true, ...value })
+      } catch (error) {
+        results.push({ ok: false, error: toErrorJson(error) })
+      }
+    }
+    return results
+  }
+
+  const backend: HaldirBackend = {
     contractVersion: BACKEND_CONTRACT_VERSION,
     name: store.name,
 
@@ -299,15 +315,19 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     // leaves no trail of promise callbacks for the calls after it to run.
     async settleMany(request) {
       if (transactNow === undefined) return { results: await eachOutcome(request.tenant, request.settles, settle) }
+      const now = settleManyNow(request)
       const results: SettleOutcome[] = []
-      for (const item of request.settles) {
-        const settleRequest: SettleRequest = { ...item, tenant: request.tenant }
-        try {
-          const value = runNow(settleLoad(settleRequest), planSettle, settleRequest)
-          results.push({ ok: true, ...(value === NOT_NOW ? await run(settleLoad(settleRequest), planSettle, settleRequest) : value) })
-        } catch (error) {
-          results.push({ ok: false, error: toErrorJson(error) })
+      for (let index = 0; index < now.length; index++) {
+        const outcome = now[index]
+        if (outcome !== undefined) {
+          results.push(outcome)
+          continue
         }
+        const settleRequest: SettleRequest = { ...(request.settles[index] as SettleManyRequest['settles'][number]), tenant: request.tenant }
+        results.push(await run(settleLoad(settleRequest), planSettle, settleRequest).then(
+          (value): SettleOutcome => ({ ok: true, ...value }),
+          (error: unknown): SettleOutcome => ({ ok: false, error: toErrorJson(error) }),
+        ))
       }
       return { results }
     },
@@ -463,4 +483,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     close: () => store.close(),
   }
+  // The client's settle queue settles a batch within the call when the store decides synchronously.
+  if (transactNow !== undefined) registerSettlesNow(backend, settleManyNow)
+  return backend
 }
