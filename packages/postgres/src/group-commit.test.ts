@@ -24,6 +24,9 @@ function recordingPool(max = 8) {
 /** A group's locked load: the chains of more than one session in one statement. */
 const isGroupLoad = (text: string) => /_chains\('[^']*', array\['[^']*',/.test(text)
 
+/** A transaction decided on known rows: `begin`, the guards, the writes and `commit` in one message. */
+const isOneMessageCommit = (text: string) => text.startsWith('begin') && text.includes('_guard_sessions(') && text.endsWith('commit')
+
 suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const schema = testSchema()
   const pools: pg.Pool[] = []
@@ -196,19 +199,24 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     }
   })
 
-  it('commits a group of known rows in one message (guards, writes, commit) and a crew shares it', async () => {
+  /** A $10 crew of 16 members making $0.01 calls, on a pool that records what it sends (one operation in flight: the rest group). */
+  async function recordedCrew(tenant: string) {
     const recording = recordingPool()
     pools.push(recording.pool)
-    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 } }), tenant: 'snapshot', settle: 'inline' })
+    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 } }), tenant, settle: 'inline' })
     const crew = await haldir.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 10 })
-    const calls = await governedCalls(haldir, 16, 0.01, crew.id)
+    return { recording, haldir, crew, calls: await governedCalls(haldir, 16, 0.01, crew.id) }
+  }
+
+  it('commits a group of known rows in one message (guards, writes, commit) and a crew shares it', async () => {
+    const { recording, haldir, crew, calls } = await recordedCrew('snapshot')
     const burst = () => Promise.all(calls.map(({ call }) => call()))
     await burst()
     const before = recording.sent.length
     await burst()
     const sent = recording.sent.slice(before)
     // Groups after the first know every row: no loading round trip, the guards travel with the writes.
-    const oneMessage = sent.filter((text) => text.startsWith('begin') && text.includes('_guard_sessions(') && text.endsWith('commit'))
+    const oneMessage = sent.filter(isOneMessageCommit)
     expect(oneMessage.length).toBeGreaterThan(0)
     expect(sent.filter(isGroupLoad).length).toBeLessThan(oneMessage.length)
     expect((await haldir.getSpend(crew.id)).totalUsd).toBeCloseTo(0.32, 10)
@@ -216,11 +224,7 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
   })
 
   it("keeps a group on its one message when a member's slice does not cover its call: that member alone goes over its chain", async () => {
-    const recording = recordingPool()
-    pools.push(recording.pool)
-    const haldir = createHaldir({ backend: backendOn({ pool: recording.pool, group: { inFlight: 1 } }), tenant: 'short-slice', settle: 'inline' })
-    const crew = await haldir.createSession({ agentId: 'crew', scopes: ['search'], spendLimit: 10 })
-    const calls = await governedCalls(haldir, 16, 0.01, crew.id)
+    const { recording, haldir, crew, calls } = await recordedCrew('short-slice')
     const last = calls[15] as (typeof calls)[number]
     // The last member's slice holds 32 calls of $0.01: a $0.50 call is more than it covers.
     const big = withHaldir(async () => 'big', { haldir, sessionId: last.session.id, scope: 'search', tool: 'search', cost: 0.5 })
@@ -230,7 +234,7 @@ suite(`postgres group commit${unavailable ? ` (skipped: ${unavailable})` : ''}`,
     expect(outcomes).toEqual([...Array.from({ length: 15 }, () => 'ok'), 'big'])
     const sent = recording.sent.slice(before)
     // The covered calls committed on the snapshot; nothing loaded the group's chains under lock.
-    expect(sent.filter((text) => text.startsWith('begin') && text.includes('_guard_sessions(') && text.endsWith('commit')).length).toBeGreaterThan(0)
+    expect(sent.filter(isOneMessageCommit).length).toBeGreaterThan(0)
     expect(sent.filter(isGroupLoad)).toEqual([])
     const spend = await haldir.getSpend(crew.id)
     expect([spend.totalUsd, spend.reservedUsd]).toEqual([0.16 + 0.15 + 0.5, 0])
