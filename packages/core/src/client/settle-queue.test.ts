@@ -3,6 +3,10 @@ import type { HaldirBackend, SettleManyRequest, SettleRequest } from '../backend
 import { createGovernor } from '../create-governor.ts'
 import { deferredClose } from './deferred-hold.ts'
 import { createSettleQueue } from './settle-queue.ts'
+import { settlesNowOf } from '../backend/settles-now.ts'
+import { createStatefulBackend } from '../engine/create-stateful-backend.ts'
+import { resolveKeys } from '../internal/resolve-keys.ts'
+import { memoryStore } from '../memory/memory-store.ts'
 import { createHaldir } from '../create-haldir.ts'
 import { BackendError } from '../errors/backend-error.ts'
 import type { HaldirError } from '../errors/haldir-error.ts'
@@ -242,6 +246,25 @@ describe('deferred settles', () => {
     await around.queue.flush()
     expect([batches, around.queue.slackMicros]).toEqual([1, 0])
     expect(await around.haldir.getSpend(around.session.id)).toMatchObject({ totalUsd: 0.15, reservedUsd: 0 })
+  })
+
+  it('settle the long way what the store could not decide within the call: its tenant config changed meanwhile', async () => {
+    // Two engines over one store: the second changes the tenant's config behind the first's back.
+    const store = memoryStore({ cacheSize: 1000, maxTenantBytes: 1_000_000 })
+    const keys = resolveKeys({ durable: false, backendName: 'memory' })
+    const first = createStatefulBackend({ store, keys })
+    const second = createStatefulBackend({ store, keys })
+    const haldir = createHaldir({ backend: first, settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    const holds = await Promise.all([1, 2].map(() => haldir.reserve(session.id, 0.1, { tool: 'search' })))
+    await second.putSecret({ tenant: 'default', name: 'api-key', value: 'changed', scopeRequired: null })
+    const settles = holds.map((hold, index) => ({ sessionId: session.id, holdId: hold.id, amountMicros: 40_000 - index * 10_000, outcome: 'ok' as const, action: 'execute', flagged: false, reason: null, details: {} }))
+    // Within the call: neither can be decided on the stale config, and nothing is applied.
+    expect(settlesNowOf(first)?.({ tenant: 'default', settles })).toEqual([undefined, undefined])
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0.2 })
+    const { results } = await (first.settleMany as NonNullable<HaldirBackend['settleMany']>)({ tenant: 'default', settles })
+    expect(results.map((result) => (result.ok ? result.chargedMicros : result.error.code))).toEqual([40_000, 30_000])
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.07, reservedUsd: 0 })
   })
 
   it('refuses an unknown settle mode or a handler that is not a function', () => {

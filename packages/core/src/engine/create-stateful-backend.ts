@@ -316,20 +316,12 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     async settleMany(request) {
       if (transactNow === undefined) return { results: await eachOutcome(request.tenant, request.settles, settle) }
       const now = settleManyNow(request)
-      const results: SettleOutcome[] = []
-      for (let index = 0; index < now.length; index++) {
-        const outcome = now[index]
-        if (outcome !== undefined) {
-          results.push(outcome)
-          continue
-        }
-        const settleRequest: SettleRequest = { ...(request.settles[index] as SettleManyRequest['settles'][number]), tenant: request.tenant }
-        results.push(await run(settleLoad(settleRequest), planSettle, settleRequest).then(
-          (value): SettleOutcome => ({ ok: true, ...value }),
-          (error: unknown): SettleOutcome => ({ ok: false, error: toErrorJson(error) }),
-        ))
-      }
-      return { results }
+      // What the store could not decide now (its tenant config changed) goes the long way.
+      const undecided = request.settles.filter((_, index) => now[index] === undefined)
+      if (undecided.length === 0) return { results: now as SettleOutcome[] }
+      const later = await eachOutcome(request.tenant, undecided, (settleRequest) => run(settleLoad(settleRequest), planSettle, settleRequest))
+      let next = 0
+      return { results: now.map((outcome) => outcome ?? (later[next++] as SettleOutcome)) }
     },
 
     appendAudit: (request) => run({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'self', configVersion: true }, planAppendAudit, request),
