@@ -1,15 +1,15 @@
-import type {
-  SessionControls,
-  SessionUsage,
-  ApprovalRuleRecord,
-  AuditPage,
-  Decision,
-  LoadedState,
-  LoadRequest,
-  SessionRecord,
-  StateStore,
+import {
+  type SessionControls,
+  type SessionUsage,
+  type ApprovalRuleRecord,
+  type AuditPage,
+  type Decision,
+  type LoadedState,
+  type LoadRequest,
+  type SessionRecord,
+  type StateStore,
+  decidesElsewhere,
 } from '@haldir/core/backend'
-import { decidesElsewhere } from '@haldir/core/backend'
 import pg from 'pg'
 import { applyStatements } from './apply-statements.ts'
 import { postgresLedger } from './postgres-ledger.ts'
