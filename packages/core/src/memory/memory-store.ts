@@ -2,12 +2,12 @@ import { LRUCache } from 'lru-cache'
 import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { ApprovalRuleRecord, AuditPage, SessionRecord } from '../backend/haldir-backend.ts'
 import { applySliceChange } from '../engine/slices.ts'
-import type { Changes, CounterChange, Decision, ExpiredHold, HoldClosing, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
+import type { Changes, CounterChange, Decision, ExpiredHold, HoldRecord, HoldUpdate, IdempotencyRecord, LoadedState, LoadRequest, SessionState, StateStore, StoredSecret } from '../engine/state-store.ts'
 import { resultHoldId } from '../engine/result-hold-id.ts'
 import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
 import { nodeKey, peaksOf } from '../ledger/merkle-log.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
-import { RecentMap } from '../internal/recent-map.ts'
+import { type HoldSlot, HoldTable } from './hold-table.ts'
 import { SealLine } from './seal-line.ts'
 
 interface MemorySession extends SessionState {
@@ -39,12 +39,10 @@ export interface MemoryInternals {
  */
 export function memoryStore(options: { cacheSize: number; maxTenantBytes: number }): StateStore & { [memoryInternals]: MemoryInternals } {
   const sessions = new Map<string, MemorySession>()
-  const openHolds = new Map<string, HoldRecord>()
-  // Open holds per root session, and the earliest lease among them: a decision compares one number
-  // and only scans when a lease may have ended.
-  const holdsByRoot = new Map<string, { holds: Set<HoldRecord>; nextExpiry: number }>()
-  // Closed holds are kept only so a repeated settle, or a replayed key, gets the same answer: bounded.
-  const closedHolds = new RecentMap<string, { hold: HoldRecord; entry: AuditEntry; closing: HoldClosing }>(options.cacheSize)
+  // Open holds, with the earliest lease per root session (a decision compares one number and only
+  // scans when a lease may have ended); closed ones are kept only so a repeated settle, or a
+  // replayed key, gets the same answer: bounded.
+  const holds = new HoldTable(options.cacheSize)
   const idempotency = new LRUCache<string, IdempotencyRecord>({ max: options.cacheSize })
   const secrets = new Map<string, StoredSecret>()
   const configVersions = new Map<string, number>()
@@ -132,24 +130,15 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
 
   /** A hold of the tenant as the engine sees it: open, or rebuilt from what was kept of it once closed. */
   function holdOf(tenant: string, holdId: string): { hold: HoldRecord; entry: AuditEntry | null } | null {
-    const open = openHolds.get(holdId)
-    if (open) return open.tenant === tenant ? { hold: open, entry: null } : null
-    const closed = closedHolds.get(holdId)
-    if (!closed || closed.hold.tenant !== tenant) return null
-    return { hold: { ...closed.hold, closed: closed.closing }, entry: closed.entry }
+    const slot = holds.get(holdId)
+    if (!slot || slot.hold.tenant !== tenant) return null
+    if (slot.closing === null) return { hold: slot.hold, entry: null }
+    return { hold: { ...slot.hold, closed: slot.closing }, entry: slot.entry }
   }
 
   function expiredUnder(rootId: string, at: number): ExpiredHold[] {
-    const root = holdsByRoot.get(rootId)
-    if (!root || root.nextExpiry > at) return []
-    const expired: ExpiredHold[] = []
-    let next = Number.POSITIVE_INFINITY
-    for (const hold of root.holds) {
-      if (hold.expiresAt <= at) expired.push({ hold, chain: (sessions.get(hold.sessionId) as MemorySession).chain })
-      if (hold.expiresAt < next) next = hold.expiresAt
-    }
-    root.nextExpiry = next
-    return expired
+    const expired = holds.expiredUnder(rootId, at)
+    return expired.length === 0 ? [] : expired.map((hold) => ({ hold, chain: (sessions.get(hold.sessionId) as MemorySession).chain }))
   }
 
   function load(request: LoadRequest): LoadedState {
@@ -192,24 +181,11 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     moveVersion(tenant)
   }
 
-  function updateHold(update: HoldUpdate): void {
-    const open = openHolds.get(update.holdId)
-    if (open) {
-      open.expiresAt = update.expiresAt
-      open.approval = update.approval
-      const root = holdsByRoot.get(open.rootId)
-      if (root && update.expiresAt < root.nextExpiry) root.nextExpiry = update.expiresAt
-      return
-    }
-    const closed = closedHolds.get(update.holdId)
-    if (closed) closed.hold = { ...closed.hold, approval: update.approval }
-  }
-
   function forgetDecidedApprovals(): void {
     if (approvals.size <= options.cacheSize) return
     for (const [id, { holdId }] of approvals) {
       if (approvals.size <= options.cacheSize) return
-      if (!openHolds.has(holdId)) approvals.delete(id)
+      if (holds.get(holdId)?.closing !== null) approvals.delete(id)
     }
   }
 
@@ -240,11 +216,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     }
     for (let index = 0; index < opened.length; index++) {
       const hold = opened[index] as HoldRecord
-      openHolds.set(hold.id, hold)
-      let root = holdsByRoot.get(hold.rootId)
-      if (!root) holdsByRoot.set(hold.rootId, (root = { holds: new Set(), nextExpiry: hold.expiresAt }))
-      root.holds.add(hold)
-      if (hold.expiresAt < root.nextExpiry) root.nextExpiry = hold.expiresAt
+      holds.open(hold)
       if (hold.approval !== null) {
         approvals.set(hold.approval.id, { tenant: hold.tenant, holdId: hold.id })
         forgetDecidedApprovals()
@@ -256,7 +228,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       ;(sessions.get(change.sessionId) as MemorySession).usage = change.usage
     }
     // Before closings: a hold may change (its approval decided) and close in one operation.
-    for (let index = 0; index < changes.updatedHolds.length; index++) updateHold(changes.updatedHolds[index] as HoldUpdate)
+    for (let index = 0; index < changes.updatedHolds.length; index++) holds.update(changes.updatedHolds[index] as HoldUpdate)
     if (entries.length > 0) {
       let trail = trails.get(changes.tenant)
       if (!trail) trails.set(changes.tenant, (trail = []))
@@ -280,12 +252,10 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     for (let index = 0; index < closing.length; index++) {
       // The change itself is the closing record (its extra holdId is harmless).
       const closed = closing[index] as Changes['closedHolds'][number]
-      const hold = openHolds.get(closed.holdId) as HoldRecord
-      openHolds.delete(closed.holdId)
-      holdsByRoot.get(hold.rootId)?.holds.delete(hold)
+      const slot = holds.get(closed.holdId) as HoldSlot
       let entry = entries[entries.length - 1] as AuditEntry
       for (let at = entries.length - 1; entry.id !== closed.entryId; at--) entry = entries[at - 1] as AuditEntry
-      closedHolds.set(closed.holdId, { hold, entry, closing: closed })
+      holds.close(slot, closed, entry)
     }
     const remember = changes.idempotency
     if (remember) idempotency.set(idempotencyKey(remember.tenant, remember.key), remember)
@@ -438,13 +408,13 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
 
     async listHolds(tenant, sessionId, limit) {
       const out: HoldRecord[] = []
-      for (const hold of openHolds.values()) if (hold.tenant === tenant && (sessionId === null || hold.sessionId === sessionId)) out.push(hold)
+      for (const { hold } of holds.openSlots()) if (hold.tenant === tenant && (sessionId === null || hold.sessionId === sessionId)) out.push(hold)
       return out.sort((a, b) => a.createdAt - b.createdAt).slice(0, limit)
     },
 
     async findExpiredHolds(tenant, at, limit) {
       const out: HoldRecord[] = []
-      for (const hold of openHolds.values()) if (hold.tenant === tenant && hold.expiresAt <= at) out.push(hold)
+      for (const { hold } of holds.openSlots()) if (hold.tenant === tenant && hold.expiresAt <= at) out.push(hold)
       return out.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, limit)
     },
 

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import type { AuditEntry } from '../audit/audit-entry.ts'
+import type { ApprovalState, HoldClosing, HoldRecord } from '../engine/state-store.ts'
+import { HoldTable } from './hold-table.ts'
+
+const hold = (id: string, expiresAt = 1_000, rootId = 'ses_root'): HoldRecord => ({
+  id,
+  tenant: 't',
+  sessionId: rootId,
+  rootId,
+  amountMicros: 1,
+  tool: 'search',
+  scope: null,
+  details: {},
+  createdAt: 0,
+  expiresAt,
+  idempotencyKey: null,
+  closed: null,
+  approval: null,
+})
+const closing: HoldClosing = { entryId: 'aud_1', chargedMicros: 1, expired: false }
+const entry = { id: 'aud_1' } as AuditEntry
+
+function closeIt(table: HoldTable, id: string): void {
+  const slot = table.get(id)
+  if (!slot) throw new Error(`no hold ${id}`)
+  table.close(slot, closing, entry)
+}
+
+describe('HoldTable', () => {
+  it('never forgets an open hold, and remembers a closed one for at least half its size of holds closed after', () => {
+    const table = new HoldTable(10)
+    table.open(hold('long'))
+    for (let index = 0; index < 100; index++) {
+      table.open(hold(`h${index}`))
+      closeIt(table, `h${index}`)
+    }
+    expect(table.get('long')?.closing).toBeNull()
+    expect([...table.openSlots()].map((open) => open.hold.id)).toEqual(['long'])
+    closeIt(table, 'long')
+    expect([...table.openSlots()]).toEqual([])
+    for (let index = 0; index < 5; index++) {
+      table.open(hold(`late${index}`))
+      closeIt(table, `late${index}`)
+    }
+    expect(table.get('long')?.closing).toBe(closing)
+    expect(table.get('long')?.entry).toBe(entry)
+    for (let index = 5; index < 30; index++) {
+      table.open(hold(`late${index}`))
+      closeIt(table, `late${index}`)
+    }
+    expect(table.get('long')).toBeUndefined()
+  })
+
+  it("finds the ended leases among a root's open holds only, however many closed ones were swept past", () => {
+    const table = new HoldTable(1_000)
+    for (let index = 0; index < 200; index++) table.open(hold(`h${index}`, 5_000 + index))
+    table.open(hold('other-root', 10, 'ses_other'))
+    for (let index = 0; index < 199; index++) closeIt(table, `h${index}`)
+    expect(table.expiredUnder('ses_root', 5_198)).toEqual([])
+    expect(table.expiredUnder('ses_root', 5_199).map((open) => open.id)).toEqual(['h199'])
+    expect(table.expiredUnder('ses_other', 10).map((open) => open.id)).toEqual(['other-root'])
+    // A lease moved earlier is found at its new time.
+    const approval = { id: 'apr_1', status: 'approved' } as ApprovalState
+    table.update({ holdId: 'h199', expiresAt: 50, approval })
+    expect(table.get('h199')?.hold.approval).toBe(approval)
+    expect(table.expiredUnder('ses_root', 50).map((open) => open.id)).toEqual(['h199'])
+    closeIt(table, 'h199')
+    expect(table.expiredUnder('ses_root', Number.MAX_SAFE_INTEGER)).toEqual([])
+  })
+})
