@@ -1,7 +1,8 @@
 // Governed call vs bare call on the memory backend, in the same run.
 // Target (issue #2): p50 ≤ 10 µs and p99 ≤ 50 µs per governed call (gate + settle + HMAC audit).
 // With HALDIR_BASELINE=<checkout of an earlier commit, built>, the same calls through that
-// build's @haldir/core run interleaved with this one's, and the ratio is reported.
+// build's @haldir/core run interleaved with this one's, and the ratio is reported; so does
+// sealing one settle entry with each build's seal.
 import * as current from '@haldir/core'
 import { interleaved, measure, report } from './measure.ts'
 
@@ -34,6 +35,34 @@ if (baselinePath) {
     { name: `withHaldir, baseline (${baselinePath})`, run: () => round(baseline, 'withHaldir, baseline') },
   ])
   report('core: governed call, this commit vs baseline (interleaved rounds, medians)', before as never, [now as never])
+
+  // Sealing one entry (canonical body, HMAC, ledger leaf), most of a governed call's work: a
+  // governed call's settle entry taken from each build's own trail (its ledger mark as that build
+  // writes it), sealed again and again by that build.
+  type Kit = typeof import('@haldir/core/backend')
+  const sealer = async (core: Core, kit: Kit) => {
+    const fresh = await governedCall(core, 'seal')
+    await fresh.governed('haldir')
+    const { entries } = await fresh.haldir.getAuditTrail({ sessionId: fresh.session.id })
+    const settled = entries.find((entry) => entry.action === 'execute')
+    if (!settled) throw new Error('no execute entry in the trail')
+    const key = { id: 'bench', key: new Uint8Array(32) }
+    const head = { seq: 0, hash: kit.GENESIS_HASH }
+    const outputs = { bytes: 0, leaves: [] as string[] }
+    return () => {
+      outputs.leaves.length = 0
+      return kit.sealAuditEntry(key, head, { ...settled }, outputs)
+    }
+  }
+  const currentKit = await import('@haldir/core/backend')
+  const baselineKit = (await import(`${baselinePath}/packages/core/dist/backend/index.js`)) as Kit
+  const sealNow = await sealer(current, currentKit)
+  const sealBefore = await sealer(baseline, baselineKit)
+  const [sealedNow, sealedBefore] = await interleaved([
+    { name: 'seal a settle entry, this commit', run: () => measure('seal a settle entry, this commit', sealNow, { calls }) },
+    { name: 'seal a settle entry, baseline', run: () => measure('seal a settle entry, baseline', sealBefore, { calls }) },
+  ])
+  report('core: sealing one settle entry, this commit vs baseline (interleaved rounds, medians)', sealedBefore as never, [sealedNow as never])
 } else {
   const { haldir, session } = mine
   const governedNoArgs = current.withHaldir(mine.search, { haldir, sessionId: session.id, scope: 'search', auditName: 'search', cost: 0.001, recordInput: false })

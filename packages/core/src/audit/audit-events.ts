@@ -81,7 +81,8 @@ export const auditEvents = {
       reason: null,
       costUsd: 0,
       details: request.details,
-      ledger: { op: 'reserve', holdId, amountUsd: microsToUsd(request.amountMicros) },
+      // Ledger marks are written in key order: their canonical JSON is then never sorted.
+      ledger: { amountUsd: microsToUsd(request.amountMicros), holdId, op: 'reserve' },
     }
   },
 
@@ -96,7 +97,7 @@ export const auditEvents = {
       reason: request.reason,
       costUsd: microsToUsd(request.amountMicros),
       details: mergeDetails(hold.details, request.details),
-      ledger: { op: 'settle', holdId: hold.id },
+      ledger: { holdId: hold.id, op: 'settle' },
     }
   },
 
@@ -138,7 +139,7 @@ export const auditEvents = {
       reason: `hold lease ended at ${new Date(hold.expiresAt).toISOString()} before it was settled; $${microsToUsd(hold.amountMicros)} released, nothing charged`,
       costUsd: 0,
       details: mergeDetails(hold.details, { holdId: hold.id, releasedUsd: microsToUsd(hold.amountMicros) }),
-      ledger: { op: 'release', holdId: hold.id },
+      ledger: { holdId: hold.id, op: 'release' },
     }
   },
 
@@ -153,7 +154,7 @@ export const auditEvents = {
       reason: reason ?? 'released by an operator',
       costUsd: 0,
       details: mergeDetails(hold.details, { holdId: hold.id, releasedUsd: microsToUsd(hold.amountMicros) }),
-      ledger: { op: 'release', holdId: hold.id },
+      ledger: { holdId: hold.id, op: 'release' },
     }
   },
 
@@ -182,7 +183,7 @@ export const auditEvents = {
       reason: approval.reason,
       costUsd: 0,
       details: mergeDetails(request.details, { approvalId: approval.id, requestedUsd: microsToUsd(request.amountMicros), expiresAt: new Date(approval.expiresAt).toISOString() }),
-      ledger: { op: 'reserve', holdId: approval.holdId, amountUsd: microsToUsd(request.amountMicros) },
+      ledger: { amountUsd: microsToUsd(request.amountMicros), holdId: approval.holdId, op: 'reserve' },
     }
   },
 
@@ -214,7 +215,7 @@ export const auditEvents = {
       reason,
       costUsd: 0,
       details: { approvalId: approval.id, holdId: hold.id, decidedBy: approval.decidedBy, note: approval.note, releasedUsd: microsToUsd(hold.amountMicros) },
-      ledger: { op: 'release', holdId: hold.id },
+      ledger: { holdId: hold.id, op: 'release' },
     }
   },
 
@@ -229,7 +230,7 @@ export const auditEvents = {
       reason: null,
       costUsd: microsToUsd(hold.amountMicros),
       details: mergeDetails(hold.details, { approvalId }),
-      ledger: { op: 'settle', holdId: hold.id },
+      ledger: { holdId: hold.id, op: 'settle' },
     }
   },
 

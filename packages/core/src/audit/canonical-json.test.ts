@@ -21,6 +21,7 @@ describe('canonicalJson', () => {
     ['arrays of everything', [1, 'two', null, undefined, () => 3, { b: 2, a: 1 }, [], {}]],
     ['a date and a toJSON', { when: new Date(0), custom: { toJSON: () => ({ y: 1, x: 2 }) } }],
     ['numbers', { nan: Number.NaN, inf: Number.POSITIVE_INFINITY, negativeZero: -0, big: 1e21, small: 1e-7 }],
+    ['numbers at the top of arrays', [0.1 + 0.2, Number.NEGATIVE_INFINITY, Number.MAX_VALUE, 5e-324, -1.5e-10, 123456789012345680000]],
   ])('is JSON.stringify with keys sorted: %s', (_name, value) => {
     expect(canonicalJson(value)).toBe(JSON.stringify(sortedCopy(value)))
   })

@@ -16,11 +16,11 @@ export function canonicalEntryBody(entry: Omit<AuditEntry, 'hash'>): string {
   const text = jsonString
   const orNull = (value: string | null) => (value === null ? 'null' : jsonString(value))
   return (
-    `{"action":${text(entry.action)},"agentId":${text(entry.agentId)},"costUsd":${JSON.stringify(entry.costUsd)},"details":${canonicalJson(entry.details)}` +
+    `{"action":${text(entry.action)},"agentId":${text(entry.agentId)},"costUsd":${canonicalJson(entry.costUsd)},"details":${canonicalJson(entry.details)}` +
     // Entries sealed before keys had ids carry none; their body is unchanged.
     `,"flagged":${entry.flagged},"id":${text(entry.id)}${entry.keyId ? `,"keyId":${text(entry.keyId)}` : ''}${entry.ledger ? `,"ledger":${canonicalJson(entry.ledger)}` : ''}` +
     `,"outcome":${text(entry.outcome)},"prevHash":${text(entry.prevHash)}` +
-    `,"reason":${orNull(entry.reason)},"scope":${orNull(entry.scope)},"seq":${JSON.stringify(entry.seq)},"sessionId":${text(entry.sessionId)}` +
+    `,"reason":${orNull(entry.reason)},"scope":${orNull(entry.scope)},"seq":${canonicalJson(entry.seq)},"sessionId":${text(entry.sessionId)}` +
     `,"timestamp":${text(entry.timestamp)},"tool":${text(entry.tool)}}`
   )
 }
