@@ -67,5 +67,13 @@ describe('HoldTable', () => {
     expect(table.expiredUnder('ses_root', 50).map((open) => open.id)).toEqual(['h199'])
     closeIt(table, 'h199')
     expect(table.expiredUnder('ses_root', Number.MAX_SAFE_INTEGER)).toEqual([])
+    // Closing a closed hold again changes nothing: its first closing stands, and the root counts
+    // no hold twice (a hold opened after is still found when its lease ends).
+    const again = table.get('h199')
+    if (!again) throw new Error('no h199')
+    table.close(again, { entryId: 'aud_2', chargedMicros: 0, expired: true }, entry)
+    expect(again.closing).toBe(closing)
+    table.open(hold('fresh', 60))
+    expect(table.expiredUnder('ses_root', 60).map((open) => open.id)).toEqual(['fresh'])
   })
 })

@@ -55,6 +55,8 @@ export class HoldTable {
   }
 
   close(slot: HoldSlot, closing: HoldClosing, entry: AuditEntry): void {
+    // Closed once: a second closing would count its root's open holds down twice.
+    if (slot.closing !== null) return
     slot.closing = closing
     slot.entry = entry
     this.#open.delete(slot.hold.id)
