@@ -1,4 +1,4 @@
-import { type Changes, usdToMicros } from '@haldir/core/backend'
+import { applySliceChange, type Changes, type SliceState, usdToMicros } from '@haldir/core/backend'
 import type { Tables } from './load-statements.ts'
 import { raw, sql } from './sql-text.ts'
 
@@ -11,8 +11,8 @@ interface SessionUpdate {
   revokedAt: number | null
   /** What its controls counted, whole (replaces the stored usage). */
   usage: unknown
-  /** Its slice's moves (`null`: none), and the slice's spend by tool. */
-  slice: { free: number; spent: number; held: number; tools: Record<string, number> } | null
+  /** Its slice's moves summed as deltas (`null`: none), the slice's spend by tool with them. */
+  slice: SliceState | null
 }
 
 /**
@@ -124,14 +124,7 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
     update.spent += change.spentMicros
     update.reserved += change.reservedMicros
     if (change.tool !== null && change.spentMicros !== 0) update.tools.set(change.tool, (update.tools.get(change.tool) ?? 0) + change.spentMicros)
-    const { slice } = change
-    if (slice !== undefined) {
-      const moved = (update.slice ??= { free: 0, spent: 0, held: 0, tools: {} })
-      moved.free += slice.freeMicros
-      moved.spent += slice.spentMicros
-      moved.held += slice.heldMicros
-      if (change.tool !== null && slice.spentMicros !== 0) moved.tools[change.tool] = (moved.tools[change.tool] ?? 0) + slice.spentMicros
-    }
+    if (change.slice !== undefined) applySliceChange((update.slice ??= { freeMicros: 0, spentMicros: 0, byTool: {}, heldMicros: 0 }), change)
   }
   for (const [sessionId, head] of headOf) if (!created.has(sessionId)) updateOf(sessionId).head = head
   for (const revocation of changes.revocations) updateOf(revocation.sessionId).revokedAt = revocation.revokedAt
@@ -154,10 +147,10 @@ function sessionUpdates(tables: Tables, changes: Changes, created: ReadonlySet<s
       update.head?.hash ?? null,
       update.revokedAt,
       update.usage,
-      slice?.free ?? 0,
-      slice?.spent ?? 0,
-      slice?.held ?? 0,
-      slice !== null && Object.keys(slice.tools).length > 0 ? slice.tools : null,
+      slice?.freeMicros ?? 0,
+      slice?.spentMicros ?? 0,
+      slice?.heldMicros ?? 0,
+      slice !== null && Object.keys(slice.byTool).length > 0 ? slice.byTool : null,
     ]
     row.forEach((value, index) => columns[index]?.push(value))
     for (const [tool, micros] of rest) extraTools.push(sql`update ${tables.sessions} set by_tool = ${addTool(tool, micros)} where id = ${sessionId}`)
