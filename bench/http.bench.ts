@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { createHaldir, httpBackend, withHaldir } from '@haldir/core'
 import { createApiKey } from '@haldir/server'
 import { startHaldirServe } from './haldir-serve.ts'
+import { median } from './measure.ts'
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const sequentialCalls = Number(process.env.BENCH_HTTP_CALLS ?? 2_000)
@@ -64,7 +65,6 @@ async function throughput(fn: () => Promise<unknown>, flush: () => Promise<void>
   return Math.round(concurrentCalls / (Number(process.hrtime.bigint() - started) / 1e9))
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
 const figures: Record<string, number[]> = { bare: [], inline: [], deferred: [], inlineThink: [], deferredThink: [], inlineRate: [], deferredRate: [], unbatchedRate: [] }
 const thinkCalls = Math.min(sequentialCalls, 500)
 for (let round = 0; round < rounds; round++) {

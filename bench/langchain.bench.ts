@@ -8,7 +8,7 @@ import { createHaldir } from '@haldir/core'
 import { withHaldir } from '@haldir/langchain'
 import { tool } from '@langchain/core/tools'
 import { z } from 'zod'
-import { measure, report } from './measure.ts'
+import { measure, median, report } from './measure.ts'
 
 const calls = Number(process.env.BENCH_CALLS ?? 20_000)
 const haldir = createHaldir()
@@ -51,7 +51,6 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 report('LangChain tool.invoke, last round', last.bareArgs!, [last.governedArgs!, last.bareCall!, last.governedCall!, last.bareWork!, last.governedWork!])
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 // Each round's figure per row, as the median of the rounds: the mean (all the work) and the p50 (the caller's wait).
 const summary = (title: string, figures: typeof results) => {
   console.log(`\nmedian of ${rounds} rounds, ${title}:`)

@@ -80,6 +80,11 @@ export async function measureConcurrent(
   }
 }
 
+/** The middle value of `values` (the upper of the two middle ones for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
+}
+
 function percentile(sorted: Float64Array, fraction: number): number {
   const index = Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))
   return Math.round((sorted[index] ?? 0) * 100) / 100
@@ -112,17 +117,14 @@ export async function interleaved(
   }
   return variants.map((variant) => {
     const all = samples.get(variant.name) ?? []
-    const median = (pick: (measurement: Measurement) => number) => {
-      const sorted = all.map(pick).sort((a, b) => a - b)
-      return sorted[Math.floor(sorted.length / 2)] ?? 0
-    }
+    const medianOf = (pick: (measurement: Measurement) => number) => median(all.map(pick))
     return {
       name: variant.name,
       calls: all.reduce((sum, measurement) => sum + measurement.calls, 0),
-      p50Us: median((measurement) => measurement.p50Us),
-      p99Us: median((measurement) => measurement.p99Us),
-      meanUs: median((measurement) => measurement.meanUs),
-      callsPerSecond: median((measurement) => measurement.callsPerSecond),
+      p50Us: medianOf((measurement) => measurement.p50Us),
+      p99Us: medianOf((measurement) => measurement.p99Us),
+      meanUs: medianOf((measurement) => measurement.meanUs),
+      callsPerSecond: medianOf((measurement) => measurement.callsPerSecond),
     }
   })
 }

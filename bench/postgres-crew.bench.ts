@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { createHaldir } from '@haldir/core'
 import { postgresBackend } from '@haldir/postgres'
 import { databaseUnavailable, dropSchema, testDatabaseUrl, testMasterKey, testSchema } from '@haldir/postgres/testing'
+import { median } from './measure.ts'
 
 const unavailable = await databaseUnavailable()
 if (unavailable) {
@@ -65,7 +66,6 @@ if (unavailable) {
     off.push(await round('off'))
     on.push(await round('on'))
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
   console.log(`one crew, ${processes} processes × ${concurrency} members, ${calls} governed calls each (gate + deferred settle), ${rounds} interleaved rounds`)
   console.log('| way | crew-wide calls/s (median) | rounds | ratio |')
   console.log('|---|---:|---|---:|')

@@ -11,6 +11,7 @@
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 import { AuditLogger, PolicyEngine } from '@microsoft/agent-governance-sdk'
 import { createHaldir, memoryBackend, withHaldir } from '@haldir/core'
+import { median } from './measure.ts'
 
 const calls = Number(process.env.BENCH_CALLS ?? 100_000)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -117,7 +118,6 @@ for (let round = 0; round < rounds; round++) {
 }
 observer.disconnect()
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 console.log(`\ntail: calls over ${SLOW_US} µs in a loop that never yields, by cause, as a share of all calls (median of ${rounds} rounds of ${calls})`)
 console.log(`| | p50 µs | p99 µs | ${CAUSES.join(' | ')} | all |`)
 console.log(`|---|---:|---:|${CAUSES.map(() => '---:').join('|')}|---:|`)
