@@ -19,10 +19,12 @@ const entries = {
  * the default `createHaldir()` carries; 92.03 KB once the HTTP client batched concurrent gates
  * (the batcher, the batch route and its schema: about 1 KB); 95.5 KB once the engine learned
  * escrowed slices of a parent's budget (95.6 → 97.8 KB: the slice plans, their recall and the
- * memory store's side of them, which the engine carries whether or not slices are on). An
- * HTTP-only client (`httpBackend` + `createGovernor`) is about 40 KB.
+ * memory store's side of them, which the engine carries whether or not slices are on); 96.1 KB
+ * once the memory store kept its open holds map from shrinking and drew id bytes ahead (the slow
+ * calls of a loop that never yields, bench/tail.bench.ts). An HTTP-only client (`httpBackend` +
+ * `createGovernor`) is about 40 KB.
  */
-const CLIENT_PATH_BUDGET = 96 * 1024
+const CLIENT_PATH_BUDGET = 97 * 1024
 
 describe.each(Object.keys(platformConditions) as (keyof typeof platformConditions)[])('bundled for %s', (platform) => {
   it.each(Object.entries(entries))('%s has no node: built-in', async (_name, entry) => {

@@ -43,4 +43,30 @@ describe('newId', () => {
     expect(firsts.size).toBe(3)
     for (const id of firsts) expect(id).not.toBe(`ses_${'A'.repeat(32)}`)
   })
+
+  it('draws a fresh pool ahead only once less than a quarter of it is left, and hands out no byte twice', async () => {
+    vi.resetModules()
+    const fresh = await import('./new-id.ts')
+    const draws = vi.spyOn(crypto, 'getRandomValues')
+    try {
+      const seen = new Set<string>()
+      const mint = (count: number) => {
+        for (let index = 0; index < count; index++) seen.add(fresh.newId('aud'))
+      }
+      // The first id draws the pool (64 KiB): 3,071 more of 16 bytes leave exactly a quarter.
+      mint(3072)
+      expect(draws).toHaveBeenCalledTimes(1)
+      fresh.drawIdsAhead()
+      expect(draws).toHaveBeenCalledTimes(1)
+      // One more id, and less than a quarter is left: drawn ahead, then the ids after come from it.
+      mint(1)
+      fresh.drawIdsAhead()
+      expect(draws).toHaveBeenCalledTimes(2)
+      mint(4095)
+      expect(draws).toHaveBeenCalledTimes(2)
+      expect(seen.size).toBe(3072 + 1 + 4095)
+    } finally {
+      draws.mockRestore()
+    }
+  })
 })

@@ -76,4 +76,19 @@ describe('HoldTable', () => {
     table.open(hold('fresh', 60))
     expect(table.expiredUnder('ses_root', 60).map((open) => open.id)).toEqual(['fresh'])
   })
+
+  it('keeps every open hold, in the order opened, across the rebuilds of its open map', () => {
+    const table = new HoldTable(10_000)
+    for (let index = 0; index < 700; index++) table.open(hold(`h${index}`))
+    // 690 closings: the open map is rebuilt twice (at every 256th), with 444 and then 188 holds open.
+    for (let index = 0; index < 700; index++) if (index % 70 !== 7) closeIt(table, `h${index}`)
+    const open = Array.from({ length: 10 }, (_, index) => `h${index * 70 + 7}`)
+    expect([...table.openSlots()].map((slot) => slot.hold.id)).toEqual(open)
+    for (const id of open) expect(table.get(id)?.closing).toBeNull()
+    expect(table.get('h8')?.closing).toBe(closing)
+    // The map's ballast is keyed by numbers: no hold id, however it is spelled, reaches it.
+    for (const id of ['0', '5', '512']) expect(table.get(id)).toBeUndefined()
+    for (const id of open) closeIt(table, id)
+    expect([...table.openSlots()]).toEqual([])
+  })
 })

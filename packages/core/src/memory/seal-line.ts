@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
 import type { SealOutputs } from '../audit/hash-audit-entry.ts'
 import type { LaterSealing } from '../engine/state-store.ts'
+import { drawIdsAhead } from '../internal/new-id.ts'
 import { nextTurn } from '../internal/next-turn.ts'
 
 /** Entries owed a seal past this many are sealed at once, whatever the turn: the line stays short. */
@@ -70,5 +71,7 @@ export class SealLine {
       this.#sealing.seal({ seq: entry.seq - 1, hash: head.hash }, entry, outputs)
       head.hash = entry.hash
     }
+    // The calls to come mint ids: their random bytes are drawn here, after these callers had their answers.
+    drawIdsAhead()
   }
 }
