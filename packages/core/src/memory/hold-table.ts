@@ -124,7 +124,7 @@ export class HoldTable {
  * closing 200 holds emptied the map, and the calls opening holds after it paid for the refill:
  * the 9th, 17th, 33rd, 65th and 129th call after each batch, up to 0.3% of all calls over 10 µs.
  * 513 keys take the map to 1,024 slots, and it never falls under a quarter full again. Ballast,
- * open holds and deleted slots fit those 1,024 while fewer than 255 holds are open, so no call
+ * open holds and deleted slots fit those 1,024 while at most 255 holds are open, so no call
  * opening one rehashes the map; past that, it grows once, as any map does.
  */
 const BALLAST = 513
