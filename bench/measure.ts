@@ -85,7 +85,8 @@ export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 }
 
-function percentile(sorted: Float64Array, fraction: number): number {
+/** The value at `fraction` of `sorted` (ascending), to two decimals. */
+export function percentile(sorted: Float64Array, fraction: number): number {
   const index = Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))
   return Math.round((sorted[index] ?? 0) * 100) / 100
 }

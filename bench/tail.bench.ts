@@ -14,13 +14,14 @@
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 import { AuditLogger, PolicyEngine } from '@microsoft/agent-governance-sdk'
 import { createHaldir, memoryBackend, withHaldir } from '@haldir/core'
-import { median } from './measure.ts'
+import { median, percentile } from './measure.ts'
 
 const calls = Number(process.env.BENCH_CALLS ?? 100_000)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const BATCH = 200
 const SLOW_US = 10
 const MARKING_CALLS = 5_000
+const WARMUP_CALLS = 10_000
 const oneClient = process.env.TAIL_ONE_CLIENT === '1'
 
 const pauses: { start: number; end: number; major: boolean }[] = []
@@ -46,7 +47,7 @@ interface Round {
 
 /** Times `fn` call by call after a warm-up; `batches`: whether a settle batch lands every {@link BATCH} calls. */
 async function timed(fn: () => Promise<unknown>, batches: boolean): Promise<Round> {
-  for (let index = 0; index < 10_000; index++) await fn()
+  for (let index = 0; index < WARMUP_CALLS; index++) await fn()
   const durations = new Float64Array(calls)
   const starts = new Float64Array(calls)
   pauses.length = 0
@@ -82,7 +83,12 @@ async function timed(fn: () => Promise<unknown>, batches: boolean): Promise<Roun
   }
   const sorted = Float64Array.from(durations).sort()
   const shares = Object.fromEntries(CAUSES.map((cause) => [cause, (counts[cause] / calls) * 100])) as Record<Cause, number>
-  return { p50: sorted[Math.floor(calls * 0.5)] as number, p99: sorted[Math.floor(calls * 0.99)] as number, shares, majors: majors.length }
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), shares, majors: majors.length }
+}
+
+/** The share of calls over 10 µs, whatever the cause (%). */
+function allShare(round: Round): number {
+  return CAUSES.reduce((sum, cause) => sum + round.shares[cause], 0)
 }
 
 /** The first index whose start is at or after `time`. */
@@ -140,15 +146,14 @@ for (const [name, figures] of [
   ['Microsoft AGT, eviction off', theirs],
 ] as const) {
   const share = (cause: Cause) => median(figures.map((round) => round.shares[cause]))
-  const all = median(figures.map((round) => CAUSES.reduce((sum, cause) => sum + round.shares[cause], 0)))
+  const all = median(figures.map(allShare))
   console.log(`| ${name} | ${median(figures.map((round) => round.p50)).toFixed(2)} | ${median(figures.map((round) => round.p99)).toFixed(2)} | ${CAUSES.map((cause) => `${share(cause).toFixed(2)}%`).join(' | ')} | ${all.toFixed(2)}% |`)
 }
 if (oneClient) {
-  console.log(`\none client throughout (TAIL_ONE_CLIENT=1): each round ${calls} timed calls (after 10000 untimed) on the client of the rounds before it`)
+  console.log(`\none client throughout (TAIL_ONE_CLIENT=1): each round: ${calls} timed calls (after ${WARMUP_CALLS} untimed) on the client of the rounds before it`)
   console.log(`| round | major collections | p50 µs | p99 µs | ${CAUSES.join(' | ')} | all |`)
   console.log(`|---|---:|---:|---:|${CAUSES.map(() => '---:').join('|')}|---:|`)
   ours.forEach((round, index) => {
-    const all = CAUSES.reduce((sum, cause) => sum + round.shares[cause], 0)
-    console.log(`| ${index + 1} | ${round.majors} | ${round.p50.toFixed(2)} | ${round.p99.toFixed(2)} | ${CAUSES.map((cause) => `${round.shares[cause].toFixed(2)}%`).join(' | ')} | ${all.toFixed(2)}% |`)
+    console.log(`| ${index + 1} | ${round.majors} | ${round.p50.toFixed(2)} | ${round.p99.toFixed(2)} | ${CAUSES.map((cause) => `${round.shares[cause].toFixed(2)}%`).join(' | ')} | ${allShare(round).toFixed(2)}% |`)
   })
 }
