@@ -6,6 +6,7 @@
 // (all processes' calls over the slowest process's time, settles included), medians of the rounds.
 // BENCH_CREW_PROCESSES (4), BENCH_CREW_CALLS per process (1500), BENCH_CREW_CONCURRENCY per process (16), BENCH_CREW_ROUNDS (3).
 import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createHaldir } from '@haldir/core'
 import { postgresBackend } from '@haldir/postgres'
@@ -31,20 +32,10 @@ if (unavailable) {
     const children = Array.from({ length: processes }, () =>
       spawn(process.execPath, [worker, testDatabaseUrl, schema, testMasterKey, crew.id, slices, String(calls), String(concurrency)], { stdio: ['pipe', 'pipe', 'inherit'] }),
     )
+    // Each child's stdout a line at a time (readline buffers the lines until they are asked for).
     const lines = children.map((child) => {
-      const waiting: ((line: string) => void)[] = []
-      let buffered = ''
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString()
-        let at = buffered.indexOf('\n')
-        while (at !== -1) {
-          const line = buffered.slice(0, at)
-          buffered = buffered.slice(at + 1)
-          waiting.shift()?.(line)
-          at = buffered.indexOf('\n')
-        }
-      })
-      return () => new Promise<string>((resolve) => waiting.push(resolve))
+      const iterator = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+      return async () => (await iterator.next()).value as string
     })
     const readies = lines.map((next) => next())
     await Promise.all(readies)
