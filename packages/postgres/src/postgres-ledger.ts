@@ -77,7 +77,8 @@ export function postgresLedger(options: {
         const extension = extend({
           size,
           peaks: peaks.map((key) => peakHash.get(nodeKey(key.level, key.index)) as string),
-          pending: taken.map(toAuditEntry),
+          pendingCount: taken.length,
+          pendingEntry: (offset) => toAuditEntry(taken[offset] as AuditRow),
           leafHashes: taken.map((row) => row.leaf_hash),
         })
         const drained = rows.length <= limit

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalJson } from './canonical-json.ts'
+import { canonicalJson, keysInOrder } from './canonical-json.ts'
 
 // What canonicalJson must equal: JSON.stringify of a copy whose object keys are inserted in
 // sorted order (integer-like keys aside, which objects always list first: they are checked by hand).
@@ -24,6 +24,15 @@ describe('canonicalJson', () => {
     ['numbers at the top of arrays', [0.1 + 0.2, Number.NEGATIVE_INFINITY, Number.MAX_VALUE, 5e-324, -1.5e-10, 123456789012345680000]],
   ])('is JSON.stringify with keys sorted: %s', (_name, value) => {
     expect(canonicalJson(value)).toBe(JSON.stringify(sortedCopy(value)))
+    // Where keysInOrder says so, the canonical text is JSON.stringify's own (the memory store relies on it).
+    if (keysInOrder(value)) expect(canonicalJson(value)).toBe(JSON.stringify(value))
+  })
+
+  it('tells keys out of order at any depth, through arrays and toJSON', () => {
+    expect([{ a: 1, b: { c: [{ d: 1, e: 2 }] } }, [1, { a: 1 }], new Date(0), 'text', null].map(keysInOrder)).toEqual([true, true, true, true, true])
+    const unordered = [{ b: 1, a: 2 }, { a: { y: 1, x: 2 } }, [{ a: [{ z: 1, y: 2 }] }], { toJSON: () => ({ b: 1, a: 2 }) }, { 9: 'nine', 10: 'ten' }]
+    expect(unordered.map(keysInOrder)).toEqual([false, false, false, false, false])
+    for (const value of unordered) expect(canonicalJson(value)).not.toBe(JSON.stringify(value))
   })
 
   it('sorts keys by UTF-16 code unit, integer-like keys included, whatever order the object lists them in', () => {

@@ -38,3 +38,27 @@ export function canonicalJson(value: unknown): string {
   }
   return `${out}}`
 }
+
+/**
+ * Whether `canonicalJson(value)` lists every object's members in the order the object has them,
+ * as `JSON.stringify` would: no keys out of order at any depth. A store that keeps the canonical
+ * text, and parses it to read, tells from this whether the reader would see the caller's order.
+ */
+export function keysInOrder(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) if (!keysInOrder(value[index])) return false
+    return true
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return keysInOrder((value as { toJSON(): unknown }).toJSON())
+  const record = value as Record<string, unknown>
+  // The keys canonicalJson lists, in the same order: Object.keys.
+  const keys = Object.keys(record)
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string
+    if (index > 0 && (keys[index - 1] as string) > key) return false
+    const member = record[key]
+    if (member !== null && typeof member === 'object' && !keysInOrder(member)) return false
+  }
+  return true
+}

@@ -30,6 +30,8 @@ export interface SealOutputs {
   bytes: number
   /** `null`: no ledger, no leaf hashes. */
   leaves: string[] | null
+  /** The canonical body of the entry sealed last (what its HMAC covers), where a store keeps entries as that. */
+  body?: string
 }
 
 /** The key that seals new entries, with the id each entry records. */
@@ -51,7 +53,10 @@ export function sealAuditEntry(sealing: SealingKey, head: AuditHead, input: Audi
   const body = canonicalEntryBody(entry)
   // The canonical body is about what the entry takes to store, and it is the ledger's leaf: both
   // come from the string already built for the HMAC (the leaf from the same encoding of it).
-  if (outputs) outputs.bytes += body.length + 64
+  if (outputs) {
+    outputs.bytes += body.length + 64
+    outputs.body = body
+  }
   const leaves = outputs?.leaves
   if (leaves) {
     const [hmac, leaf] = hmacAndLeafHex(sealing.key, entry.prevHash, body)

@@ -48,6 +48,8 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   bytes = 0
   /** The ledger leaf hash of each entry, in order (`null` when the backend keeps no ledger). */
   leaves: string[] | null
+  /** The canonical body of the entry sealed last (sealing writes it; declared so every draft has one shape). */
+  body = ''
   /** What the sessions' controls counted (budget windows, rate limits, caps, alerts); made on first use. */
   book: UsageBook | null = null
   /** The operation's answer, or the refusal to report once the changes are applied. */

@@ -63,9 +63,11 @@ export function createLedgerOperations(options: { store: StateStore; keys: Resol
     for (;;) {
       let added = 0
       const size = await store.extendLog(tenant, SEQUENCE_BATCH, (log) => {
-        added = log.pending.length
+        added = log.pendingCount
         // The leaf was computed when the entry was sealed; an entry stored without one gets it now.
-        return appendLeaves(log.size, log.peaks, log.pending.map((entry, offset) => log.leafHashes[offset] ?? entryLeafHash(entry)))
+        const leaves: string[] = []
+        for (let offset = 0; offset < log.pendingCount; offset++) leaves.push(log.leafHashes[offset] ?? entryLeafHash(log.pendingEntry(offset)))
+        return appendLeaves(log.size, log.peaks, leaves)
       })
       if (added < SEQUENCE_BATCH) return size
     }

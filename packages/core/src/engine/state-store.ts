@@ -287,8 +287,10 @@ export interface LogState {
   size: number
   /** The hashes of `peaksOf(size)`, in that order. */
   peaks: string[]
-  /** Entries not in the log yet, in the order they join it (at most the limit asked): pending[i] becomes leaf `size + i`. */
-  pending: AuditEntry[]
+  /** How many entries are not in the log yet (at most the limit asked): pending entry `i` becomes leaf `size + i`. */
+  pendingCount: number
+  /** Pending entry `offset`: read only where it has no stored leaf hash (a store may keep entries in a form that costs to read). */
+  pendingEntry(offset: number): AuditEntry
   /** The leaf hash stored with each pending entry when it was sealed (`null` where there is none). */
   leafHashes: (string | null)[]
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { ApprovalState, HoldClosing, HoldRecord } from '../engine/state-store.ts'
 import { HoldTable } from './hold-table.ts'
+import { EntryBytes } from './entry-bytes.ts'
+import { SessionTrail } from './session-trail.ts'
 
 const hold = (id: string, expiresAt = 1_000, rootId = 'ses_root'): HoldRecord => ({
   id,
@@ -19,12 +20,12 @@ const hold = (id: string, expiresAt = 1_000, rootId = 'ses_root'): HoldRecord =>
   approval: null,
 })
 const closing: HoldClosing = { entryId: 'aud_1', chargedMicros: 1, expired: false }
-const entry = { id: 'aud_1' } as AuditEntry
+const trail = new SessionTrail('a', new EntryBytes())
 
 function closeIt(table: HoldTable, id: string): void {
   const slot = table.get(id)
   if (!slot) throw new Error(`no hold ${id}`)
-  table.close(slot, closing, entry)
+  table.close(slot, closing, trail, 7)
 }
 
 describe('HoldTable', () => {
@@ -44,7 +45,8 @@ describe('HoldTable', () => {
       closeIt(table, `late${index}`)
     }
     expect(table.get('long')?.closing).toBe(closing)
-    expect(table.get('long')?.entry).toBe(entry)
+    expect(table.get('long')?.closedIn).toBe(trail)
+    expect(table.get('long')?.closedAt).toBe(7)
     for (let index = 5; index < 30; index++) {
       table.open(hold(`late${index}`))
       closeIt(table, `late${index}`)
@@ -71,8 +73,9 @@ describe('HoldTable', () => {
     // no hold twice (a hold opened after is still found when its lease ends).
     const again = table.get('h199')
     if (!again) throw new Error('no h199')
-    table.close(again, { entryId: 'aud_2', chargedMicros: 0, expired: true }, entry)
+    table.close(again, { entryId: 'aud_2', chargedMicros: 0, expired: true }, new SessionTrail('b', new EntryBytes()), 9)
     expect(again.closing).toBe(closing)
+    expect([again.closedIn, again.closedAt]).toEqual([trail, 7])
     table.open(hold('fresh', 60))
     expect(table.expiredUnder('ses_root', 60).map((open) => open.id)).toEqual(['fresh'])
   })

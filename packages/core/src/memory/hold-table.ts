@@ -1,13 +1,16 @@
-import type { AuditEntry } from '../audit/audit-entry.ts'
 import type { HoldClosing, HoldRecord, HoldUpdate } from '../engine/state-store.ts'
 import { RecentMap } from '../internal/recent-map.ts'
+import type { SessionTrail } from './session-trail.ts'
 
 /** A hold as the memory store keeps it: open (`closing === null`), or closed and remembered for a while. */
 export interface HoldSlot {
   hold: HoldRecord
-  /** Set once the hold is closed, with the entry that closed it. */
+  /** Set once the hold is closed, with where the entry that closed it is kept (its session's trail, at an index). */
   closing: HoldClosing | null
-  entry: AuditEntry | null
+  // Where, not the entry: a closed hold is remembered for a long while, and the entry as an object
+  // would keep ten heap objects alive with it (the trail keeps it compact).
+  closedIn: SessionTrail | null
+  closedAt: number
 }
 
 /** The open holds of one root session, and the earliest lease among them. */
@@ -51,7 +54,7 @@ export class HoldTable {
   }
 
   open(hold: HoldRecord): void {
-    const slot: HoldSlot = { hold, closing: null, entry: null }
+    const slot: HoldSlot = { hold, closing: null, closedIn: null, closedAt: -1 }
     this.#open.set(hold.id, slot)
     let root = this.#roots.get(hold.rootId)
     if (!root) this.#roots.set(hold.rootId, (root = { slots: [], open: 0, nextExpiry: hold.expiresAt }))
@@ -60,11 +63,13 @@ export class HoldTable {
     if (hold.expiresAt < root.nextExpiry) root.nextExpiry = hold.expiresAt
   }
 
-  close(slot: HoldSlot, closing: HoldClosing, entry: AuditEntry): void {
+  /** Closes the hold with the entry kept in `trail` at `index`. */
+  close(slot: HoldSlot, closing: HoldClosing, trail: SessionTrail, index: number): void {
     // Closed once: a second closing would count its root's open holds down twice.
     if (slot.closing !== null) return
     slot.closing = closing
-    slot.entry = entry
+    slot.closedIn = trail
+    slot.closedAt = index
     this.#open.delete(slot.hold.id)
     if (++this.#deleted >= REBUILD_AFTER) this.#rebuild()
     this.#closed.set(slot.hold.id, slot)

@@ -7,21 +7,25 @@ import { resultHoldId } from '../engine/result-hold-id.ts'
 import { QuotaExceededError } from '../errors/quota-exceeded-error.ts'
 import { nodeKey, peaksOf } from '../ledger/merkle-log.ts'
 import type { TreeHead } from '../ledger/tree-head.ts'
+import { EntryBytes } from './entry-bytes.ts'
 import { type HoldSlot, HoldTable } from './hold-table.ts'
 import { SealLine } from './seal-line.ts'
+import { type EntryFilter, SessionTrail } from './session-trail.ts'
+import { TenantTrail } from './tenant-trail.ts'
 
 interface MemorySession extends SessionState {
   /** The session, then its ancestors: fixed at creation, so loading a chain never walks a map. */
   chain: MemorySession[]
   children: MemorySession[]
   byTool: Map<string, number>
-  entries: AuditEntry[]
+  trail: SessionTrail
 }
 
 /** Where the conformance suite reaches in to tamper with stored entries; not public API. */
 export const memoryInternals = Symbol.for('haldir.memory.internals')
 
 export interface MemoryInternals {
+  /** The session's entries, to change, remove and reorder in place: from then on the session reads them. */
   entriesOf(sessionId: string): AuditEntry[]
   /** The session's state itself (counters, head), to change as an attacker could. */
   stateOf(sessionId: string): SessionState
@@ -50,16 +54,17 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
   // Every approval by id, in request order (its hold has the rest). Decided ones are dropped
   // oldest first past `cacheSize`, like closed holds; waiting ones stay as long as their hold.
   const approvals = new Map<string, { tenant: string; holdId: string }>()
-  const trails = new Map<string, AuditEntry[]>()
+  const trails = new Map<string, TenantTrail>()
+  // Every sealed entry's bytes, outside the JavaScript heap; the trails hold numbers into it.
+  const entryBytes = new EntryBytes()
   // About how much each tenant keeps here (entries, sessions' metadata, secrets): one tenant cannot
   // grow the process without bound.
   const tenantBytes = new Map<string, number>()
-  // The ledger: per tenant, the log (which entry is which leaf) and its complete nodes.
-  // Per tenant: which entry (and session) each leaf is, an index of leaves by entry built only when a
-  // proof asks, and the nodes by level (level 0: leaf hashes), each level an array by index.
+  // The ledger: per tenant, the log and its complete nodes. Leaf `p` is the entry at position `p`
+  // of the tenant's trail. Per tenant: the log's size, an index of leaves by entry id built only
+  // when a proof asks, and the nodes by level (level 0: leaf hashes), each level an array by index.
   interface MemoryLog {
-    leafEntryIds: string[]
-    leafSessionIds: string[]
+    size: number
     leafIndex: Map<string, number>
     indexed: number
     levels: string[][]
@@ -81,7 +86,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
   }
   const logOf = (tenant: string) => {
     let log = logs.get(tenant)
-    if (!log) logs.set(tenant, (log = { leafEntryIds: [], leafSessionIds: [], leafIndex: new Map(), indexed: 0, levels: [] }))
+    if (!log) logs.set(tenant, (log = { size: 0, leafIndex: new Map(), indexed: 0, levels: [] }))
     return log
   }
   const nodeOf = (levels: string[][], level: number, index: number): string | undefined => levels[level]?.[index]
@@ -133,7 +138,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     const slot = holds.get(holdId)
     if (!slot || slot.hold.tenant !== tenant) return null
     if (slot.closing === null) return { hold: slot.hold, entry: null }
-    return { hold: { ...slot.hold, closed: slot.closing }, entry: slot.entry }
+    return { hold: { ...slot.hold, closed: slot.closing }, entry: slot.closedIn?.storedAt(slot.closedAt) ?? null }
   }
 
   function expiredUnder(rootId: string, at: number): ExpiredHold[] {
@@ -189,6 +194,9 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     }
   }
 
+  // Where each of an apply's entries went in its session's trail (reused: most applies add one or two).
+  const addedAt: number[] = []
+
   // Indexed loops over each kind of change: most are empty on the hot path, and for-of over
   // the engine's shared frozen empty array would make these loops polymorphic.
   function apply(changes: Changes): void {
@@ -196,7 +204,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     for (let index = 0; index < createdSessions.length; index++) {
       const created = createdSessions[index] as SessionState
       const parent = created.record.parentId === null ? undefined : sessions.get(created.record.parentId)
-      const session: MemorySession = { ...created, chain: [], children: [], byTool: new Map(), entries: [] }
+      const session: MemorySession = { ...created, chain: [], children: [], byTool: new Map(), trail: new SessionTrail(created.record.agentId, entryBytes) }
       session.chain = [session, ...(parent?.chain ?? [])]
       parent?.children.push(session)
       sessions.set(session.record.id, session)
@@ -231,7 +239,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     for (let index = 0; index < changes.updatedHolds.length; index++) holds.update(changes.updatedHolds[index] as HoldUpdate)
     if (entries.length > 0) {
       let trail = trails.get(changes.tenant)
-      if (!trail) trails.set(changes.tenant, (trail = []))
+      if (!trail) trails.set(changes.tenant, (trail = new TenantTrail()))
       if (changes.leaves) {
         const leaves = leavesOf(changes.tenant)
         for (let index = 0; index < changes.leaves.length; index++) leaves.push(changes.leaves[index] as string)
@@ -240,22 +248,24 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       for (let index = 0; index < entries.length; index++) {
         const entry = entries[index] as AuditEntry
         const session = sessions.get(entry.sessionId) as MemorySession
-        session.entries.push(entry)
+        const at = session.trail.add(entry)
+        addedAt[index] = at
         // The head object is the store's own (plans only read it before apply): advance it in place.
         session.head.seq = entry.seq
-        // Sealing later, the head's hash moves when the entry is sealed.
+        // Sealing later, the head's hash moves when the entry is sealed (and the entry is kept compact).
         if (line === null) session.head.hash = entry.hash
-        else line.add(entry, session.head, owed)
-        trail.push(entry)
+        else line.add(entry, session.head, owed, session.trail, at)
+        trail.add(session.trail, at)
       }
     }
     for (let index = 0; index < closing.length; index++) {
       // The change itself is the closing record (its extra holdId is harmless).
       const closed = closing[index] as Changes['closedHolds'][number]
       const slot = holds.get(closed.holdId) as HoldSlot
-      let entry = entries[entries.length - 1] as AuditEntry
-      for (let at = entries.length - 1; entry.id !== closed.entryId; at--) entry = entries[at - 1] as AuditEntry
-      holds.close(slot, closed, entry)
+      let at = entries.length - 1
+      while ((entries[at] as AuditEntry).id !== closed.entryId) at--
+      const entry = entries[at] as AuditEntry
+      holds.close(slot, closed, (sessions.get(entry.sessionId) as MemorySession).trail, addedAt[at] as number)
     }
     const remember = changes.idempotency
     if (remember) idempotency.set(idempotencyKey(remember.tenant, remember.key), remember)
@@ -281,7 +291,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
         sealed()
         const session = sessions.get(sessionId)
         if (!session) throw new Error(`no session ${sessionId}`)
-        return session.entries
+        return session.trail.edit()
       },
       stateOf(sessionId) {
         sealed()
@@ -295,7 +305,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
         if (!session) throw new Error(`no session ${sessionId}`)
         // The tenant's trail keeps its positions (the log is aligned with it); the session and its entries go.
         sessions.delete(sessionId)
-        session.entries.length = 0
+        session.trail.forget()
       },
       secret: (tenant, name) => secrets.get(secretKey(tenant, name)),
       setSecret: (tenant, secret) => void secrets.set(secretKey(tenant, secret.name), secret),
@@ -328,21 +338,26 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     async readTrail(tenant, sessionId) {
       sealed()
       const session = find(tenant, sessionId)
-      return session ? { entries: session.entries, head: session.head } : null
+      return session ? { entries: session.trail.entries(), head: session.head } : null
     },
 
     async queryAudit(query): Promise<AuditPage> {
       sealed()
-      const source = query.sessionId !== null ? (find(query.tenant, query.sessionId)?.entries ?? []) : (trails.get(query.tenant) ?? [])
-      const matching = source.filter(
-        (entry) =>
-          (query.agentId === null || entry.agentId === query.agentId) &&
-          (query.outcome === null || entry.outcome === query.outcome) &&
-          (query.flagged === null || entry.flagged === query.flagged),
-      )
-      const entries = matching.slice(query.offset, query.offset + query.limit)
+      // A session's entries as it reads them, or the tenant's as stored: only the page is parsed.
+      const source = query.sessionId !== null ? (find(query.tenant, query.sessionId)?.trail ?? null) : (trails.get(query.tenant) ?? null)
+      const entries: AuditEntry[] = []
+      let count = 0
+      if (source !== null) {
+        const filter: EntryFilter = query
+        const filtered = query.agentId !== null || query.outcome !== null || query.flagged !== null
+        for (let index = 0; index < source.length; index++) {
+          if (filtered && !source.matches(index, filter)) continue
+          if (count >= query.offset && entries.length < query.limit) entries.push(source.at(index))
+          count++
+        }
+      }
       const next = query.offset + entries.length
-      return { count: matching.length, entries, nextOffset: next < matching.length ? next : null }
+      return { count, entries, nextOffset: next < count ? next : null }
     },
 
     async putSecret(tenant, secret) {
@@ -427,22 +442,24 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
     async extendLog(tenant, limit, extend) {
       sealed()
       const log = logOf(tenant)
-      const trail = trails.get(tenant) ?? []
-      const size = log.leafEntryIds.length
-      const pending = trail.slice(size, size + limit)
-      const leafHashes = (sealedLeaves.get(tenant) ?? []).slice(size, size + pending.length)
-      const extension = extend({ size, peaks: peaksOf(size).map((key) => nodeOf(log.levels, key.level, key.index) as string), pending, leafHashes })
-      for (let offset = 0; offset < extension.size - size; offset++) {
-        const entry = pending[offset] as AuditEntry
-        log.leafEntryIds.push(entry.id)
-        log.leafSessionIds.push(entry.sessionId)
-      }
+      const trail = trails.get(tenant)
+      const { size } = log
+      const pendingCount = Math.max(0, Math.min(limit, (trail?.length ?? 0) - size))
+      const leafHashes = (sealedLeaves.get(tenant) ?? []).slice(size, size + pendingCount)
+      const extension = extend({
+        size,
+        peaks: peaksOf(size).map((key) => nodeOf(log.levels, key.level, key.index) as string),
+        pendingCount,
+        pendingEntry: (offset) => (trail as TenantTrail).at(size + offset),
+        leafHashes,
+      })
       for (const node of extension.nodes) (log.levels[node.level] ??= [])[node.index] = node.hash
+      log.size = extension.size
       return extension.size
     },
 
     async logSize(tenant) {
-      return logs.get(tenant)?.leafEntryIds.length ?? 0
+      return logs.get(tenant)?.size ?? 0
     },
 
     async readLogNodes(tenant, keys) {
@@ -457,23 +474,20 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
 
     async leafIndexOf(tenant, entryId) {
       const log = logs.get(tenant)
-      if (!log) return null
-      for (; log.indexed < log.leafEntryIds.length; log.indexed++) log.leafIndex.set(log.leafEntryIds[log.indexed] as string, log.indexed)
+      const trail = trails.get(tenant)
+      if (!log || !trail) return null
+      for (; log.indexed < log.size; log.indexed++) log.leafIndex.set(trail.idAt(log.indexed), log.indexed)
       return log.leafIndex.get(entryId) ?? null
     },
 
     async readLogEntries(tenant, from, limit) {
       sealed()
-      const log = logs.get(tenant)
-      const leaves = (log?.leafEntryIds.slice(from, from + limit) ?? []).map((entryId, offset) => ({ entryId, sessionId: log?.leafSessionIds[from + offset] as string }))
+      const size = logs.get(tenant)?.size ?? 0
+      const trail = trails.get(tenant)
+      const out: { leafIndex: number; entry: AuditEntry | null }[] = []
       // Entries are found where they live (their session's trail), so one removed there is missing here too.
-      const bySession = new Map<string, Map<string, AuditEntry>>()
-      const entryOf = (sessionId: string, entryId: string) => {
-        let index = bySession.get(sessionId)
-        if (!index) bySession.set(sessionId, (index = new Map((sessions.get(sessionId)?.entries ?? []).map((entry) => [entry.id, entry]))))
-        return index.get(entryId) ?? null
-      }
-      return leaves.map((leaf, offset) => ({ leafIndex: from + offset, entry: entryOf(leaf.sessionId, leaf.entryId) }))
+      for (let leafIndex = Math.max(0, from); trail && leafIndex < Math.min(size, from + limit); leafIndex++) out.push({ leafIndex, entry: trail.find(leafIndex) })
+      return out
     },
 
     async recordTreeHead(tenant, head) {
@@ -489,7 +503,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
 
     async tenantsWithPendingEntries() {
       const out: string[] = []
-      for (const [tenant, trail] of trails) if (trail.length > (logs.get(tenant)?.leafEntryIds.length ?? 0)) out.push(tenant)
+      for (const [tenant, trail] of trails) if (trail.length > (logs.get(tenant)?.size ?? 0)) out.push(tenant)
       return out
     },
 
@@ -498,7 +512,7 @@ export function memoryStore(options: { cacheSize: number; maxTenantBytes: number
       const root = find(tenant, sessionId)
       if (!root) return null
       const money = settledMoney(root)
-      return { spentMicros: money.spentMicros, reservedMicros: money.reservedMicros, trails: subtreeOf(root).map((session) => session.entries) }
+      return { spentMicros: money.spentMicros, reservedMicros: money.reservedMicros, trails: subtreeOf(root).map((session) => session.trail.entries()) }
     },
 
     async sessionIds(tenant) {

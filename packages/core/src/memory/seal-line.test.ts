@@ -12,6 +12,8 @@ import { createStatefulBackend } from '../engine/create-stateful-backend.ts'
 import { resolveKeys } from '../internal/resolve-keys.ts'
 import type { Haldir } from '../types.ts'
 import { SEAL_LINE_LIMIT, SealLine } from './seal-line.ts'
+import { EntryBytes } from './entry-bytes.ts'
+import { SessionTrail } from './session-trail.ts'
 
 const sealing = { id: 'k1', key: new Uint8Array(32).fill(7) }
 const turn = () => new Promise((resolve) => setImmediate(resolve))
@@ -36,7 +38,13 @@ describe('the seal line', () => {
     const b: AuditHead = { seq: 0, hash: GENESIS_HASH }
     // Two sessions' entries interleaved, as concurrent agents append them.
     const entries = [placed('ses_a', a), placed('ses_b', b), placed('ses_a', a), placed('ses_a', a), placed('ses_b', b)]
-    for (const entry of entries) sealLine.add(entry, entry.sessionId === 'ses_a' ? a : b, leaves)
+    const trails = { ses_a: new SessionTrail('a', new EntryBytes()), ses_b: new SessionTrail('a', new EntryBytes()) }
+    for (const entry of entries) {
+      const trail = trails[entry.sessionId as keyof typeof trails]
+      sealLine.add(entry, entry.sessionId === 'ses_a' ? a : b, leaves, trail, trail.add(entry))
+    }
+    // Until sealed, a trail keeps the entry itself.
+    expect(trails.ses_a.storedAt(1)).toBe(entries[2])
     expect(entries.every((entry) => entry.hash === UNSEALED && entry.prevHash === UNSEALED)).toBe(true)
     expect(sealLine.size).toBe(5)
     await turn()
@@ -51,20 +59,25 @@ describe('the seal line', () => {
     expect(sealAuditEntry(sealing, { seq: 1, hash: a1.hash }, copy).hash).toBe(a2.hash)
     // Leaves in the order applied, each the entry's own.
     expect(leaves).toEqual(entries.map(entryLeafHash))
+    // Once sealed, each trail reads its entries back as sealed, in fresh objects.
+    expect(trails.ses_a.entries()).toEqual([a1, a2, a3])
+    expect(trails.ses_b.entries()).toEqual([b1, b2])
+    expect(trails.ses_a.storedAt(1)).not.toBe(a2)
   })
 
   it('seals at once when it grows to its limit, whatever the turn', () => {
     const sealLine = line()
     const head: AuditHead = { seq: 0, hash: GENESIS_HASH }
     const entries: AuditEntry[] = []
+    const trail = new SessionTrail('a', new EntryBytes())
     for (let index = 0; index < SEAL_LINE_LIMIT - 1; index++) {
       const entry = placed('ses_a', head)
       entries.push(entry)
-      sealLine.add(entry, head, null)
+      sealLine.add(entry, head, null, trail, trail.add(entry))
     }
     expect(entries.some((entry) => entry.hash !== UNSEALED)).toBe(false)
     const last = placed('ses_a', head)
-    sealLine.add(last, head, null)
+    sealLine.add(last, head, null, trail, trail.add(last))
     expect(sealLine.size).toBe(0)
     expect(last.hash).toMatch(/^[0-9a-f]{64}$/)
     expect(head.hash).toBe(last.hash)

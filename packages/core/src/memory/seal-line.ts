@@ -3,6 +3,7 @@ import type { SealOutputs } from '../audit/hash-audit-entry.ts'
 import type { LaterSealing } from '../engine/state-store.ts'
 import { drawIdsAhead } from '../internal/new-id.ts'
 import { nextTurn } from '../internal/next-turn.ts'
+import type { SessionTrail } from './session-trail.ts'
 
 /** Entries owed a seal past this many are sealed at once, whatever the turn: the line stays short. */
 export const SEAL_LINE_LIMIT = 1024
@@ -21,9 +22,12 @@ export class SealLine {
   // and where its leaf hash goes (its tenant's leaves; `null` without a ledger).
   #heads: AuditHead[] = []
   #leaves: (string[] | null)[] = []
+  // Where each entry is kept (its session's trail, at an index): once sealed, it is kept compact there.
+  #trails: SessionTrail[] = []
+  #indexes: number[] = []
   #scheduled = false
   // One outputs object for every seal: the line runs to the end without anything else in between.
-  readonly #outputs: SealOutputs = { bytes: 0, leaves: null }
+  readonly #outputs: SealOutputs = { bytes: 0, leaves: null, body: '' }
 
   constructor(sealing: LaterSealing) {
     this.#sealing = sealing
@@ -38,11 +42,13 @@ export class SealLine {
     return this.#entries.length
   }
 
-  /** Owes `entry` a seal after `head` (its session's head, already at the entry's `seq`). */
-  add(entry: AuditEntry, head: AuditHead, leaves: string[] | null): void {
+  /** Owes `entry` (kept in `trail` at `index`) a seal after `head` (its session's head, already at the entry's `seq`). */
+  add(entry: AuditEntry, head: AuditHead, leaves: string[] | null, trail: SessionTrail, index: number): void {
     this.#entries.push(entry)
     this.#heads.push(head)
     this.#leaves.push(leaves)
+    this.#trails.push(trail)
+    this.#indexes.push(index)
     if (this.#entries.length >= SEAL_LINE_LIMIT) this.sealAll()
     else if (!this.#scheduled) {
       this.#scheduled = true
@@ -59,10 +65,14 @@ export class SealLine {
     if (entries.length === 0) return
     const heads = this.#heads
     const leaves = this.#leaves
+    const trails = this.#trails
+    const indexes = this.#indexes
     // Taken off the line first: should a seal throw, no entry is sealed twice or out of order.
     this.#entries = []
     this.#heads = []
     this.#leaves = []
+    this.#trails = []
+    this.#indexes = []
     const outputs = this.#outputs
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as AuditEntry
@@ -70,6 +80,7 @@ export class SealLine {
       outputs.leaves = leaves[index] ?? null
       this.#sealing.seal({ seq: entry.seq - 1, hash: head.hash }, entry, outputs)
       head.hash = entry.hash
+      ;(trails[index] as SessionTrail).sealed(indexes[index] as number, entry, outputs.body as string)
     }
     // The calls to come mint ids: their random bytes are drawn here, after these callers had their answers.
     drawIdsAhead()
