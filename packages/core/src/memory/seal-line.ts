@@ -78,9 +78,11 @@ export class SealLine {
       const entry = entries[index] as AuditEntry
       const head = heads[index] as AuditHead
       outputs.leaves = leaves[index] ?? null
+      // Cleared first: a seal that reports no body leaves the entry kept as it is, never with another's body.
+      outputs.body = ''
       this.#sealing.seal({ seq: entry.seq - 1, hash: head.hash }, entry, outputs)
       head.hash = entry.hash
-      ;(trails[index] as SessionTrail).sealed(indexes[index] as number, entry, outputs.body as string)
+      ;(trails[index] as SessionTrail).sealed(indexes[index] as number, entry, outputs.body)
     }
     // The calls to come mint ids: their random bytes are drawn here, after these callers had their answers.
     drawIdsAhead()

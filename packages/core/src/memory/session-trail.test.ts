@@ -3,7 +3,9 @@ import type { AuditEntry } from '../audit/audit-entry.ts'
 import { canonicalEntryBody } from '../audit/hash-audit-entry.ts'
 import { createHaldir } from '../create-haldir.ts'
 import { memoryBackend } from './memory-backend.ts'
-import { memoryInternals } from './memory-store.ts'
+import { createStatefulBackend } from '../engine/create-stateful-backend.ts'
+import { resolveKeys } from '../internal/resolve-keys.ts'
+import { memoryInternals, memoryStore } from './memory-store.ts'
 import { EntryBytes } from './entry-bytes.ts'
 import { SessionTrail } from './session-trail.ts'
 
@@ -44,6 +46,16 @@ describe('SessionTrail', () => {
     // A seal reported for another object at that index (stale) changes nothing.
     trail.sealed(index, entry('aud_x', 'ok', false), '{}')
     expect(trail.storedAt(index)).toEqual(stored)
+  })
+
+  it('keeps the entry itself where a seal reported no body, or a hash it cannot keep', () => {
+    const trail = new SessionTrail('a', new EntryBytes())
+    const unreported = entry('aud_1', 'ok', false)
+    const odd = { ...entry('aud_2', 'ok', false), hash: 'short' }
+    trail.sealed(trail.add(unreported), unreported, '')
+    trail.sealed(trail.add(odd), odd, canonicalEntryBody(odd))
+    expect(trail.storedAt(0)).toBe(unreported)
+    expect(trail.storedAt(1)).toBe(odd)
   })
 
   it('filters by agent, outcome and flag without parsing, as the entries themselves would', () => {
@@ -157,6 +169,21 @@ describe('the memory store keeps sealed entries compact', () => {
       expect(page.entries).toEqual(expected.slice(1, 4))
       expect(page.nextOffset).toBe(expected.length > 4 ? 4 : null)
     }
+  })
+
+  it('keeps reading and verifying when the sealer reports no body (the line never reuses the last one)', async () => {
+    const store = memoryStore({ cacheSize: 1000, maxTenantBytes: 1_000_000 })
+    const sealLater = (store.sealLater as NonNullable<typeof store.sealLater>).bind(store)
+    // A sealer that seals as the engine does, and reports the body of its first seal only.
+    let seals = 0
+    store.sealLater = (sealing) => sealLater({ ...sealing, seal: (head, sealed, outputs) => sealing.seal(head, sealed, seals++ === 0 ? outputs : { bytes: 0, leaves: outputs.leaves }) })
+    const haldir = createHaldir({ backend: createStatefulBackend({ store, keys: resolveKeys({ durable: false, backendName: 'memory' }) }) })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
+    await haldir.logAction(session.id, { tool: 'search', details: { n: 1 } })
+    await haldir.logAction(session.id, { tool: 'search', details: { n: 2 } })
+    const { entries } = await haldir.getAuditTrail({ sessionId: session.id })
+    expect(entries.map((read) => read.details)).toEqual([expect.anything(), { n: 1 }, { n: 2 }])
+    expect(await haldir.verifyAuditTrail(session.id)).toMatchObject({ ok: true, count: 3 })
   })
 
   it('proves inclusion of, and reads the ledger for, entries kept compact', async () => {

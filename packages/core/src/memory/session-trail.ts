@@ -60,9 +60,12 @@ export class SessionTrail {
     return this.#items.length - 1
   }
 
-  /** Entry `index` was sealed in place over `body` (its canonical body): from now on it is kept as that. */
-  sealed(index: number, entry: AuditEntry, body: string): void {
-    if (this.#items[index] !== entry) return
+  /**
+   * Entry `index` was sealed in place over `body` (its canonical body): from now on it is kept as
+   * that. Without a body, or with a hash other than 64 hex characters, it stays the object.
+   */
+  sealed(index: number, entry: AuditEntry, body: string | undefined): void {
+    if (this.#items[index] !== entry || !body || entry.hash.length !== 64) return
     if (!keysInOrder(entry.details)) (this.#detailsInOrder ??= new Map()).set(index, JSON.stringify(entry.details))
     this.#items[index] = this.#bytes.add(body, entry.hash, entry.id)
   }
