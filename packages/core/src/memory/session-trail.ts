@@ -23,7 +23,8 @@ export interface EntryFilter {
  * given; what is read is byte for byte what was sealed. The canonical body lists keys sorted: where
  * the caller's details had another order, their JSON in that order is kept too, and read instead.
  *
- * An entry is kept as the object itself until its seal (the store seals before any read).
+ * An entry is kept as the object itself until its seal (the store seals before any read), and
+ * after it where the seal reported no body to keep.
  */
 export class SessionTrail {
   readonly agentId: string
@@ -45,11 +46,6 @@ export class SessionTrail {
   /** How many entries the session reads. */
   get length(): number {
     return this.#edited === null ? this.#items.length : this.#edited.length
-  }
-
-  /** How many entries were stored (the tenant's trail points at these). */
-  get stored(): number {
-    return this.#items.length
   }
 
   /** Stores a new entry (sealed, or to be sealed in place and then {@link sealed}); returns where it is. */
