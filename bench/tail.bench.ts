@@ -1,8 +1,9 @@
 // Where the slow calls of a loop that never yields come from: our governed call (memory backend,
 // settle deferred) and the Microsoft Agent Governance SDK's eviction-free path, timed call by call
 // in one process, interleaved rounds. Each call over 10 µs is put down to one cause:
-// - the batch: the call that queues the 200th settle carries the batch (200 settles, 400 seals);
-// - after the batch: the two calls after it, which find the caches cold;
+// - the batch: the gate after the 200th queued settle carries the batch (200 settles, 400 seals),
+//   then does its own call's work, which finds the caches the batch left cold;
+// - after the batch: the two calls after it (slow when the batch's call left the caches cold);
 // - a GC pause: the call overlaps a pause the GC reported (scavenge or mark-compact);
 // - marking: within the 5,000 calls before a mark-compact, while V8 marks incrementally in small
 //   steps inside ordinary calls (the steps are not reported; the window is where they fall);

@@ -102,9 +102,14 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
   }
   /**
    * A gate waits for queued settles only when they hold money the call might need; `undefined`
-   * (no promise at all) when nothing is owed, since the gate of every governed call asks.
+   * (no promise at all) when nothing is owed, since the gate of every governed call asks. It
+   * first carries a full batch the call before it left (see `SettleQueue.carry`).
    */
-  const freed = (): Promise<void> | undefined => (queue && queue.slackMicros > 0 ? queue.flush() : undefined)
+  const freed = (): Promise<void> | undefined => {
+    if (!queue) return undefined
+    queue.carry()
+    return queue.slackMicros > 0 ? queue.flush() : undefined
+  }
 
   /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
   async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {

@@ -217,12 +217,12 @@ describe('deferred settles', () => {
     expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.1, reservedUsd: 0.1 })
   })
 
-  it('settle a full batch within the call that fills it on a backend that decides synchronously, and never bypass a wrapper', async () => {
-    /** Three open $0.10 holds on a fresh session of `backend`, and a queue of batches of three over `queued` (the backend itself, or a wrapper of it). */
-    const setUp = async (backend: HaldirBackend, queued: HaldirBackend) => {
+  it('settle a full batch within the next gate on a backend that decides synchronously (two batches at once), and never bypass a wrapper', async () => {
+    /** `count` open $0.10 holds on a fresh session of `backend`, and a queue of batches of three over `queued` (the backend itself, or a wrapper of it). */
+    const setUp = async (backend: HaldirBackend, queued: HaldirBackend, count = 3) => {
       const haldir = createHaldir({ backend, settle: 'inline' })
       const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: 1 })
-      const holds = await Promise.all([1, 2, 3].map(() => haldir.reserve(session.id, 0.1, { tool: 'search' })))
+      const holds = await Promise.all(Array.from({ length: count }, () => haldir.reserve(session.id, 0.1, { tool: 'search' })))
       const queue = createSettleQueue({ backend: queued, tenant: 'default', onError: () => {}, batchSize: 3 })
       const request = (holdId: string): SettleRequest => ({ tenant: 'default', sessionId: session.id, holdId, amountMicros: 50_000, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: {} })
       return { haldir, session, holds, queue, request }
@@ -230,11 +230,33 @@ describe('deferred settles', () => {
     const memory = memoryBackend()
     const direct = await setUp(memory, memory)
     for (const hold of direct.holds) direct.queue.push(direct.request(hold.id), 50_000)
-    // No await in between: the third push settled all three before it returned.
+    // The call that filled the batch leaves it to the next gate: nothing has landed yet.
+    expect(direct.queue.slackMicros).toBe(150_000)
+    expect(await direct.haldir.getSpend(direct.session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0.3 })
+    // No await in between: the gate's carry settled all three before it returned.
+    direct.queue.carry()
     expect(direct.queue.slackMicros).toBe(0)
     expect(await direct.haldir.getSpend(direct.session.id)).toMatchObject({ totalUsd: 0.15, reservedUsd: 0 })
+    direct.queue.carry()
+    expect(await direct.haldir.getSpend(direct.session.id)).toMatchObject({ totalUsd: 0.15, reservedUsd: 0 })
 
-    // A wrapper (telemetry's Object.create, here) is another object: its own settleMany runs.
+    // A burst with no gate between its settles: two batches' worth go within the push that makes them.
+    const burst = await setUp(memoryBackend(), memoryBackend(), 6)
+    const bursting = await setUp(memory, memory, 6)
+    for (const [index, hold] of bursting.holds.entries()) {
+      bursting.queue.push(bursting.request(hold.id), 50_000)
+      expect(bursting.queue.slackMicros).toBe(index < 5 ? (index + 1) * 50_000 : 0)
+    }
+    expect(await bursting.haldir.getSpend(bursting.session.id)).toMatchObject({ totalUsd: 0.3, reservedUsd: 0 })
+    // Fewer than a batch: a carry leaves them to the end of the turn.
+    burst.queue.push(burst.request((burst.holds[0] as { id: string }).id), 50_000)
+    burst.queue.carry()
+    expect(burst.queue.slackMicros).toBe(50_000)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(burst.queue.slackMicros).toBe(0)
+
+    // A wrapper (telemetry's Object.create, here) is another object: its own settleMany runs, and
+    // a carry does nothing (the push already sent the full batch).
     const wrapped = memoryBackend()
     let batches = 0
     const spying = Object.create(wrapped, {
@@ -242,10 +264,35 @@ describe('deferred settles', () => {
     }) as HaldirBackend
     const around = await setUp(wrapped, spying)
     for (const hold of around.holds) around.queue.push(around.request(hold.id), 50_000)
-    expect(around.queue.slackMicros).toBe(150_000)
+    expect(batches).toBe(1)
+    around.queue.carry()
+    expect([batches, around.queue.slackMicros]).toEqual([1, 150_000])
     await around.queue.flush()
     expect([batches, around.queue.slackMicros]).toEqual([1, 0])
     expect(await around.haldir.getSpend(around.session.id)).toMatchObject({ totalUsd: 0.15, reservedUsd: 0 })
+  })
+
+  it("a governed call's gate carries the full batch the calls before it left, in a loop that never yields", async () => {
+    const backend = memoryBackend()
+    const haldir = createHaldir({ backend, settle: 'deferred' })
+    const other = createHaldir({ backend, settle: 'inline' })
+    const session = await haldir.createSession({ agentId: 'a', scopes: ['read'], spendLimit: null })
+    const search = withHaldir(async (query: string) => query, { haldir, sessionId: session.id, scope: 'read', tool: 'search', cost: 0.001 })
+    // Each call awaits only promises already settled, and so does each reading: no timer runs between them.
+    const readings: unknown[] = []
+    const read = () => other.getSpend(session.id).then(({ totalUsd, reservedUsd }) => ({ totalUsd, reservedUsd }))
+    for (let call = 1; call <= 201; call++) {
+      await search('x')
+      if (call === 200) readings.push(await read())
+    }
+    readings.push(await read())
+    // After 200 calls the batch waits for the next gate; that gate settled it before its own call.
+    expect(readings).toEqual([
+      { totalUsd: 0, reservedUsd: 0.2 },
+      { totalUsd: 0.2, reservedUsd: 0.001 },
+    ])
+    await haldir.close()
+    expect(await other.getSpend(session.id)).toMatchObject({ totalUsd: 0.201, reservedUsd: 0 })
   })
 
   it('settle the long way what the store could not decide within the call: its tenant config changed meanwhile', async () => {

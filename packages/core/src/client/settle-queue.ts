@@ -17,6 +17,11 @@ export interface SettleQueue {
   push(request: SettleRequest, slackMicros: number): void
   /** Resolves once every settle queued before the call has landed or finally failed. */
   flush(): Promise<void>
+  /**
+   * Settles, now, a full batch that a backend settling within the call (memory) left for the
+   * next gate; a gate calls it before it decides. Nothing to do otherwise.
+   */
+  carry(): void
   /** Money held beyond the actual cost by settles not yet landed (a gate may wait for them). */
   readonly slackMicros: number
 }
@@ -182,8 +187,15 @@ export function createSettleQueue(options: SettleQueueOptions): SettleQueue {
       // A full request's worth goes now; otherwise at the end of this turn. While a request is
       // under way they wait for it, and go when it returns (full) or at the end of that turn.
       if (inFlight.size >= concurrency) return
-      if (queue.length >= batchSize) start()
+      // A batch settled within the call leaves the caches cold for the code after it (a 2 ms
+      // batch, then a call of ~12 µs where ~3 is usual). So the next gate carries a full batch,
+      // before its own call, which is slow either way; the calls after that find them warm.
+      // Two batches' worth (a burst of settles with no gate between them) go at once.
+      if (queue.length >= (settlesNow ? 2 * batchSize : batchSize)) start()
       else schedule()
+    },
+    carry() {
+      if (settlesNow && queue.length >= batchSize && inFlight.size < concurrency) start()
     },
     async flush() {
       // A request that returns leaves what queued meanwhile for the end of the turn: send it now.
