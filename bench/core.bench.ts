@@ -1,10 +1,12 @@
 // Governed call vs bare call on the memory backend, in the same run.
 // Target (issue #2): p50 ≤ 10 µs and p99 ≤ 50 µs per governed call (gate + settle + HMAC audit).
 // With HALDIR_BASELINE=<checkout of an earlier commit, built>, the same calls through that
-// build's @haldir/core run interleaved with this one's, and the ratio is reported; so does
+// build's @haldir/core run interleaved with this one's, each round in a worker thread of its own
+// (core-round.ts), and the ratio is reported; so does
 // sealing one settle entry with each build's seal.
 import * as current from '@haldir/core'
-import { interleaved, measure, report } from './measure.ts'
+import { Worker } from 'node:worker_threads'
+import { interleaved, type Measurement, measure, report } from './measure.ts'
 
 type Core = typeof current
 const calls = Number(process.env.BENCH_CALLS ?? 100_000)
@@ -25,14 +27,17 @@ const bare = await measure('bare async call', () => mine.search('haldir'), { cal
 
 if (baselinePath) {
   const baseline = (await import(`${baselinePath}/packages/core/dist/index.js`)) as Core
-  // A fresh backend for every round: the trail of earlier rounds would fill the tenant's memory quota.
-  const round = async (core: Core, label: string) => {
-    const fresh = await governedCall(core, label)
-    return measure(label, () => fresh.governed('haldir'), { calls })
-  }
+  // Each round in a worker of its own (see core-round.ts): a fresh heap and backend every round.
+  const round = (corePath: string | null, label: string) =>
+    new Promise<Measurement>((resolve, reject) => {
+      const worker = new Worker(new URL('./core-round.ts', import.meta.url), { workerData: { corePath, label, calls } })
+      worker.once('message', (measurement: Measurement) => resolve(measurement))
+      worker.once('error', reject)
+      worker.once('exit', (code) => reject(new Error(`round ${label} exited with ${code} before it reported`)))
+    })
   const [now, before] = await interleaved([
-    { name: 'withHaldir, this commit', run: () => round(current, 'withHaldir, this commit') },
-    { name: `withHaldir, baseline (${baselinePath})`, run: () => round(baseline, 'withHaldir, baseline') },
+    { name: 'withHaldir, this commit', run: () => round(null, 'withHaldir, this commit') },
+    { name: `withHaldir, baseline (${baselinePath})`, run: () => round(`${baselinePath}/packages/core/dist/index.js`, 'withHaldir, baseline') },
   ])
   report('core: governed call, this commit vs baseline (interleaved rounds, medians)', before as never, [now as never])
 
