@@ -5,14 +5,11 @@
 // loaded in one heap showed that: the one imported second ran pretenured in 6 runs of 6, whichever
 // build it was.
 import { parentPort, workerData } from 'node:worker_threads'
+import { type Core, governedCall } from './governed-call.ts'
 import { measure } from './measure.ts'
 
 const { corePath, label, calls } = workerData as { corePath: string | null; label: string; calls: number }
-const core = (corePath === null ? await import('@haldir/core') : await import(corePath)) as typeof import('@haldir/core')
-// Hundreds of thousands of sealed entries in one tenant: past the memory backend's default quota.
-const haldir = core.createHaldir({ backend: core.memoryBackend({ maxTenantBytes: Number.MAX_SAFE_INTEGER } as never) })
-const session = await haldir.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
-// `tool` names the entry in both the old and the new vocabulary (`auditName` is its new name).
-const governed = core.withHaldir(async (query: string) => ({ query, hits: 3 }), { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001 } as never)
+const core = (corePath === null ? await import('@haldir/core') : await import(corePath)) as Core
+const { haldir, governed } = await governedCall(core, label)
 parentPort?.postMessage(await measure(label, () => governed('haldir'), { calls }))
 await haldir.close()

@@ -6,21 +6,11 @@
 // sealing one settle entry with each build's seal.
 import * as current from '@haldir/core'
 import { Worker } from 'node:worker_threads'
+import { type Core, governedCall } from './governed-call.ts'
 import { interleaved, type Measurement, measure, report } from './measure.ts'
 
-type Core = typeof current
 const calls = Number(process.env.BENCH_CALLS ?? 100_000)
 const baselinePath = process.env.HALDIR_BASELINE
-
-async function governedCall(core: Core, label: string) {
-  // Hundreds of thousands of sealed entries in one tenant: past the memory backend's default quota.
-  const haldir = core.createHaldir({ backend: core.memoryBackend({ maxTenantBytes: Number.MAX_SAFE_INTEGER } as never) })
-  const session = await haldir.createSession({ agentId: 'bench', scopes: ['search'], spendLimit: null, ttl: 24 * 3600 })
-  const search = async (query: string) => ({ query, hits: 3 })
-  // `tool` names the entry in both the old and the new vocabulary (`auditName` is its new name).
-  const governed = core.withHaldir(search, { haldir, sessionId: session.id, scope: 'search', tool: 'search', cost: 0.001 } as never)
-  return { label, haldir, session, search, governed }
-}
 
 const mine = await governedCall(current, 'this commit')
 const bare = await measure('bare async call', () => mine.search('haldir'), { calls })
