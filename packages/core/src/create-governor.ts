@@ -1,5 +1,6 @@
 import { chargeAfterCall } from './adapter/charge-after-call.ts'
 import { deferredClose } from './client/deferred-hold.ts'
+import { gateSoonOf } from './client/gate-soon.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { usdToMicros } from './money/usd-to-micros.ts'
 import { checkOptionKeys } from './internal/check-option-keys.ts'
@@ -171,6 +172,20 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   const inFlight = new Map<string, Promise<Result | string>>()
 
   function gate(input: Input, approvalId: string | undefined, extra?: RequireApproval): Promise<GateDecision> {
+    return haldir.gate(gateRequest(input, approvalId, extra))
+  }
+
+  /**
+   * `gate`, with the decision itself where the client decided it within the call (memory): the
+   * governed call then runs with no turn of the microtask queue before it. Throws on bad options.
+   */
+  function gateSoon(input: Input, approvalId: string | undefined): GateDecision | Promise<GateDecision> {
+    const request = gateRequest(input, approvalId)
+    const soon = gateSoonOf(haldir)
+    return soon === undefined ? haldir.gate(request) : soon(request)
+  }
+
+  function gateRequest(input: Input, approvalId: string | undefined, extra?: RequireApproval): GateOptions {
     const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
     const demand = approvalId === undefined ? (demandFor(input) ?? extra) : undefined
     // One literal, keys added only when set: this runs on every governed call.
@@ -180,7 +195,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     if (holdTtl !== undefined) request.holdTtl = holdTtl
     if (demand !== undefined) request.requireApproval = demand
     if (approvalId !== undefined) request.approvalId = approvalId
-    return haldir.gate(request)
+    return request
   }
 
   async function enter(input: Input, call: GovernedCallOptions | undefined): Promise<{ hold: Hold } | { denied: unknown }> {
@@ -244,8 +259,10 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   } as Governor<Input, Result>
 
   async function once(input: Input, run: () => Result | Promise<Result>, call: GovernedCallOptions | undefined): Promise<Result | string> {
-    // The gate let the call through (most calls): go on without `enter`'s extra promise.
-    const decision = call?.decision ?? (await gate(input, call?.approvalId))
+    // The gate let the call through (most calls): go on without `enter`'s extra promise, and
+    // without awaiting a decision the client gave at once.
+    let decision = call?.decision ?? gateSoon(input, call?.approvalId)
+    if (decision instanceof Promise) decision = await decision
     let hold: Hold
     if (decision.allowed) hold = decision.hold
     else {

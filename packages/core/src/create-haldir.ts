@@ -1,4 +1,4 @@
-import type { AuthorizeRequest, DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
+import type { AuthorizeRequest, AuthorizeResult, DenialCode, HaldirBackend } from './backend/haldir-backend.ts'
 import { approvalMethods } from './client/approval-methods.ts'
 import { demandOf, ruleInput, toApproval } from './client/approval-shapes.ts'
 import { controlsInput } from './client/control-shapes.ts'
@@ -6,6 +6,8 @@ import { createClientContext, DEFAULT_REDACT } from './client/client-context.ts'
 import { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import { createHold } from './client/create-hold.ts'
 import { createSettleQueue } from './client/settle-queue.ts'
+import { registerGateSoon } from './client/gate-soon.ts'
+import { authorizeNowOf } from './backend/authorize-now.ts'
 import type { HaldirError } from './errors/haldir-error.ts'
 import { toSession, toSpend } from './client/to-session.ts'
 import { BackendError } from './errors/backend-error.ts'
@@ -111,11 +113,30 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     return queue.slackMicros > 0 ? queue.flush() : undefined
   }
 
+  // The memory backend answers within the call: a governed call then has its decision with no
+  // promise between it and the gate (see `gateSoon`).
+  const authorizeNow = authorizeNowOf(backend)
+  const authorize = authorizeNow ?? ((request: AuthorizeRequest) => backend.authorize(request))
+
   /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
   async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
     const freeing = freed()
     if (freeing) await freeing
-    const result = await backend.authorize(request)
+    return toDecision(request, await backend.authorize(request))
+  }
+
+  /**
+   * `holdOrRefuse`, with the decision itself when nothing is owed and the backend decided within
+   * the call; a promise otherwise. A throw of the backend's is thrown here or rejected there.
+   */
+  function holdOrRefuseSoon(request: AuthorizeRequest): GateDecision | Promise<GateDecision> {
+    const freeing = freed()
+    if (freeing) return freeing.then(() => authorize(request)).then((result) => toDecision(request, result))
+    const answer = authorize(request)
+    return answer instanceof Promise ? answer.then((result) => toDecision(request, result)) : toDecision(request, answer)
+  }
+
+  function toDecision(request: AuthorizeRequest, result: AuthorizeResult): GateDecision {
     if (result.allowed) return { allowed: true, hold: createHold(client, request.sessionId, result.holdId as string, request.amountMicros) }
     if (result.code === 'approval_pending') {
       const approval = toApproval(result.approval)
@@ -124,13 +145,13 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     return { allowed: false, error: denialToError(result, request.sessionId), reason: result.reason, entry: result.entry }
   }
 
-  /** `gate()` once its caller's options are taken: throws on bad options, else the decision's promise. */
-  function gateWith(gateOptions: GateOptions): Promise<GateDecision> {
+  /** `gate()` once its caller's options are taken: throws on bad options, else the decision (or its promise). */
+  function gateWith(gateOptions: GateOptions): GateDecision | Promise<GateDecision> {
     const checked = parseOptions(gateOptionsSchema, gateOptions, 'options', GATE_PASSTHROUGH)
     const sessionId = id(gateOptions.sessionId, 'sessionId')
     const amountMicros = gateOptions.maxCostUsd === undefined ? 0 : usdToMicros(gateOptions.maxCostUsd, 'maxCostUsd')
     const tool = name(gateOptions.tool, 'tool')
-    return holdOrRefuse({
+    return holdOrRefuseSoon({
       tenant,
       mode: 'reserve',
       sessionId,
@@ -148,7 +169,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
 
   const pendingError = (approvalId: string, holdId: string, expiresAt: string, sessionId: string) => new ApprovalPendingError({ approvalId, holdId, expiresAt, sessionId })
 
-  return {
+  const haldir: Haldir = {
     backend,
 
     async createSession(input) {
@@ -245,7 +266,8 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     // queue on every governed call. Bad options still reject, as from an async function.
     gate(gateOptions) {
       try {
-        return gateWith(gateOptions)
+        const decision = gateWith(gateOptions)
+        return decision instanceof Promise ? decision : Promise.resolve(decision)
       } catch (error) {
         return Promise.reject(error)
       }
@@ -405,6 +427,8 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       await backend.close?.()
     },
   }
+  registerGateSoon(haldir, gateWith)
+  return haldir
 }
 
 function warnSettleError(error: HaldirError, settle: { sessionId: string; holdId: string }): void {

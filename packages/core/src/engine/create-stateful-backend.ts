@@ -2,6 +2,7 @@ import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entr
 import { prepareAuditEntry, sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
 import { authorizeEach, eachOutcome } from '../backend/each-outcome.ts'
+import { registerAuthorizeNow } from '../backend/authorize-now.ts'
 import { registerSettlesNow } from '../backend/settles-now.ts'
 import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleManyRequest, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
 import { createEventBus, type EventBus } from '../events/event-bus.ts'
@@ -112,10 +113,10 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
    * one the store applied last, since a store may decide more than once when it retries). A
    * plan's unexpected failure (a bug, not a decision) is reported as a `BackendError`.
    */
-  function decider<Request, R>(tenant: string, config: ReturnType<typeof configs.current>, plan: Plan<Request, R>, request: Request, applied: Applied<R>) {
+  function decider<Request, R>(tenant: string, config: ReturnType<typeof configs.current>, plan: Plan<Request, R>, request: Request, applied: Applied<R>, at?: number) {
     return (state: LoadedState): Draft<R> => {
       if (state.configVersion !== config.version) throw CONFIG_CHANGED
-      const draft = new Draft<R>(tenant, now(), sealer, config.mask, draftLeaves, config.approvalRules)
+      const draft = new Draft<R>(tenant, at ?? now(), sealer, config.mask, draftLeaves, config.approvalRules)
       try {
         draft.value = plan(state, request, draft)
       } catch (error) {
@@ -160,7 +161,8 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     if (transactNow === undefined) return NOT_NOW
     const applied: Applied<R> = { draft: undefined }
     try {
-      const value = transactNow<R>(load, decider(load.tenant, configs.current(load.tenant), plan, request, applied))
+      // Decided within this call: the time its load was asked at is the decision's (one clock read, not two).
+      const value = transactNow<R>(load, decider(load.tenant, configs.current(load.tenant), plan, request, applied, load.expiredHoldsAt))
       publish(applied.draft)
       return value
     } catch (error) {
@@ -175,14 +177,20 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
    * the answer. `otherwise` may answer an error instead (a slice that does not cover the call: it
    * returns the next way to decide it, or `null` to let the error through).
    */
-  function runSoon<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, otherwise?: (error: unknown, request: Request) => Promise<R> | null): Promise<R> {
+  function runSoon<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, otherwise?: (error: unknown, request: Request) => R | Promise<R> | null): Promise<R> {
+    const value = runMaybeNow(load, plan, request, otherwise)
+    return value instanceof Promise ? value : Promise.resolve(value)
+  }
+
+  /** `runSoon` without wrapping a value decided now in a promise: the value itself, or the promise of the long way (or of a refusal). */
+  function runMaybeNow<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, otherwise?: (error: unknown, request: Request) => R | Promise<R> | null): R | Promise<R> {
     let value: R | typeof NOT_NOW
     try {
       value = runNow(load, plan, request)
     } catch (error) {
       return otherwise?.(error, request) ?? Promise.reject(error)
     }
-    if (value !== NOT_NOW) return Promise.resolve(value)
+    if (value !== NOT_NOW) return value
     const answer = run(load, plan, request)
     return otherwise === undefined ? answer : answer.catch((error: unknown) => otherwise(error, request) ?? Promise.reject(error))
   }
@@ -200,27 +208,33 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   }
 
   /** A call its slice does not cover goes over the locked chain (and never tries a slice again if it never can). */
-  function missed(error: unknown, request: AuthorizeRequest): Promise<AuthorizeResult> | null {
+  function missed(error: unknown, request: AuthorizeRequest): AuthorizeResult | Promise<AuthorizeResult> | null {
     if (!(error instanceof SliceMiss)) return recalled(error, request)
     if (!error.eligible) unsliceable.set(sliceKey(request), true)
     return authorizeOverChain(request)
   }
 
   function authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
+    const answer = authorizeMaybeNow(request)
+    return answer instanceof Promise ? answer : Promise.resolve(answer)
+  }
+
+  /** `authorize`, with the answer itself where the store decided it within this call (memory). */
+  function authorizeMaybeNow(request: AuthorizeRequest): AuthorizeResult | Promise<AuthorizeResult> {
     if (request.approvalId !== null) return goOn(request)
     if (slices !== null && request.idempotencyKey === null && !unsliceable.has(sliceKey(request))) {
       const inSlice: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', lock: 'session', configVersion: true }
-      return runSoon(inSlice, planAuthorizeInSlice, request, missed)
+      return runMaybeNow(inSlice, planAuthorizeInSlice, request, missed)
     }
     return authorizeOverChain(request)
   }
 
-  function authorizeOverChain(request: AuthorizeRequest): Promise<AuthorizeResult> {
+  function authorizeOverChain(request: AuthorizeRequest): AuthorizeResult | Promise<AuthorizeResult> {
     const load: LoadRequest & { configVersion: true } =
       request.idempotencyKey === null
         ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true }
         : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, idempotencyKey: request.idempotencyKey }
-    return runSoon(load, authorizeLocked, request, recalled)
+    return runMaybeNow(load, authorizeLocked, request, recalled)
   }
 
   const settleLoad = (request: SettleRequest): LoadRequest & { configVersion: true } => ({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true })
@@ -476,6 +490,9 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     close: () => store.close(),
   }
   // The client's settle queue settles a batch within the call when the store decides synchronously.
-  if (transactNow !== undefined) registerSettlesNow(backend, settleManyNow)
+  if (transactNow !== undefined) {
+    registerSettlesNow(backend, settleManyNow)
+    registerAuthorizeNow(backend, authorizeMaybeNow)
+  }
   return backend
 }
