@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { redactDetails } from './audit/redact-details.ts'
+import { fixedRedactKeys, redactDetails } from './audit/redact-details.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { unknownKeyMessage } from './internal/check-option-keys.ts'
 import { isWellFormed, normalizeText } from './internal/well-formed-text.ts'
@@ -31,7 +31,7 @@ export const textSchema = z.string().max(10_000).transform(normalizeText)
 export const MAX_TTL_MS = 10 * 365 * 24 * 3600 * 1000
 /** The shortest secret the vault keeps: shorter values could not be masked out of audit trails without blanking ordinary words. */
 export const MIN_SECRET_LENGTH = 4
-const plainJson = { keys: new Set<string>(), secretValues: new Set<string>() }
+const plainJson = { keys: fixedRedactKeys([]), secretValues: new Set<string>() }
 /** Free-form details and metadata, normalised to the plain JSON every backend can store and hash. */
 export const detailsSchema = z.record(z.string(), z.unknown()).transform((details) => redactDetails(details, plainJson))
 export const microsSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)

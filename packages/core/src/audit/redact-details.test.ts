@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ValidationError } from '../errors/validation-error.ts'
-import { MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH, REDACTED, redactDetails } from './redact-details.ts'
+import { fixedRedactKeys, MAX_DETAILS_BYTES, MAX_DETAILS_DEPTH, REDACTED, redactDetails } from './redact-details.ts'
 
 const options = { keys: new Set(['password', 'api_key']), secretValues: new Set(['hunter2-secret']) }
 const clean = (details: unknown) => redactDetails(details as Record<string, unknown>, options)
@@ -42,6 +42,44 @@ describe('redactDetails', () => {
   it('takes the same object twice where it is not its own ancestor', () => {
     const shared = { a: 1 }
     expect(clean({ left: shared, right: [shared, shared] })).toEqual({ left: { a: 1 }, right: [{ a: 1 }, { a: 1 }] })
+  })
+
+  it('counts an array shared at every level each time it is reached: refused at the size limit, not walked 2^30 times', () => {
+    let level: unknown[] = []
+    for (let depth = 0; depth < 30; depth++) level = [level, level]
+    const started = performance.now()
+    expect(refusal(() => clean({ level })).message).toContain('larger than')
+    // Unbounded, the walk would visit about a billion arrays (minutes); bounded, a few thousand.
+    expect(performance.now() - started).toBeLessThan(2000)
+  })
+
+  it('reads each getter and calls each toJSON once for details that are valid', () => {
+    let reads = 0
+    let conversions = 0
+    const details = { outer: Object.defineProperty({}, 'x', { enumerable: true, get: () => ++reads }), when: { toJSON: () => `converted ${++conversions}` } }
+    expect(clean(details)).toEqual({ outer: { x: 1 }, when: 'converted 1' })
+    expect([reads, conversions]).toEqual([1, 1])
+  })
+
+  it('reads a set of keys it was handed afresh: a key added after a first call is redacted from then on', () => {
+    const keys = new Set<string>()
+    const mutable = { keys, secretValues: new Set<string>() }
+    expect(redactDetails({ session_cookie: 'c1' }, mutable)).toEqual({ session_cookie: 'c1' })
+    keys.add('session_cookie')
+    expect(redactDetails({ session_cookie: 'c2' }, mutable)).toEqual({ session_cookie: REDACTED })
+  })
+
+  it('classifies the keys of a fixed set once, and still past the number it remembers', () => {
+    const fixed = { keys: fixedRedactKeys(['Password']), secretValues: new Set<string>() }
+    // 5,000 keys in all, over two calls (one call's details stay under the size limit).
+    for (const part of [0, 1]) {
+      const many: Record<string, unknown> = {}
+      for (let index = 0; index < 2500; index++) many[`k${part}_${index}`] = index
+      expect(Object.keys(redactDetails(many, fixed))).toHaveLength(2500)
+    }
+    for (let round = 0; round < 2; round++) {
+      expect(redactDetails({ PASSWORD: 'p', 'bad\u0000key': 1, plain: 'x' }, fixed)).toEqual({ PASSWORD: REDACTED, 'bad\uFFFDkey': 1, plain: 'x' })
+    }
   })
 
   it('refuses a cycle, naming where it closes', () => {

@@ -21,7 +21,7 @@ interface Walk {
   ancestors: object[]
   /** The keys and indexes from `details` to the value at hand: its path, made into text only for an error. */
   keys: (string | number)[]
-  /** Roughly the JSON size so far (strings and keys counted by length, plus a little per value). */
+  /** Roughly the JSON size so far (strings and keys counted by length, plus a little per value and per object or array). */
   size: number
 }
 
@@ -35,12 +35,110 @@ interface Walk {
  * `toJSON` that throws is a {@link ValidationError} naming the path.
  */
 export function redactDetails(details: Record<string, unknown>, options: RedactOptions): Record<string, unknown> {
-  const out = toJson(details, { options, ancestors: [], keys: [], size: 0 })
+  let out: unknown
+  try {
+    out = quickJson(details, { options, size: 0, known: undefined }, 0)
+  } catch {
+    // The quick walk stops at anything that makes details invalid (too deep, a cycle, too large,
+    // a getter or `toJSON` that throws); this one finds the same fault and names its path.
+    out = toJson(details, { options, ancestors: [], keys: [], size: 0 })
+  }
   if (out === null || typeof out !== 'object' || Array.isArray(out)) {
     throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
   }
   return out as Record<string, unknown>
 }
+
+/** What the quick walk keeps: no path and no ancestors, so it costs little on every call. */
+interface QuickWalk {
+  options: RedactOptions
+  size: number
+  /** The classified keys of `options.keys` when it is fixed (`null`: not), looked up on the first key. */
+  known: Map<string, number> | null | undefined
+}
+
+/**
+ * `toJson` for details that are valid, which nearly all are: the same conversion, counted the
+ * same, but a cycle is caught by the depth limit and every fault is thrown as it comes (the
+ * caller then walks again with `toJson` for the error that names the path).
+ */
+function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
+  switch (typeof value) {
+    case 'string': {
+      if ((walk.size += value.length + 2) > MAX_DETAILS_BYTES) throw TOO_LARGE
+      const text = normalizeText(value)
+      return walk.options.secretValues.size === 0 ? text : scrub(text, walk.options.secretValues)
+    }
+    case 'number':
+      if ((walk.size += 8) > MAX_DETAILS_BYTES) throw TOO_LARGE
+      return Number.isFinite(value) ? value : null
+    case 'boolean':
+      if ((walk.size += 5) > MAX_DETAILS_BYTES) throw TOO_LARGE
+      return value
+    case 'bigint':
+      return quickJson(value.toString(), walk, depth)
+    case 'object':
+      break
+    default:
+      return undefined
+  }
+  if (value === null) return null
+  if (depth >= MAX_DETAILS_DEPTH) throw TOO_DEEP
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return quickJson((value as { toJSON(): unknown }).toJSON(), walk, depth)
+  if ((walk.size += 2) > MAX_DETAILS_BYTES) throw TOO_LARGE
+  if (Array.isArray(value)) {
+    const items: unknown[] = new Array(value.length)
+    for (let index = 0; index < value.length; index++) items[index] = quickJson(value[index], walk, depth + 1) ?? null
+    return items
+  }
+  const record: Record<string, unknown> = {}
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    if ((walk.size += key.length + 4) > MAX_DETAILS_BYTES) throw TOO_LARGE
+    const kind = keyKind(walk, key)
+    const converted = kind === KEY_REDACTED ? REDACTED : quickJson((value as Record<string, unknown>)[key], walk, depth + 1)
+    if (converted !== undefined) record[kind === KEY_PLAIN ? key : normalizeText(key)] = converted
+  }
+  return record
+}
+
+const KEY_PLAIN = 0
+const KEY_REDACTED = 1
+const KEY_UNSTORABLE = 2
+// Keys already classified, per set of redacted keys: details repeat the same few keys on every
+// call, and a key's `toLowerCase` (a new string whenever it has a capital) and text check cost
+// more than the lookup. Bounded: past the limit the memory starts over.
+const MAX_KNOWN_KEYS = 4096
+const knownKeys = new WeakMap<ReadonlySet<string>, Map<string, number>>()
+
+/**
+ * A set of redacted keys (lower case) that nobody changes after this call: keys are classified
+ * once for it. A set given to `redactDetails` any other way is read afresh on every key, since
+ * its owner may add to it.
+ */
+export function fixedRedactKeys(keys: Iterable<string>): ReadonlySet<string> {
+  const set = new Set<string>()
+  for (const key of keys) set.add(key.toLowerCase())
+  knownKeys.set(set, new Map())
+  return set
+}
+
+function keyKind(walk: QuickWalk, key: string): number {
+  const known = walk.known === undefined ? (walk.known = knownKeys.get(walk.options.keys) ?? null) : walk.known
+  let kind = known?.get(key)
+  if (kind === undefined) {
+    kind = walk.options.keys.has(key.toLowerCase()) ? KEY_REDACTED : normalizeText(key) === key ? KEY_PLAIN : KEY_UNSTORABLE
+    if (known) {
+      if (known.size >= MAX_KNOWN_KEYS) known.clear()
+      known.set(key, kind)
+    }
+  }
+  return kind
+}
+
+// Thrown by the quick walk only to hand over to `toJson`, which reports the fault itself.
+const TOO_LARGE = new Error('details too large')
+const TOO_DEEP = new Error('details too deep')
 
 function pathOf(walk: Walk): string {
   return walk.keys.length === 0 ? 'details' : `details.${walk.keys.join('.')}`
@@ -80,6 +178,9 @@ function toJson(value: unknown, walk: Walk): unknown {
     return toJson(converted, walk)
   }
   if (walk.ancestors.includes(value)) throw new ValidationError({ issues: [{ path: pathOf(walk), message: 'must not contain a cycle' }] })
+  // Its brackets: and an object reached many times over (shared, not a cycle) is counted each
+  // time, so details that reuse one array at every level stop at the size limit, not 2^32 visits.
+  grow(walk, 2)
   walk.ancestors.push(value)
   let out: unknown
   if (Array.isArray(value)) {

@@ -1,4 +1,4 @@
-import { redactDetails } from '../audit/redact-details.ts'
+import { fixedRedactKeys, redactDetails } from '../audit/redact-details.ts'
 import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-backend.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import { idSchema, nameSchema, parseInput, scopeSchema } from '../schemas.ts'
@@ -35,7 +35,7 @@ export function createClientContext(options: {
 }): ClientContext {
   const { backend } = options
   checkBackend(backend)
-  const redactOptions = { keys: new Set(options.redact.map((key) => key.toLowerCase())), secretValues: new Set<string>() }
+  const redactOptions = { keys: fixedRedactKeys(options.redact), secretValues: new Set<string>() }
   const tenant = parseInput(idSchema, options.tenant, 'tenant')
   return {
     backend,
