@@ -7,7 +7,8 @@ import { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import { createHold } from './client/create-hold.ts'
 import { createSettleQueue } from './client/settle-queue.ts'
 import { registerGateSoon } from './client/gate-soon.ts'
-import { authorizeNowOf } from './backend/authorize-now.ts'
+import { type AuthorizeNow, authorizeNowOf } from './backend/authorize-now.ts'
+import type { DetailsMeasure } from './audit/redact-details.ts'
 import type { HaldirError } from './errors/haldir-error.ts'
 import { toSession, toSpend } from './client/to-session.ts'
 import { BackendError } from './errors/backend-error.ts'
@@ -116,7 +117,9 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
   // The memory backend answers within the call: a governed call then has its decision with no
   // promise between it and the gate (see `gateSoon`).
   const authorizeNow = authorizeNowOf(backend)
-  const authorize = authorizeNow ?? ((request: AuthorizeRequest) => backend.authorize(request))
+  const authorize: AuthorizeNow = authorizeNow ?? ((request: AuthorizeRequest) => backend.authorize(request))
+  // Where a gate's details report their JSON length as they are cleaned (read at once, per gate).
+  const gateMeasure: DetailsMeasure = { jsonLength: -1 }
 
   /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
   async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
@@ -129,10 +132,10 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
    * `holdOrRefuse`, with the decision itself when nothing is owed and the backend decided within
    * the call; a promise otherwise. A throw of the backend's is thrown here or rejected there.
    */
-  function holdOrRefuseSoon(request: AuthorizeRequest): GateDecision | Promise<GateDecision> {
+  function holdOrRefuseSoon(request: AuthorizeRequest, detailsJsonLength: number): GateDecision | Promise<GateDecision> {
     const freeing = freed()
     if (freeing) return freeing.then(() => authorize(request)).then((result) => toDecision(request, result))
-    const answer = authorize(request)
+    const answer = authorize(request, detailsJsonLength)
     return answer instanceof Promise ? answer.then((result) => toDecision(request, result)) : toDecision(request, answer)
   }
 
@@ -151,7 +154,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     const sessionId = id(gateOptions.sessionId, 'sessionId')
     const amountMicros = gateOptions.maxCostUsd === undefined ? 0 : usdToMicros(gateOptions.maxCostUsd, 'maxCostUsd')
     const tool = name(gateOptions.tool, 'tool')
-    return holdOrRefuseSoon({
+    const request: AuthorizeRequest = {
       tenant,
       mode: 'reserve',
       sessionId,
@@ -163,8 +166,9 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       holdTtlMs: holdTtlMs(checked.holdTtl),
       approval: checked.requireApproval === undefined ? null : demandOf(checked.requireApproval, tool),
       approvalId: checked.approvalId ?? null,
-      details: client.cleanDetails(gateOptions.details),
-    })
+      details: client.cleanDetails(gateOptions.details, gateMeasure),
+    }
+    return holdOrRefuseSoon(request, gateMeasure.jsonLength)
   }
 
   const pendingError = (approvalId: string, holdId: string, expiresAt: string, sessionId: string) => new ApprovalPendingError({ approvalId, holdId, expiresAt, sessionId })

@@ -32,6 +32,9 @@ export interface SealOutputs {
   leaves: string[] | null
   /** The canonical body of the entry sealed last (what its HMAC covers), where a store keeps entries as that. */
   body?: string
+  /** Details (this very object) whose `JSON.stringify` length is `measuredLength`: an entry recording them is sized without serialising them. */
+  measuredDetails?: object | null
+  measuredLength?: number
 }
 
 /** The key that seals new entries, with the id each entry records. */
@@ -82,7 +85,8 @@ export function prepareAuditEntry(keyId: string, head: AuditHead, input: AuditEn
   entry.seq = head.seq + 1
   entry.prevHash = UNSEALED
   entry.hash = UNSEALED
-  outputs.bytes += ENTRY_FIELDS_BYTES + JSON.stringify(entry.details).length + (entry.reason === null ? 0 : entry.reason.length) + entry.tool.length + entry.action.length + entry.agentId.length + (entry.scope === null ? 0 : entry.scope.length)
+  const detailsLength = outputs.measuredDetails === entry.details ? (outputs.measuredLength as number) : JSON.stringify(entry.details).length
+  outputs.bytes += ENTRY_FIELDS_BYTES + detailsLength + (entry.reason === null ? 0 : entry.reason.length) + entry.tool.length + entry.action.length + entry.agentId.length + (entry.scope === null ? 0 : entry.scope.length)
   return entry
 }
 

@@ -82,6 +82,32 @@ describe('redactDetails', () => {
     }
   })
 
+  it('reports the JSON length of what it returns, as JSON.stringify counts it', () => {
+    const long = `${'quote " backslash \\ tab \t '.repeat(5)}\u0001 end`
+    const corpus: Record<string, unknown>[] = [
+      {},
+      { args: ['haldir'] },
+      { durationMs: 0.012, count: -120, big: 12345678901234567890, tiny: 1e-7, nan: Number.NaN, yes: true, no: false, none: null },
+      { nested: { list: [1, 'two', null, undefined, () => 3, { deep: [[], {}] }], empty: [] }, gone: undefined },
+      { 'k"ey': 'va\\lue', control: '\u0000\u0001\b\f\n\r\t\u001f', emoji: '🛡 ünïcödé', lone: 'a\ud800b', [`l${'o'.repeat(70)}ng`]: long },
+      { password: 'hidden', Token: { a: 1 }, note: 'token hunter2-secret here', when: new Date(0), n: 12n },
+      { 'a\u0000': 1, 'a\uFFFD': 2 },
+    ]
+    for (const details of corpus) {
+      const measure = { jsonLength: 0 }
+      const out = redactDetails(details, options, measure)
+      // Keys made one by normalising are not counted (-1): the caller serialises instead.
+      if ('a\u0000' in details) expect(measure.jsonLength).toBe(-1)
+      else expect(measure.jsonLength).toBe(JSON.stringify(out).length)
+    }
+  })
+
+  it('reports no length (-1) for details it had to walk again to name a fault', () => {
+    const measure = { jsonLength: 7 }
+    expect(() => redactDetails({ big: 'y'.repeat(MAX_DETAILS_BYTES + 1) }, options, measure)).toThrow(ValidationError)
+    expect(measure.jsonLength).toBe(-1)
+  })
+
   it('refuses a cycle, naming where it closes', () => {
     const looped: Record<string, unknown> = { b: [] }
     ;(looped.b as unknown[]).push({ back: looped })

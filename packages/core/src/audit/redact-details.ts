@@ -34,10 +34,13 @@ interface Walk {
  * more than {@link MAX_DETAILS_DEPTH} levels, more than {@link MAX_DETAILS_BYTES}, or a getter or
  * `toJSON` that throws is a {@link ValidationError} naming the path.
  */
-export function redactDetails(details: Record<string, unknown>, options: RedactOptions): Record<string, unknown> {
+export function redactDetails(details: Record<string, unknown>, options: RedactOptions, measure?: DetailsMeasure): Record<string, unknown> {
   let out: unknown
+  const walk: QuickWalk = { options, size: 0, known: undefined, json: 0, lost: false }
+  if (measure) measure.jsonLength = -1
   try {
-    out = quickJson(details, { options, size: 0, known: undefined }, 0)
+    out = quickJson(details, walk, 0)
+    if (measure && !walk.lost) measure.jsonLength = walk.json
   } catch {
     // The quick walk stops at anything that makes details invalid (too deep, a cycle, too large,
     // a getter or `toJSON` that throws); this one finds the same fault and names its path.
@@ -49,8 +52,20 @@ export function redactDetails(details: Record<string, unknown>, options: RedactO
   return out as Record<string, unknown>
 }
 
+/**
+ * Where `redactDetails` reports `JSON.stringify(result).length`, counted as it walks (a store
+ * sizing an entry need not serialise the details again); -1 when it could not count it.
+ */
+export interface DetailsMeasure {
+  jsonLength: number
+}
+
 /** What the quick walk keeps: no path and no ancestors, so it costs little on every call. */
 interface QuickWalk {
+  /** `JSON.stringify` length of what was converted so far. */
+  json: number
+  /** Set where the count cannot be trusted (keys that collide once normalised). */
+  lost: boolean
   options: RedactOptions
   size: number
   /** The classified keys of `options.keys` when it is fixed (`null`: not), looked up on the first key. */
@@ -66,14 +81,22 @@ function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
   switch (typeof value) {
     case 'string': {
       if ((walk.size += value.length + 2) > MAX_DETAILS_BYTES) throw TOO_LARGE
-      const text = normalizeText(value)
-      return walk.options.secretValues.size === 0 ? text : scrub(text, walk.options.secretValues)
+      const normal = normalizeText(value)
+      const text = walk.options.secretValues.size === 0 ? normal : scrub(normal, walk.options.secretValues)
+      walk.json += jsonTextLength(text)
+      return text
     }
     case 'number':
       if ((walk.size += 8) > MAX_DETAILS_BYTES) throw TOO_LARGE
-      return Number.isFinite(value) ? value : null
+      if (!Number.isFinite(value)) {
+        walk.json += 4
+        return null
+      }
+      walk.json += String(value).length
+      return value
     case 'boolean':
       if ((walk.size += 5) > MAX_DETAILS_BYTES) throw TOO_LARGE
+      walk.json += value ? 4 : 5
       return value
     case 'bigint':
       return quickJson(value.toString(), walk, depth)
@@ -82,24 +105,61 @@ function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
     default:
       return undefined
   }
-  if (value === null) return null
+  if (value === null) {
+    walk.json += 4
+    return null
+  }
   if (depth >= MAX_DETAILS_DEPTH) throw TOO_DEEP
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return quickJson((value as { toJSON(): unknown }).toJSON(), walk, depth)
   if ((walk.size += 2) > MAX_DETAILS_BYTES) throw TOO_LARGE
   if (Array.isArray(value)) {
     const items: unknown[] = new Array(value.length)
-    for (let index = 0; index < value.length; index++) items[index] = quickJson(value[index], walk, depth + 1) ?? null
+    // Brackets and commas; an item JSON leaves out is written `null`.
+    walk.json += value.length === 0 ? 2 : value.length + 1
+    for (let index = 0; index < value.length; index++) {
+      const item = quickJson(value[index], walk, depth + 1)
+      if (item === undefined) {
+        walk.json += 4
+        items[index] = null
+      } else items[index] = item
+    }
     return items
   }
   const record: Record<string, unknown> = {}
+  // Braces; then per member its key, a colon and a comma before all but the first.
+  let members = 0
+  let renamed = false
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue
     if ((walk.size += key.length + 4) > MAX_DETAILS_BYTES) throw TOO_LARGE
     const kind = keyKind(walk, key)
     const converted = kind === KEY_REDACTED ? REDACTED : quickJson((value as Record<string, unknown>)[key], walk, depth + 1)
-    if (converted !== undefined) record[kind === KEY_PLAIN ? key : normalizeText(key)] = converted
+    if (converted === undefined) continue
+    const name = kind === KEY_PLAIN ? key : normalizeText(key)
+    // Two keys made one by normalising, or `__proto__` (which an assignment does not add): the
+    // count would be off, so none is reported.
+    if (name !== key) renamed = true
+    if (name === '__proto__' || (renamed && Object.hasOwn(record, name))) walk.lost = true
+    record[name] = converted
+    walk.json += (kind === KEY_REDACTED ? REDACTED_JSON_LENGTH : 0) + jsonTextLength(name) + (members++ === 0 ? 1 : 2)
   }
+  walk.json += 2
   return record
+}
+
+const REDACTED_JSON_LENGTH = REDACTED.length + 2
+
+/** `JSON.stringify(text).length` for text with no lone surrogate (normalised): quotes, and escapes where JSON needs them. */
+function jsonTextLength(text: string): number {
+  // A long text is measured natively (one fast scan); a short one by hand (no string made).
+  if (text.length > 64) return JSON.stringify(text).length
+  let length = text.length + 2
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (code === 34 || code === 92) length += 1
+    else if (code < 32) length += code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 1 : 5
+  }
+  return length
 }
 
 const KEY_PLAIN = 0

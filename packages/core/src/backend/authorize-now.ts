@@ -2,9 +2,10 @@ import type { AuthorizeRequest, AuthorizeResult, HaldirBackend } from './haldir-
 
 /**
  * `authorize`, answering with the result itself when the backend decided within the call (memory)
- * and with a promise otherwise (a refusal thrown by the backend included).
+ * and with a promise otherwise (a refusal thrown by the backend included). `detailsJsonLength`:
+ * `JSON.stringify(request.details).length` where the caller counted it (-1: not counted).
  */
-export type AuthorizeNow = (request: AuthorizeRequest) => AuthorizeResult | Promise<AuthorizeResult>
+export type AuthorizeNow = (request: AuthorizeRequest, detailsJsonLength?: number) => AuthorizeResult | Promise<AuthorizeResult>
 
 // Keyed by the very backend object core's engine returned, as `settlesNowOf`: a wrapper around it
 // (telemetry's `Object.create`, a Proxy) is another object, so its own `authorize` is never bypassed.

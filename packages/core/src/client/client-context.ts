@@ -1,4 +1,4 @@
-import { fixedRedactKeys, redactDetails } from '../audit/redact-details.ts'
+import { type DetailsMeasure, fixedRedactKeys, redactDetails } from '../audit/redact-details.ts'
 import { BACKEND_CONTRACT_VERSION, type HaldirBackend } from '../backend/haldir-backend.ts'
 import { ValidationError } from '../errors/validation-error.ts'
 import { idSchema, nameSchema, parseInput, scopeSchema } from '../schemas.ts'
@@ -15,8 +15,8 @@ export interface ClientContext {
   name(value: unknown, path: string): string
   /** Validates a scope (`read`, `db:*`). */
   scope(value: unknown, path: string): string
-  /** Normalises details to plain JSON with redacted keys and known secret values masked. */
-  cleanDetails(details: Record<string, unknown> | undefined): Record<string, unknown>
+  /** Normalises details to plain JSON with redacted keys and known secret values masked (and counts their JSON length into `measure`). */
+  cleanDetails(details: Record<string, unknown> | undefined, measure?: DetailsMeasure): Record<string, unknown>
   /** Masks this value wherever it appears in later details (a secret this client has seen). */
   rememberSecret(value: string): void
   /** Where governed calls' settles wait to be written; null when every settle is awaited inline. */
@@ -44,12 +44,15 @@ export function createClientContext(options: {
     id: rememberValid(idSchema),
     name: rememberValid(nameSchema),
     scope: rememberValid(scopeSchema),
-    cleanDetails(details) {
-      if (details === undefined) return {}
+    cleanDetails(details, measure) {
+      if (details === undefined) {
+        if (measure) measure.jsonLength = 2
+        return {}
+      }
       if (typeof details !== 'object' || details === null || Array.isArray(details)) {
         throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
       }
-      return redactDetails(details, redactOptions)
+      return redactDetails(details, redactOptions, measure)
     },
     rememberSecret(value) {
       if (value.length >= MIN_TRACKED_SECRET_LENGTH) redactOptions.secretValues.add(value)

@@ -88,6 +88,13 @@ function trimPage(page: AuditPage, offset: number): AuditPage {
  * @example
  * const backend = createStatefulBackend({ store: myStore(), keys: resolveKeys({ durable: true, backendName: 'mine' }) })
  */
+
+/** Details whose JSON length the caller counted, for the entry that records them (see `Draft.measured`). */
+interface Measured {
+  details: object
+  jsonLength: number
+}
+
 export function createStatefulBackend(options: StatefulBackendOptions): HaldirBackend {
   const { store, keys } = options
   const now = options.now ?? Date.now
@@ -113,10 +120,11 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
    * one the store applied last, since a store may decide more than once when it retries). A
    * plan's unexpected failure (a bug, not a decision) is reported as a `BackendError`.
    */
-  function decider<Request, R>(tenant: string, config: ReturnType<typeof configs.current>, plan: Plan<Request, R>, request: Request, applied: Applied<R>, at?: number) {
+  function decider<Request, R>(tenant: string, config: ReturnType<typeof configs.current>, plan: Plan<Request, R>, request: Request, applied: Applied<R>, at?: number, measured?: Measured) {
     return (state: LoadedState): Draft<R> => {
       if (state.configVersion !== config.version) throw CONFIG_CHANGED
       const draft = new Draft<R>(tenant, at ?? now(), sealer, config.mask, draftLeaves, config.approvalRules)
+      if (measured !== undefined) draft.measured(measured.details, measured.jsonLength)
       try {
         draft.value = plan(state, request, draft)
       } catch (error) {
@@ -157,12 +165,12 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
    * the tenant's config changed and must be read again; nothing was applied then).
    */
   const transactNow = store.transactNow?.bind(store)
-  function runNow<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request): R | typeof NOT_NOW {
+  function runNow<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, measured?: Measured): R | typeof NOT_NOW {
     if (transactNow === undefined) return NOT_NOW
     const applied: Applied<R> = { draft: undefined }
     try {
       // Decided within this call: the time its load was asked at is the decision's (one clock read, not two).
-      const value = transactNow<R>(load, decider(load.tenant, configs.current(load.tenant), plan, request, applied, load.expiredHoldsAt))
+      const value = transactNow<R>(load, decider(load.tenant, configs.current(load.tenant), plan, request, applied, load.expiredHoldsAt, measured))
       publish(applied.draft)
       return value
     } catch (error) {
@@ -183,10 +191,10 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   }
 
   /** `runSoon` without wrapping a value decided now in a promise: the value itself, or the promise of the long way (or of a refusal). */
-  function runMaybeNow<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, otherwise?: (error: unknown, request: Request) => R | Promise<R> | null): R | Promise<R> {
+  function runMaybeNow<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, otherwise?: (error: unknown, request: Request) => R | Promise<R> | null, measured?: Measured): R | Promise<R> {
     let value: R | typeof NOT_NOW
     try {
-      value = runNow(load, plan, request)
+      value = runNow(load, plan, request, measured)
     } catch (error) {
       return otherwise?.(error, request) ?? Promise.reject(error)
     }
@@ -219,22 +227,27 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
     return answer instanceof Promise ? answer : Promise.resolve(answer)
   }
 
-  /** `authorize`, with the answer itself where the store decided it within this call (memory). */
-  function authorizeMaybeNow(request: AuthorizeRequest): AuthorizeResult | Promise<AuthorizeResult> {
+  /**
+   * `authorize`, with the answer itself where the store decided it within this call (memory).
+   * `detailsJsonLength`: `JSON.stringify(request.details).length`, where the caller counted it as
+   * it cleaned them (the in-process client): the reservation's entry is sized without serialising.
+   */
+  function authorizeMaybeNow(request: AuthorizeRequest, detailsJsonLength = -1): AuthorizeResult | Promise<AuthorizeResult> {
     if (request.approvalId !== null) return goOn(request)
+    const measured = detailsJsonLength >= 0 ? { details: request.details, jsonLength: detailsJsonLength } : undefined
     if (slices !== null && request.idempotencyKey === null && !unsliceable.has(sliceKey(request))) {
       const inSlice: LoadRequest & { configVersion: true } = { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', lock: 'session', configVersion: true }
-      return runMaybeNow(inSlice, planAuthorizeInSlice, request, missed)
+      return runMaybeNow(inSlice, planAuthorizeInSlice, request, missed, measured)
     }
-    return authorizeOverChain(request)
+    return authorizeOverChain(request, measured)
   }
 
-  function authorizeOverChain(request: AuthorizeRequest): AuthorizeResult | Promise<AuthorizeResult> {
+  function authorizeOverChain(request: AuthorizeRequest, measured?: Measured): AuthorizeResult | Promise<AuthorizeResult> {
     const load: LoadRequest & { configVersion: true } =
       request.idempotencyKey === null
         ? { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true }
         : { tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', expiredHoldsAt: now(), configVersion: true, idempotencyKey: request.idempotencyKey }
-    return runMaybeNow(load, authorizeLocked, request, recalled)
+    return runMaybeNow(load, authorizeLocked, request, recalled, measured)
   }
 
   const settleLoad = (request: SettleRequest): LoadRequest & { configVersion: true } => ({ tenant: request.tenant, sessionId: request.sessionId, sessions: 'chain', holdId: request.holdId, expiredHoldsAt: now(), configVersion: true })

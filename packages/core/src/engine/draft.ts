@@ -50,6 +50,9 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   leaves: string[] | null
   /** The canonical body of the entry sealed last (sealing writes it; declared so every draft has one shape). */
   body = ''
+  /** Details whose `JSON.stringify` length is known (`measuredLength`), so an entry recording them is sized without serialising them. */
+  measuredDetails: object | null = null
+  measuredLength = -1
   /** What the sessions' controls counted (budget windows, rate limits, caps, alerts); made on first use. */
   book: UsageBook | null = null
   /** The operation's answer, or the refusal to report once the changes are applied. */
@@ -78,6 +81,12 @@ export class Draft<T = unknown> implements Changes, Decision<T> {
   refuse(error: Error): T {
     this.error = error
     return undefined as T
+  }
+
+  /** `details` (this very object) serialises to `jsonLength` characters: the request's details, as its client counted them. */
+  measured(details: object, jsonLength: number): void {
+    this.measuredDetails = details
+    this.measuredLength = jsonLength
   }
 
   /** A draft is its own change set. */
