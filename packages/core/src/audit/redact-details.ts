@@ -36,7 +36,7 @@ interface Walk {
  */
 export function redactDetails(details: Record<string, unknown>, options: RedactOptions, measure?: DetailsMeasure): Record<string, unknown> {
   let out: unknown
-  const walk: QuickWalk = { options, size: 0, known: undefined, json: 0, lost: false }
+  const walk: QuickWalk = { options, size: 0, known: undefined, json: 0, lost: false, counting: measure !== undefined }
   if (measure) measure.jsonLength = -1
   try {
     out = quickJson(details, walk, 0)
@@ -66,6 +66,8 @@ interface QuickWalk {
   json: number
   /** Set where the count cannot be trusted (keys that collide once normalised). */
   lost: boolean
+  /** Whether `json` is counted at all (the caller asked for it). */
+  counting: boolean
   options: RedactOptions
   size: number
   /** The classified keys of `options.keys` when it is fixed (`null`: not), looked up on the first key. */
@@ -83,7 +85,7 @@ function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
       if ((walk.size += value.length + 2) > MAX_DETAILS_BYTES) throw TOO_LARGE
       const normal = normalizeText(value)
       const text = walk.options.secretValues.size === 0 ? normal : scrub(normal, walk.options.secretValues)
-      walk.json += jsonTextLength(text)
+      if (walk.counting) walk.json += jsonTextLength(text)
       return text
     }
     case 'number':
@@ -92,7 +94,8 @@ function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
         walk.json += 4
         return null
       }
-      walk.json += String(value).length
+      // Counted only when asked for: a number's text is most of what counting costs.
+      if (walk.counting) walk.json += String(value).length
       return value
     case 'boolean':
       if ((walk.size += 5) > MAX_DETAILS_BYTES) throw TOO_LARGE
@@ -141,7 +144,7 @@ function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
     if (name !== key) renamed = true
     if (name === '__proto__' || (renamed && Object.hasOwn(record, name))) walk.lost = true
     record[name] = converted
-    walk.json += (kind === KEY_REDACTED ? REDACTED_JSON_LENGTH : 0) + jsonTextLength(name) + (members++ === 0 ? 1 : 2)
+    if (walk.counting) walk.json += (kind === KEY_REDACTED ? REDACTED_JSON_LENGTH : 0) + jsonTextLength(name) + (members++ === 0 ? 1 : 2)
   }
   walk.json += 2
   return record
