@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { createHaldir } from './create-haldir.ts'
 import { PermissionDeniedError } from './errors/permission-denied-error.ts'
 import { createGovernor } from './create-governor.ts'
+import { REDACTED } from './audit/redact-details.ts'
+import { withHaldir } from './with-haldir.ts'
 
 const haldir = createHaldir()
 
@@ -49,5 +51,22 @@ describe('createGovernor().stream', () => {
     for await (const chunk of messaging.stream('x', run)) seen.push(chunk)
     expect(seen).toEqual([expect.stringMatching(/^BLOCKED: scope 'render'/)])
     expect(started).toBe(false)
+  })
+})
+
+describe("a governed call's own settle", () => {
+  it('records how long the call took, and redacts it like any detail when the client redacts durationMs', async () => {
+    for (const redact of [undefined, ['durationMs']]) {
+      const haldir = createHaldir(redact ? { redact } : {})
+      const session = await haldir.createSession({ agentId: 'timed', scopes: [], spendLimit: 1, ttl: 60 })
+      const slow = withHaldir(() => new Promise((resolve) => setTimeout(() => resolve('done'), 5)), { haldir, sessionId: session.id, auditName: 'slow', cost: 0.25 })
+      await slow()
+      const trail = await haldir.getAuditTrail({ sessionId: session.id })
+      const executed = trail.entries.find((entry) => entry.tool === 'slow' && entry.action === 'execute')
+      expect(executed?.costUsd).toBe(0.25)
+      if (redact) expect(executed?.details.durationMs).toBe(REDACTED)
+      else expect(executed?.details.durationMs).toBeGreaterThanOrEqual(4)
+      expect(await haldir.verifyAuditTrail(session.id)).toMatchObject({ ok: true })
+    }
   })
 })

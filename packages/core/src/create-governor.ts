@@ -227,7 +227,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   async function release(hold: Hold, input: Input, error: unknown, started: number): Promise<void> {
     const options = { error, details: { durationMs: elapsed(started) } }
     const later = closer(hold, input)
-    if (later) later.release(options)
+    if (later) later.releaseLater(options)
     else await hold.release(options)
   }
 
@@ -235,13 +235,12 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   function settle(hold: Hold, input: Input, result: Result, started: number): Promise<unknown> | undefined {
     const later = closer(hold, input)
     if (typeof cost !== 'function') {
-      const options = { details: { durationMs: elapsed(started) } }
-      if (later) return void later.settle(reserveUsd, options)
-      return hold.settle(reserveUsd, options)
+      if (later) return void later.settleTimed(reserveUsd, elapsed(started))
+      return hold.settle(reserveUsd, { details: { durationMs: elapsed(started) } })
     }
     const { actualUsd: actual, problem } = chargeAfterCall(cost, input, result, reserveUsd)
     const options = { details: { durationMs: elapsed(started) }, flagged: problem !== null, ...(problem ? { reason: problem } : {}) }
-    if (later) return void later.settle(actual, options)
+    if (later) return void later.settleLater(actual, options)
     return hold.settle(actual, options)
   }
 

@@ -17,6 +17,8 @@ export interface ClientContext {
   scope(value: unknown, path: string): string
   /** Normalises details to plain JSON with redacted keys and known secret values masked (and counts their JSON length into `measure`). */
   cleanDetails(details: Record<string, unknown> | undefined, measure?: DetailsMeasure): Record<string, unknown>
+  /** `cleanDetails({ durationMs })` for a finite number: what a governed call records of itself. */
+  timedDetails(durationMs: number): Record<string, unknown>
   /** Masks this value wherever it appears in later details (a secret this client has seen). */
   rememberSecret(value: string): void
   /** Where governed calls' settles wait to be written; null when every settle is awaited inline. */
@@ -37,6 +39,7 @@ export function createClientContext(options: {
   checkBackend(backend)
   const redactOptions = { keys: fixedRedactKeys(options.redact), secretValues: new Set<string>() }
   const tenant = parseInput(idSchema, options.tenant, 'tenant')
+  const timingRedacted = redactOptions.keys.has('durationms')
   return {
     backend,
     tenant,
@@ -53,6 +56,10 @@ export function createClientContext(options: {
         throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
       }
       return redactDetails(details, redactOptions, measure)
+    },
+    timedDetails(durationMs) {
+      // Nothing of a finite number is masked or normalised: only a redacted key changes it.
+      return timingRedacted || !Number.isFinite(durationMs) ? redactDetails({ durationMs }, redactOptions) : { durationMs }
     },
     rememberSecret(value) {
       if (value.length >= MIN_TRACKED_SECRET_LENGTH) redactOptions.secretValues.add(value)

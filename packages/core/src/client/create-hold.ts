@@ -19,43 +19,56 @@ const RELEASE_PASSTHROUGH = new Set(['details', 'error'])
  * now (a bad amount throws before anything is queued), written after with later settles.
  */
 export function createHold(client: ClientContext, sessionId: string, holdId: string, amountMicros: number): Hold {
-  // Two closures (the hold's methods work detached, as they always have); the requests are built
-  // by module functions and the queued close is a class instance: this runs on every governed call.
-  const hold: Hold & { [deferred]?: DeferredClose } = {
-    id: holdId,
-    sessionId,
-    amountUsd: microsToUsd(amountMicros),
-    settle: (actualUsd, options = {}) => close(client, settleRequest(client, sessionId, holdId, actualUsd, options)),
-    release: (options = {}) => close(client, releaseRequest(client, sessionId, holdId, options)),
-  }
-  const queue = client.settles
-  if (queue) hold[deferred] = new QueuedClose(client, queue, sessionId, holdId, amountMicros)
-  return hold
+  return new ClientHold(client, sessionId, holdId, amountMicros)
 }
 
-/** Settle and release through the client's queue: validated now, written with the next batch. */
-class QueuedClose implements DeferredClose {
+/**
+ * One object per hold, made on every governed call: its `settle` and `release` are made when
+ * read (a governed call closes through the queue and never reads them), each a function that
+ * works detached, as they always have.
+ */
+class ClientHold implements Hold, DeferredClose {
+  readonly id: string
+  readonly sessionId: string
+  readonly amountUsd: number
   readonly #client: ClientContext
-  readonly #queue: SettleQueue
-  readonly #sessionId: string
-  readonly #holdId: string
   readonly #amountMicros: number
 
-  constructor(client: ClientContext, queue: SettleQueue, sessionId: string, holdId: string, amountMicros: number) {
+  constructor(client: ClientContext, sessionId: string, holdId: string, amountMicros: number) {
+    this.id = holdId
+    this.sessionId = sessionId
+    this.amountUsd = microsToUsd(amountMicros)
     this.#client = client
-    this.#queue = queue
-    this.#sessionId = sessionId
-    this.#holdId = holdId
     this.#amountMicros = amountMicros
   }
 
-  settle(actualUsd: number, options: SettleOptions = {}): void {
-    const request = settleRequest(this.#client, this.#sessionId, this.#holdId, actualUsd, options)
-    this.#queue.push(request, Math.max(0, this.#amountMicros - request.amountMicros))
+  get settle(): Hold['settle'] {
+    return (actualUsd, options = {}) => close(this.#client, settleRequest(this.#client, this.sessionId, this.id, actualUsd, options))
   }
 
-  release(options: ReleaseOptions = {}): void {
-    this.#queue.push(releaseRequest(this.#client, this.#sessionId, this.#holdId, options), this.#amountMicros)
+  get release(): Hold['release'] {
+    return (options = {}) => close(this.#client, releaseRequest(this.#client, this.sessionId, this.id, options))
+  }
+
+  /** Its queued close, when its client defers settles. */
+  get [deferred](): DeferredClose | undefined {
+    return this.#client.settles === null ? undefined : this
+  }
+
+  settleLater(actualUsd: number, options: SettleOptions = {}): void {
+    const request = settleRequest(this.#client, this.sessionId, this.id, actualUsd, options)
+    ;(this.#client.settles as SettleQueue).push(request, Math.max(0, this.#amountMicros - request.amountMicros))
+  }
+
+  settleTimed(actualUsd: number, durationMs: number): void {
+    const client = this.#client
+    const amountMicros = usdToMicros(actualUsd, 'actualUsd')
+    const request: SettleRequest = { tenant: client.tenant, sessionId: this.sessionId, holdId: this.id, amountMicros, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: client.timedDetails(durationMs) }
+    ;(client.settles as SettleQueue).push(request, Math.max(0, this.#amountMicros - amountMicros))
+  }
+
+  releaseLater(options: ReleaseOptions = {}): void {
+    ;(this.#client.settles as SettleQueue).push(releaseRequest(this.#client, this.sessionId, this.id, options), this.#amountMicros)
   }
 }
 

@@ -5,8 +5,10 @@ export const deferred = Symbol('haldir.deferredHold')
 
 /** Settle and release that return once queued: the caller has its result, the entry is written after. */
 export interface DeferredClose {
-  settle(actualUsd: number, options?: SettleOptions): void
-  release(options?: ReleaseOptions): void
+  settleLater(actualUsd: number, options?: SettleOptions): void
+  releaseLater(options?: ReleaseOptions): void
+  /** `settleLater(actualUsd, { details: { durationMs } })`, the governed call's own settle, without parsing options it wrote itself. */
+  settleTimed(actualUsd: number, durationMs: number): void
 }
 
 /** The queued close of a hold, when its client defers settles (`settle: 'deferred'`, the default). */

@@ -118,7 +118,7 @@ describe('deferred settles', () => {
     if (!decision.allowed) throw decision.error
     release()
     for (let tick = 0; tick < 50; tick++) await Promise.resolve()
-    deferredClose(decision.hold)?.settle(0.1)
+    deferredClose(decision.hold)?.settleLater(0.1)
     await turn()
     expect(batches).toEqual([2, 6])
     // flush() sends what waits behind a request under way, and waits for both.
