@@ -30,6 +30,27 @@ describe('newId', () => {
     expect(characters.size).toBe(64)
   })
 
+  it('hands out hold and entry ids encoded ahead once each, as random and well formed as the rest', async () => {
+    vi.resetModules()
+    const fresh = await import('./new-id.ts')
+    const seen = new Set<string>()
+    let minted = 0
+    for (let round = 0; round < 6; round++) {
+      fresh.mintIdsAhead()
+      // More than were minted ahead of each kind: the rest are encoded on the spot, from the same pool.
+      for (let index = 0; index < 700; index++) {
+        for (const prefix of ['hold', 'aud', 'ses'] as const) {
+          const id = fresh.newId(prefix)
+          expect(id).toMatch(new RegExp(`^${prefix}_[A-Za-z0-9_-]{${prefix === 'ses' ? 32 : 22}}$`))
+          seen.add(id)
+          minted++
+        }
+      }
+    }
+    // A byte handed out twice (ahead and again on the spot) would repeat an id.
+    expect(seen.size).toBe(minted)
+  })
+
   it('draws random bytes for the very first id of a process, and for the first after each new pool', async () => {
     // A fresh module is a fresh process as far as the pool goes: its first ids must differ.
     const firsts = new Set<string>()

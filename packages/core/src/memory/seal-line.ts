@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditHead } from '../audit/audit-entry.ts'
 import type { SealOutputs } from '../audit/hash-audit-entry.ts'
 import type { LaterSealing } from '../engine/state-store.ts'
-import { drawIdsAhead } from '../internal/new-id.ts'
+import { drawIdsAhead, mintIdsAhead } from '../internal/new-id.ts'
 import { nextTurn } from '../internal/next-turn.ts'
 import type { SessionTrail } from './session-trail.ts'
 
@@ -84,7 +84,8 @@ export class SealLine {
       head.hash = entry.hash
       ;(trails[index] as SessionTrail).sealed(indexes[index] as number, entry, outputs.body)
     }
-    // The calls to come mint ids: their random bytes are drawn here, after these callers had their answers.
+    // The calls to come mint ids: they are encoded, and their random bytes drawn, here, after these callers had their answers.
+    mintIdsAhead()
     drawIdsAhead()
   }
 }
