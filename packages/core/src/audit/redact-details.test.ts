@@ -102,6 +102,24 @@ describe('redactDetails', () => {
     }
   })
 
+  it('reports its own length when a toJSON cleans other details into the same measure, and none after a second walk', () => {
+    const measure = { jsonLength: 0 }
+    const nested = { when: { toJSON: () => (redactDetails({ other: 'x'.repeat(100) }, options, measure), 'inner') } }
+    expect(JSON.stringify(redactDetails(nested, options, measure)).length).toBe(measure.jsonLength)
+    // A getter that throws once: the second walk reads it fine, and no length is reported.
+    let reads = 0
+    const flaky = Object.defineProperty({}, 'x', {
+      enumerable: true,
+      get: () => {
+        if (reads++ === 0) throw new Error('once')
+        redactDetails({ other: 'y' }, options, measure)
+        return 1
+      },
+    })
+    expect(redactDetails({ flaky }, options, measure)).toEqual({ flaky: { x: 1 } })
+    expect(measure.jsonLength).toBe(-1)
+  })
+
   it('reports no length (-1) for details it had to walk again to name a fault', () => {
     const measure = { jsonLength: 7 }
     expect(() => redactDetails({ big: 'y'.repeat(MAX_DETAILS_BYTES + 1) }, options, measure)).toThrow(ValidationError)

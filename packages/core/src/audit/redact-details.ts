@@ -32,7 +32,8 @@ interface Walk {
  * string); keys and strings are normalised as every store keeps them (lone surrogates and NUL
  * become U+FFFD), so what is hashed is exactly what a database or the wire gives back. A cycle,
  * more than {@link MAX_DETAILS_DEPTH} levels, more than {@link MAX_DETAILS_BYTES}, or a getter or
- * `toJSON` that throws is a {@link ValidationError} naming the path.
+ * `toJSON` that throws is a {@link ValidationError} naming the path. Given a `measure`, it
+ * receives `JSON.stringify(result).length`, or -1 where it was not counted.
  */
 export function redactDetails(details: Record<string, unknown>, options: RedactOptions, measure?: DetailsMeasure): Record<string, unknown> {
   let out: unknown
@@ -40,11 +41,16 @@ export function redactDetails(details: Record<string, unknown>, options: RedactO
   if (measure) measure.jsonLength = -1
   try {
     out = quickJson(details, walk, 0)
-    if (measure && !walk.lost) measure.jsonLength = walk.json
+    if (measure) measure.jsonLength = walk.lost ? -1 : walk.json
   } catch {
     // The quick walk stops at anything that makes details invalid (too deep, a cycle, too large,
-    // a getter or `toJSON` that throws); this one finds the same fault and names its path.
-    out = toJson(details, { options, ancestors: [], keys: [], size: 0 })
+    // a getter or `toJSON` that throws); this one finds the same fault and names its path. No
+    // length, set last: a getter or `toJSON` may have cleaned other details into the same measure.
+    try {
+      out = toJson(details, { options, ancestors: [], keys: [], size: 0 })
+    } finally {
+      if (measure) measure.jsonLength = -1
+    }
   }
   if (out === null || typeof out !== 'object' || Array.isArray(out)) {
     throw new ValidationError({ issues: [{ path: 'details', message: 'must be a plain object' }] })
