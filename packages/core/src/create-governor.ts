@@ -1,6 +1,6 @@
 import { chargeAfterCall } from './adapter/charge-after-call.ts'
 import { deferredClose } from './client/deferred-hold.ts'
-import { gateSoonOf } from './client/gate-soon.ts'
+import { type GateSoonOf, gateSoonOf, type PreparedGate } from './client/gate-soon.ts'
 import { ValidationError } from './errors/validation-error.ts'
 import { usdToMicros } from './money/usd-to-micros.ts'
 import { checkOptionKeys } from './internal/check-option-keys.ts'
@@ -175,14 +175,22 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     return haldir.gate(gateRequest(input, approvalId, extra))
   }
 
+  // The gate prepared from the client's registered one, with this governor's scope, tool, cost and lease (on the first call).
+  let prepared: { soon: GateSoonOf; gate: PreparedGate } | undefined
+
   /**
    * `gate`, with the decision itself where the client decided it within the call (memory): the
    * governed call then runs with no turn of the microtask queue before it. Throws on bad options.
    */
   function gateSoon(input: Input, approvalId: string | undefined): GateDecision | Promise<GateDecision> {
-    const request = gateRequest(input, approvalId)
     const soon = gateSoonOf(haldir)
-    return soon === undefined ? haldir.gate(request) : soon(request)
+    if (soon === undefined) return haldir.gate(gateRequest(input, approvalId))
+    // Most calls differ only in their session and details: what they share was checked once.
+    if (approvalId === undefined && idempotencyKeyOf(input) === undefined && demandFor(input) === undefined) {
+      if (prepared?.soon !== soon) prepared = { soon, gate: soon.prepare(holdTtl === undefined ? { scope, tool, maxCostUsd: reserveUsd } : { scope, tool, maxCostUsd: reserveUsd, holdTtl }) }
+      return prepared.gate(typeof pickSession === 'function' ? pickSession(input) : pickSession, describe === true ? { args: input } : describe === false ? undefined : describe(input))
+    }
+    return soon.soon(gateRequest(input, approvalId))
   }
 
   function gateRequest(input: Input, approvalId: string | undefined, extra?: RequireApproval): GateOptions {

@@ -6,7 +6,7 @@ import { createClientContext, DEFAULT_REDACT } from './client/client-context.ts'
 import { ApprovalPendingError } from './errors/approval-pending-error.ts'
 import { createHold } from './client/create-hold.ts'
 import { createSettleQueue } from './client/settle-queue.ts'
-import { registerGateSoon } from './client/gate-soon.ts'
+import { type FixedGate, type PreparedGate, registerGateSoon } from './client/gate-soon.ts'
 import { type AuthorizeNow, authorizeNowOf } from './backend/authorize-now.ts'
 import type { DetailsMeasure } from './audit/redact-details.ts'
 import type { HaldirError } from './errors/haldir-error.ts'
@@ -28,6 +28,7 @@ import {
   treeHeadsOptionsSchema,
   verifyLedgerOptionsSchema,
   gateOptionsSchema,
+  holdTtlSchema,
   listHoldsOptionsSchema,
   parseInput,
   parseOptions,
@@ -169,6 +170,32 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       details: client.cleanDetails(gateOptions.details, gateMeasure),
     }
     return holdOrRefuseSoon(request, gateMeasure.jsonLength)
+  }
+
+  /** `gateWith` for a governor's calls: what they share is checked once, here (see `PreparedGate`). */
+  function prepareGate(fixed: FixedGate): PreparedGate {
+    const tool = name(fixed.tool, 'tool')
+    const checkedScope = fixed.scope === null ? null : scope(fixed.scope, 'scope')
+    const amountMicros = usdToMicros(fixed.maxCostUsd, 'maxCostUsd')
+    const lease = holdTtlMs(fixed.holdTtl === undefined ? undefined : parseInput(holdTtlSchema, fixed.holdTtl, 'holdTtl'))
+    return (sessionId, details) => {
+      // The same literal as `gateWith`'s, field for field.
+      const request: AuthorizeRequest = {
+        tenant,
+        mode: 'reserve',
+        sessionId: id(sessionId, 'sessionId'),
+        amountMicros,
+        scope: checkedScope,
+        tool,
+        action: 'execute',
+        idempotencyKey: null,
+        holdTtlMs: lease,
+        approval: null,
+        approvalId: null,
+        details: client.cleanDetails(details, gateMeasure),
+      }
+      return holdOrRefuseSoon(request, gateMeasure.jsonLength)
+    }
   }
 
   const pendingError = (approvalId: string, holdId: string, expiresAt: string, sessionId: string) => new ApprovalPendingError({ approvalId, holdId, expiresAt, sessionId })
@@ -431,7 +458,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       await backend.close?.()
     },
   }
-  registerGateSoon(haldir, gateWith)
+  registerGateSoon(haldir, { soon: gateWith, prepare: prepareGate })
   return haldir
 }
 

@@ -48,6 +48,23 @@ describe('a governed call decided within the call', () => {
     expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0, reservedUsd: 0 })
   })
 
+  it("holds what the governor's options say (scope, tool, amount, lease) and checks every call's session", async () => {
+    const { haldir, session } = await client()
+    let finish = () => {}
+    const running = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    const slow = withHaldir(async (sessionId: string) => (await running, sessionId), { haldir, sessionId: ([sessionId]) => sessionId, scope: 'search', auditName: 'lookup', cost: 0.25, holdTtl: 30 })
+    const call = slow(session.id)
+    const [hold] = await haldir.listHolds({ sessionId: session.id })
+    expect(hold).toMatchObject({ amountUsd: 0.25, tool: 'lookup', scope: 'search' })
+    expect(Date.parse(hold?.expiresAt as string) - Date.parse(hold?.createdAt as string)).toBe(30_000)
+    finish()
+    await expect(call).resolves.toBe(session.id)
+    await expect(slow('ses_\u0000')).rejects.toBeInstanceOf(ValidationError)
+    expect(await haldir.getSpend(session.id)).toMatchObject({ totalUsd: 0.25, reservedUsd: 0 })
+  })
+
   it('asks a replaced gate, or a copy of the client with its own gate, and never goes around it', async () => {
     const { haldir, session } = await client()
     const asked: string[] = []
