@@ -24,10 +24,10 @@ const entries = {
  * calls of a loop that never yields, bench/tail.bench.ts); 97.2 KB once the memory store kept
  * sealed entries as bytes outside the heap and parsed them on read (its session and tenant trails,
  * the byte chunks, the per-entry filter marks and `keysInOrder`: about 1.1 KB; a long-lived
- * client's heap ~4× smaller and its major collections no longer slow its calls); 98.5 KB once a
+ * client's heap ~4× smaller and its major collections no longer slow its calls); 98.8 KB once a
  * governed call got its decision within the call and details were walked once, quickly, with their
- * JSON length counted (the quick walk beside the full one that names a fault, the synchronous gate
- * and the hold as a class: about 1.3 KB; a governed call's p50 down a quarter). An HTTP-only
+ * JSON length counted (the quick walk beside the full one that names a fault, the synchronous and
+ * prepared gates, the hold as a class: about 1.6 KB; a governed call's p50 down by almost half). An HTTP-only
  * client (`httpBackend` + `createGovernor`) is about 40 KB.
  */
 const CLIENT_PATH_BUDGET = 99 * 1024
