@@ -78,6 +78,12 @@ function trimPage(page: AuditPage, offset: number): AuditPage {
   return page
 }
 
+/** Details whose JSON length the caller counted, for the entry that records them (see `Draft.measured`). */
+interface Measured {
+  details: object
+  jsonLength: number
+}
+
 /**
  * Core's engine: the whole backend contract over a {@link StateStore}. Every operation is the
  * same three steps: the store loads and locks the state the operation needs, a pure plan decides
@@ -88,12 +94,6 @@ function trimPage(page: AuditPage, offset: number): AuditPage {
  * @example
  * const backend = createStatefulBackend({ store: myStore(), keys: resolveKeys({ durable: true, backendName: 'mine' }) })
  */
-
-/** Details whose JSON length the caller counted, for the entry that records them (see `Draft.measured`). */
-interface Measured {
-  details: object
-  jsonLength: number
-}
 
 export function createStatefulBackend(options: StatefulBackendOptions): HaldirBackend {
   const { store, keys } = options
