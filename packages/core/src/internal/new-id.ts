@@ -113,8 +113,8 @@ export function mintIdsAhead(): void {
     const minted = ahead[prefix]
     while (minted.length < AHEAD[prefix]) {
       const id = encode(prefix)
-      hashed.has(id)
-      minted.push(id)
+      // Always true (the set stays empty); the answer is used, so the lookup, and the hash, stay.
+      if (!hashed.has(id)) minted.push(id)
     }
   }
 }
