@@ -16,15 +16,6 @@ export interface RedactOptions {
   secretValues: ReadonlySet<string>
 }
 
-interface Walk {
-  options: RedactOptions
-  ancestors: object[]
-  /** The keys and indexes from `details` to the value at hand: its path, made into text only for an error. */
-  keys: (string | number)[]
-  /** Roughly the JSON size so far (strings and keys counted by length, plus a little per value and per object or array). */
-  size: number
-}
-
 /**
  * Turns audit details into the plain JSON that is stored and hashed, in one pass: configured
  * keys (any depth, case-insensitive) and known secret values (inside any string) are replaced;
@@ -37,17 +28,18 @@ interface Walk {
  */
 export function redactDetails(details: Record<string, unknown>, options: RedactOptions, measure?: DetailsMeasure): Record<string, unknown> {
   let out: unknown
-  const walk: QuickWalk = { options, size: 0, known: undefined, json: 0, lost: false, counting: measure !== undefined }
+  const walk: Walk = { options, size: 0, known: undefined, json: 0, lost: false, counting: measure !== undefined, path: null }
   if (measure) measure.jsonLength = -1
   try {
-    out = quickJson(details, walk, 0)
+    out = toJson(details, walk, 0)
     if (measure) measure.jsonLength = walk.lost ? -1 : walk.json
   } catch {
     // The quick walk stops at anything that makes details invalid (too deep, a cycle, too large,
-    // a getter or `toJSON` that throws); this one finds the same fault and names its path. No
-    // length, set last: a getter or `toJSON` may have cleaned other details into the same measure.
+    // a getter or `toJSON` that throws); the same walk again, keeping its path, finds the fault
+    // and names where it is. No length, set last: a getter or `toJSON` may have cleaned other
+    // details into the same measure.
     try {
-      out = toJson(details, { options, ancestors: [], keys: [], size: 0 })
+      out = toJson(details, { options, size: 0, known: undefined, json: 0, lost: false, counting: false, path: { ancestors: [], keys: [] } }, 0)
     } finally {
       if (measure) measure.jsonLength = -1
     }
@@ -66,36 +58,38 @@ export interface DetailsMeasure {
   jsonLength: number
 }
 
-/** What the quick walk keeps: no path and no ancestors, so it costs little on every call. */
-interface QuickWalk {
+/**
+ * One walk over details. The quick one (`path: null`, nearly every call) keeps no path: a cycle
+ * is caught by the depth limit, and a fault is thrown as it comes. The one that follows a fault
+ * keeps the path, to find it again and name where it is.
+ */
+interface Walk {
+  options: RedactOptions
+  /** Roughly the JSON size so far (strings and keys counted by length, plus a little per value and per object or array). */
+  size: number
+  /** The classified keys of `options.keys` when it is fixed (`null`: not), looked up on the first key. */
+  known: Map<string, number> | null | undefined
   /** `JSON.stringify` length of what was converted so far. */
   json: number
   /** Set where the count cannot be trusted (keys that collide once normalised). */
   lost: boolean
   /** Whether `json` is counted at all (the caller asked for it). */
   counting: boolean
-  options: RedactOptions
-  size: number
-  /** The classified keys of `options.keys` when it is fixed (`null`: not), looked up on the first key. */
-  known: Map<string, number> | null | undefined
+  /** The objects and the keys and indexes from `details` to the value at hand, on the walk that names a fault. */
+  path: { ancestors: object[]; keys: (string | number)[] } | null
 }
 
-/**
- * `toJson` for details that are valid, which nearly all are: the same conversion, counted the
- * same, but a cycle is caught by the depth limit and every fault is thrown as it comes (the
- * caller then walks again with `toJson` for the error that names the path).
- */
-function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
+function toJson(value: unknown, walk: Walk, depth: number): unknown {
   switch (typeof value) {
     case 'string': {
-      if ((walk.size += value.length + 2) > MAX_DETAILS_BYTES) throw TOO_LARGE
+      grow(walk, value.length + 2)
       const normal = normalizeText(value)
       const text = walk.options.secretValues.size === 0 ? normal : scrub(normal, walk.options.secretValues)
       if (walk.counting) walk.json += jsonTextLength(text)
       return text
     }
     case 'number':
-      if ((walk.size += 8) > MAX_DETAILS_BYTES) throw TOO_LARGE
+      grow(walk, 8)
       if (!Number.isFinite(value)) {
         walk.json += 4
         return null
@@ -104,11 +98,11 @@ function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
       if (walk.counting) walk.json += String(value).length
       return value
     case 'boolean':
-      if ((walk.size += 5) > MAX_DETAILS_BYTES) throw TOO_LARGE
+      grow(walk, 5)
       walk.json += value ? 4 : 5
       return value
     case 'bigint':
-      return quickJson(value.toString(), walk, depth)
+      return toJson(value.toString(), walk, depth)
     case 'object':
       break
     default:
@@ -118,42 +112,74 @@ function quickJson(value: unknown, walk: QuickWalk, depth: number): unknown {
     walk.json += 4
     return null
   }
-  if (depth >= MAX_DETAILS_DEPTH) throw TOO_DEEP
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return quickJson((value as { toJSON(): unknown }).toJSON(), walk, depth)
-  if ((walk.size += 2) > MAX_DETAILS_BYTES) throw TOO_LARGE
+  const path = walk.path
+  if (depth >= MAX_DETAILS_DEPTH) fault(walk, `nests deeper than ${MAX_DETAILS_DEPTH} levels`)
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    if (path === null) return toJson((value as { toJSON(): unknown }).toJSON(), walk, depth)
+    let converted: unknown
+    try {
+      converted = (value as { toJSON(): unknown }).toJSON()
+    } catch (error) {
+      fault(walk, `its toJSON() threw: ${errorMessage(error)}`, error)
+    }
+    return toJson(converted, walk, depth)
+  }
+  if (path !== null && path.ancestors.includes(value)) fault(walk, 'must not contain a cycle')
+  // Its brackets: and an object reached many times over (shared, not a cycle) is counted each
+  // time, so details that reuse one array at every level stop at the size limit, not 2^32 visits.
+  grow(walk, 2)
+  path?.ancestors.push(value)
+  let out: unknown
   if (Array.isArray(value)) {
     const items: unknown[] = new Array(value.length)
     // Brackets and commas; an item JSON leaves out is written `null`.
     walk.json += value.length === 0 ? 2 : value.length + 1
     for (let index = 0; index < value.length; index++) {
-      const item = quickJson(value[index], walk, depth + 1)
+      path?.keys.push(index)
+      const item = toJson(value[index], walk, depth + 1)
+      path?.keys.pop()
       if (item === undefined) {
         walk.json += 4
         items[index] = null
       } else items[index] = item
     }
-    return items
+    out = items
+  } else {
+    const record: Record<string, unknown> = {}
+    // Braces; then per member its key, a colon and a comma before all but the first.
+    let members = 0
+    let renamed = false
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue
+      grow(walk, key.length + 4)
+      path?.keys.push(key)
+      const kind = keyKind(walk, key)
+      const converted = kind === KEY_REDACTED ? REDACTED : toJson(memberOf(value as Record<string, unknown>, key, walk), walk, depth + 1)
+      path?.keys.pop()
+      if (converted === undefined) continue
+      const name = kind === KEY_PLAIN ? key : normalizeText(key)
+      // Two keys made one by normalising, or `__proto__` (which an assignment does not add): the
+      // count would be off, so none is reported.
+      if (name !== key) renamed = true
+      if (name === '__proto__' || (renamed && Object.hasOwn(record, name))) walk.lost = true
+      record[name] = converted
+      if (walk.counting) walk.json += (kind === KEY_REDACTED ? REDACTED_JSON_LENGTH : 0) + jsonTextLength(name) + (members++ === 0 ? 1 : 2)
+    }
+    walk.json += 2
+    out = record
   }
-  const record: Record<string, unknown> = {}
-  // Braces; then per member its key, a colon and a comma before all but the first.
-  let members = 0
-  let renamed = false
-  for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue
-    if ((walk.size += key.length + 4) > MAX_DETAILS_BYTES) throw TOO_LARGE
-    const kind = keyKind(walk, key)
-    const converted = kind === KEY_REDACTED ? REDACTED : quickJson((value as Record<string, unknown>)[key], walk, depth + 1)
-    if (converted === undefined) continue
-    const name = kind === KEY_PLAIN ? key : normalizeText(key)
-    // Two keys made one by normalising, or `__proto__` (which an assignment does not add): the
-    // count would be off, so none is reported.
-    if (name !== key) renamed = true
-    if (name === '__proto__' || (renamed && Object.hasOwn(record, name))) walk.lost = true
-    record[name] = converted
-    if (walk.counting) walk.json += (kind === KEY_REDACTED ? REDACTED_JSON_LENGTH : 0) + jsonTextLength(name) + (members++ === 0 ? 1 : 2)
+  path?.ancestors.pop()
+  return out
+}
+
+/** `record[key]`; a getter that throws is a fault (named on the walk that keeps the path). */
+function memberOf(record: Record<string, unknown>, key: string, walk: Walk): unknown {
+  if (walk.path === null) return record[key]
+  try {
+    return record[key]
+  } catch (error) {
+    return fault(walk, `reading it threw: ${errorMessage(error)}`, error)
   }
-  walk.json += 2
-  return record
 }
 
 const REDACTED_JSON_LENGTH = REDACTED.length + 2
@@ -192,7 +218,7 @@ export function fixedRedactKeys(keys: Iterable<string>): ReadonlySet<string> {
   return set
 }
 
-function keyKind(walk: QuickWalk, key: string): number {
+function keyKind(walk: Walk, key: string): number {
   const known = walk.known === undefined ? (walk.known = knownKeys.get(walk.options.keys) ?? null) : walk.known
   let kind = known?.get(key)
   if (kind === undefined) {
@@ -205,86 +231,18 @@ function keyKind(walk: QuickWalk, key: string): number {
   return kind
 }
 
-// Thrown by the quick walk only to hand over to `toJson`, which reports the fault itself.
-const TOO_LARGE = new Error('details too large')
-const TOO_DEEP = new Error('details too deep')
+// What the quick walk throws at a fault: the walk that keeps the path finds it again and names it.
+const QUICK_FAULT = new Error('details are not valid; walk again for where')
 
-function pathOf(walk: Walk): string {
-  return walk.keys.length === 0 ? 'details' : `details.${walk.keys.join('.')}`
-}
-
-function toJson(value: unknown, walk: Walk): unknown {
-  switch (typeof value) {
-    case 'string': {
-      grow(walk, value.length + 2)
-      const text = normalizeText(value)
-      return walk.options.secretValues.size === 0 ? text : scrub(text, walk.options.secretValues)
-    }
-    case 'number':
-      grow(walk, 8)
-      return Number.isFinite(value) ? value : null
-    case 'boolean':
-      grow(walk, 5)
-      return value
-    case 'bigint':
-      return toJson(value.toString(), walk)
-    case 'object':
-      break
-    default:
-      return undefined
-  }
-  if (value === null) return null
-  if (walk.ancestors.length >= MAX_DETAILS_DEPTH) {
-    throw new ValidationError({ issues: [{ path: pathOf(walk), message: `nests deeper than ${MAX_DETAILS_DEPTH} levels` }] })
-  }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    let converted: unknown
-    try {
-      converted = (value as { toJSON(): unknown }).toJSON()
-    } catch (error) {
-      throw new ValidationError({ issues: [{ path: pathOf(walk), message: `its toJSON() threw: ${errorMessage(error)}` }], cause: error })
-    }
-    return toJson(converted, walk)
-  }
-  if (walk.ancestors.includes(value)) throw new ValidationError({ issues: [{ path: pathOf(walk), message: 'must not contain a cycle' }] })
-  // Its brackets: and an object reached many times over (shared, not a cycle) is counted each
-  // time, so details that reuse one array at every level stop at the size limit, not 2^32 visits.
-  grow(walk, 2)
-  walk.ancestors.push(value)
-  let out: unknown
-  if (Array.isArray(value)) {
-    const items: unknown[] = new Array(value.length)
-    for (let index = 0; index < value.length; index++) {
-      walk.keys.push(index)
-      items[index] = toJson(value[index], walk) ?? null
-      walk.keys.pop()
-    }
-    out = items
-  } else {
-    const record: Record<string, unknown> = {}
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue
-      grow(walk, key.length + 4)
-      walk.keys.push(key)
-      let member: unknown
-      try {
-        member = (value as Record<string, unknown>)[key]
-      } catch (error) {
-        throw new ValidationError({ issues: [{ path: pathOf(walk), message: `reading it threw: ${errorMessage(error)}` }], cause: error })
-      }
-      const converted = walk.options.keys.has(key.toLowerCase()) ? REDACTED : toJson(member, walk)
-      walk.keys.pop()
-      if (converted !== undefined) record[normalizeText(key)] = converted
-    }
-    out = record
-  }
-  walk.ancestors.pop()
-  return out
+function fault(walk: Walk, message: string, cause?: unknown): never {
+  if (walk.path === null) throw QUICK_FAULT
+  const { keys } = walk.path
+  throw new ValidationError({ issues: [{ path: keys.length === 0 ? 'details' : `details.${keys.join('.')}`, message }], ...(cause === undefined ? {} : { cause }) })
 }
 
 function grow(walk: Walk, bytes: number): void {
   walk.size += bytes
-  if (walk.size > MAX_DETAILS_BYTES) throw new ValidationError({ issues: [{ path: pathOf(walk), message: `details are larger than ${MAX_DETAILS_BYTES} bytes` }] })
+  if (walk.size > MAX_DETAILS_BYTES) fault(walk, `details are larger than ${MAX_DETAILS_BYTES} bytes`)
 }
 
 function scrub(text: string, secrets: ReadonlySet<string>): string {
