@@ -172,7 +172,8 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
   const inFlight = new Map<string, Promise<Result | string>>()
 
   function gate(input: Input, approvalId: string | undefined, extra?: RequireApproval): Promise<GateDecision> {
-    return haldir.gate(gateRequest(input, approvalId, extra))
+    const demand = approvalId === undefined ? (demandFor(input) ?? extra) : undefined
+    return haldir.gate(gateRequest(input, idempotencyKeyOf(input), demand, approvalId))
   }
 
   // The gate prepared from the client's registered one, with this governor's scope, tool, cost and lease (on the first call).
@@ -182,29 +183,30 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
    * `gate`, with the decision itself where the client decided it within the call (memory): the
    * governed call then runs with no turn of the microtask queue before it. Throws on bad options.
    */
-  function gateSoon(input: Input, approvalId: string | undefined): GateDecision | Promise<GateDecision> {
+  function gateSoon(input: Input, key: string | undefined, approvalId: string | undefined): GateDecision | Promise<GateDecision> {
     const soon = gateSoonOf(haldir)
-    if (soon === undefined) return haldir.gate(gateRequest(input, approvalId))
+    const demand = approvalId === undefined ? demandFor(input) : undefined
     // Most calls differ only in their session and details: what they share was checked once.
-    if (approvalId === undefined && idempotencyKeyOf(input) === undefined && demandFor(input) === undefined) {
+    if (soon !== undefined && approvalId === undefined && key === undefined && demand === undefined) {
       if (prepared?.soon !== soon) prepared = { soon, gate: soon.prepare(holdTtl === undefined ? { scope, tool, maxCostUsd: reserveUsd } : { scope, tool, maxCostUsd: reserveUsd, holdTtl }) }
-      return prepared.gate(typeof pickSession === 'function' ? pickSession(input) : pickSession, describe === true ? { args: input } : describe === false ? undefined : describe(input))
+      return prepared.gate(sessionOf(input), detailsOf(input))
     }
-    return soon.soon(gateRequest(input, approvalId))
+    const request = gateRequest(input, key, demand, approvalId)
+    return soon === undefined ? haldir.gate(request) : soon.soon(request)
   }
 
-  function gateRequest(input: Input, approvalId: string | undefined, extra?: RequireApproval): GateOptions {
-    const details = describe === true ? { args: input } : describe === false ? undefined : describe(input)
-    const demand = approvalId === undefined ? (demandFor(input) ?? extra) : undefined
-    // One literal, keys added only when set: this runs on every governed call.
-    const request: GateOptions = { sessionId: typeof pickSession === 'function' ? pickSession(input) : pickSession, scope, tool, maxCostUsd: reserveUsd, details }
-    const key = idempotencyKeyOf(input)
+  function gateRequest(input: Input, key: string | undefined, demand: RequireApproval | undefined, approvalId: string | undefined): GateOptions {
+    // One literal, keys added only when set.
+    const request: GateOptions = { sessionId: sessionOf(input), scope, tool, maxCostUsd: reserveUsd, details: detailsOf(input) }
     if (key !== undefined) request.idempotencyKey = key
     if (holdTtl !== undefined) request.holdTtl = holdTtl
     if (demand !== undefined) request.requireApproval = demand
     if (approvalId !== undefined) request.approvalId = approvalId
     return request
   }
+
+  const sessionOf = (input: Input): string => (typeof pickSession === 'function' ? pickSession(input) : pickSession)
+  const detailsOf = (input: Input): Record<string, unknown> | undefined => (describe === true ? { args: input } : describe === false ? undefined : describe(input))
 
   async function enter(input: Input, call: GovernedCallOptions | undefined): Promise<{ hold: Hold } | { denied: unknown }> {
     let decision = call?.decision ?? (await gate(input, call?.approvalId))
@@ -230,18 +232,18 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
    * other settles through the client's queue when it has one: the caller waits for the decision
    * only, the entry is written right after with other settles.
    */
-  const closer = (hold: Hold, input: Input) => (idempotencyKeyOf(input) === undefined ? deferredClose(hold) : undefined)
+  const closer = (hold: Hold, key: string | undefined) => (key === undefined ? deferredClose(hold) : undefined)
 
-  async function release(hold: Hold, input: Input, error: unknown, started: number): Promise<void> {
+  async function release(hold: Hold, key: string | undefined, error: unknown, started: number): Promise<void> {
     const options = { error, details: { durationMs: elapsed(started) } }
-    const later = closer(hold, input)
+    const later = closer(hold, key)
     if (later) later.releaseLater(options)
     else await hold.release(options)
   }
 
   /** Queues the settle (nothing to wait for: `undefined`) or writes it inline. */
-  function settle(hold: Hold, input: Input, result: Result, started: number): Promise<unknown> | undefined {
-    const later = closer(hold, input)
+  function settle(hold: Hold, key: string | undefined, input: Input, result: Result, started: number): Promise<unknown> | undefined {
+    const later = closer(hold, key)
     if (typeof cost !== 'function') {
       if (later) return void later.settleTimed(reserveUsd, elapsed(started))
       return hold.settle(reserveUsd, { details: { durationMs: elapsed(started) } })
@@ -256,19 +258,19 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
 
   const governed = function governed(input: Input, run: () => Result | Promise<Result>, call?: GovernedCallOptions): Promise<Result | string> {
     const key = idempotencyKeyOf(input)
-    if (key === undefined) return once(input, run, call)
-    const slot = `${typeof pickSession === 'function' ? pickSession(input) : pickSession}\u0000${key}`
+    if (key === undefined) return once(input, key, run, call)
+    const slot = `${sessionOf(input)}\u0000${key}`
     const running = inFlight.get(slot)
     if (running) return running
-    const pending = once(input, run, call).finally(() => inFlight.delete(slot))
+    const pending = once(input, key, run, call).finally(() => inFlight.delete(slot))
     inFlight.set(slot, pending)
     return pending
   } as Governor<Input, Result>
 
-  async function once(input: Input, run: () => Result | Promise<Result>, call: GovernedCallOptions | undefined): Promise<Result | string> {
+  async function once(input: Input, key: string | undefined, run: () => Result | Promise<Result>, call: GovernedCallOptions | undefined): Promise<Result | string> {
     // The gate let the call through (most calls): go on without `enter`'s extra promise, and
     // without awaiting a decision the client gave at once.
-    let decision = call?.decision ?? gateSoon(input, call?.approvalId)
+    let decision = call?.decision ?? gateSoon(input, key, call?.approvalId)
     if (decision instanceof Promise) decision = await decision
     let hold: Hold
     if (decision.allowed) hold = decision.hold
@@ -282,10 +284,10 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
     try {
       result = await run()
     } catch (error) {
-      await release(hold, input, error, started)
+      await release(hold, key, error, started)
       throw error
     }
-    const settling = settle(hold, input, result, started)
+    const settling = settle(hold, key, input, result, started)
     if (settling !== undefined) await settling
     return result
   }
@@ -301,6 +303,7 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       yield entered.denied as Result
       return
     }
+    const key = idempotencyKeyOf(input)
     const started = performance.now()
     let last: Result | undefined
     let failed = false
@@ -311,11 +314,11 @@ export function createGovernor<Input, Result>(options: GovernOptions<Input, Resu
       }
     } catch (error) {
       failed = true
-      await release(entered.hold, input, error, started)
+      await release(entered.hold, key, error, started)
       throw error
     } finally {
       // Also reached when the consumer stops early: the work ran, so it is settled, not released.
-      if (!failed) await settle(entered.hold, input, last as Result, started)
+      if (!failed) await settle(entered.hold, key, input, last as Result, started)
     }
   }
   return governed
