@@ -122,18 +122,12 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
   // Where a gate's details report their JSON length as they are cleaned (read at once, per gate).
   const gateMeasure: DetailsMeasure = { jsonLength: -1 }
 
-  /** `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned). */
-  async function holdOrRefuse(request: AuthorizeRequest): Promise<GateDecision> {
-    const freeing = freed()
-    if (freeing) await freeing
-    return toDecision(request, await backend.authorize(request))
-  }
-
   /**
-   * `holdOrRefuse`, with the decision itself when nothing is owed and the backend decided within
-   * the call; a promise otherwise. A throw of the backend's is thrown here or rejected there.
+   * `reserve` mode, shared by `reserve()` (a refusal throws) and `gate()` (a refusal is returned):
+   * the decision itself when nothing is owed and the backend decided within the call, a promise
+   * otherwise. A throw of the backend's is thrown here or rejected there.
    */
-  function holdOrRefuseSoon(request: AuthorizeRequest, detailsJsonLength: number): GateDecision | Promise<GateDecision> {
+  function holdOrRefuse(request: AuthorizeRequest, detailsJsonLength: number): GateDecision | Promise<GateDecision> {
     const freeing = freed()
     if (freeing) return freeing.then(() => authorize(request)).then((result) => toDecision(request, result))
     const answer = authorize(request, detailsJsonLength)
@@ -149,27 +143,41 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     return { allowed: false, error: denialToError(result, request.sessionId), reason: result.reason, entry: result.entry }
   }
 
+  /** A `reserve` request: one literal for `gate()`, a governor's prepared gate and `reserve()` (one object shape on the hot path). */
+  function reserveRequest(
+    sessionId: string,
+    amountMicros: number,
+    scope: string | null,
+    tool: string,
+    action: string,
+    idempotencyKey: string | null,
+    holdTtlMs: number | null,
+    approval: AuthorizeRequest['approval'],
+    approvalId: string | null,
+    details: Record<string, unknown>,
+  ): AuthorizeRequest {
+    return { tenant, mode: 'reserve', sessionId, amountMicros, scope, tool, action, idempotencyKey, holdTtlMs, approval, approvalId, details }
+  }
+
   /** `gate()` once its caller's options are taken: throws on bad options, else the decision (or its promise). */
   function gateWith(gateOptions: GateOptions): GateDecision | Promise<GateDecision> {
     const checked = parseOptions(gateOptionsSchema, gateOptions, 'options', GATE_PASSTHROUGH)
     const sessionId = id(gateOptions.sessionId, 'sessionId')
     const amountMicros = gateOptions.maxCostUsd === undefined ? 0 : usdToMicros(gateOptions.maxCostUsd, 'maxCostUsd')
     const tool = name(gateOptions.tool, 'tool')
-    const request: AuthorizeRequest = {
-      tenant,
-      mode: 'reserve',
+    const request = reserveRequest(
       sessionId,
       amountMicros,
-      scope: gateOptions.scope === undefined || gateOptions.scope === null ? null : scope(gateOptions.scope, 'scope'),
+      gateOptions.scope === undefined || gateOptions.scope === null ? null : scope(gateOptions.scope, 'scope'),
       tool,
-      action: gateOptions.action ?? 'execute',
-      idempotencyKey: gateOptions.idempotencyKey === undefined ? null : id(gateOptions.idempotencyKey, 'idempotencyKey'),
-      holdTtlMs: holdTtlMs(checked.holdTtl),
-      approval: checked.requireApproval === undefined ? null : demandOf(checked.requireApproval, tool),
-      approvalId: checked.approvalId ?? null,
-      details: client.cleanDetails(gateOptions.details, gateMeasure),
-    }
-    return holdOrRefuseSoon(request, gateMeasure.jsonLength)
+      gateOptions.action ?? 'execute',
+      gateOptions.idempotencyKey === undefined ? null : id(gateOptions.idempotencyKey, 'idempotencyKey'),
+      holdTtlMs(checked.holdTtl),
+      checked.requireApproval === undefined ? null : demandOf(checked.requireApproval, tool),
+      checked.approvalId ?? null,
+      client.cleanDetails(gateOptions.details, gateMeasure),
+    )
+    return holdOrRefuse(request, gateMeasure.jsonLength)
   }
 
   /** `gateWith` for a governor's calls: what they share is checked once, here (see `PreparedGate`). */
@@ -179,22 +187,8 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     const amountMicros = usdToMicros(fixed.maxCostUsd, 'maxCostUsd')
     const lease = holdTtlMs(fixed.holdTtl === undefined ? undefined : parseInput(holdTtlSchema, fixed.holdTtl, 'holdTtl'))
     return (sessionId, details) => {
-      // The same literal as `gateWith`'s, field for field.
-      const request: AuthorizeRequest = {
-        tenant,
-        mode: 'reserve',
-        sessionId: id(sessionId, 'sessionId'),
-        amountMicros,
-        scope: checkedScope,
-        tool,
-        action: 'execute',
-        idempotencyKey: null,
-        holdTtlMs: lease,
-        approval: null,
-        approvalId: null,
-        details: client.cleanDetails(details, gateMeasure),
-      }
-      return holdOrRefuseSoon(request, gateMeasure.jsonLength)
+      const request = reserveRequest(id(sessionId, 'sessionId'), amountMicros, checkedScope, tool, 'execute', null, lease, null, null, client.cleanDetails(details, gateMeasure))
+      return holdOrRefuse(request, gateMeasure.jsonLength)
     }
   }
 
@@ -275,20 +269,19 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
       const checkedId = id(sessionId, 'sessionId')
       const amountMicros = usdToMicros(amountUsd, 'amountUsd')
       const parsed = parseInput(reserveOptionsSchema, reserveOptions, 'options')
-      const decision = await holdOrRefuse({
-        tenant,
-        mode: 'reserve',
-        sessionId: checkedId,
+      const request = reserveRequest(
+        checkedId,
         amountMicros,
-        scope: parsed.scope ?? null,
-        tool: parsed.tool,
-        action: 'reserve',
-        idempotencyKey: parsed.idempotencyKey ?? null,
-        holdTtlMs: holdTtlMs(parsed.holdTtl),
-        approval: demandOf(parsed.requireApproval, parsed.tool),
-        approvalId: parsed.approvalId ?? null,
-        details: client.cleanDetails(parsed.details),
-      })
+        parsed.scope ?? null,
+        parsed.tool,
+        'reserve',
+        parsed.idempotencyKey ?? null,
+        holdTtlMs(parsed.holdTtl),
+        demandOf(parsed.requireApproval, parsed.tool),
+        parsed.approvalId ?? null,
+        client.cleanDetails(parsed.details),
+      )
+      const decision = await holdOrRefuse(request, -1)
       if (!decision.allowed) throw decision.error
       return decision.hold
     },

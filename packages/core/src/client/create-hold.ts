@@ -63,7 +63,7 @@ class ClientHold implements Hold, DeferredClose {
   settleTimed(actualUsd: number, durationMs: number): void {
     const client = this.#client
     const amountMicros = usdToMicros(actualUsd, 'actualUsd')
-    const request: SettleRequest = { tenant: client.tenant, sessionId: this.sessionId, holdId: this.id, amountMicros, outcome: 'ok', action: 'execute', flagged: false, reason: null, details: client.timedDetails(durationMs) }
+    const request = closeRequest(client, this.sessionId, this.id, amountMicros, 'ok', 'execute', false, null, client.timedDetails(durationMs))
     ;(client.settles as SettleQueue).push(request, Math.max(0, this.#amountMicros - amountMicros))
   }
 
@@ -76,35 +76,31 @@ async function close(client: ClientContext, request: SettleRequest): Promise<Aud
   return (await client.backend.settle(request)).entry
 }
 
-// One request literal per path (no spread of shared fields): this runs on every governed call.
 function settleRequest(client: ClientContext, sessionId: string, holdId: string, actualUsd: number, options: SettleOptions): SettleRequest {
   const parsed = parseOptions(settleOptionsSchema, options, 'options', SETTLE_PASSTHROUGH)
-  return {
-    tenant: client.tenant,
-    sessionId,
-    holdId,
-    amountMicros: usdToMicros(actualUsd, 'actualUsd'),
-    outcome: 'ok',
-    action: parsed.action ?? 'execute',
-    flagged: parsed.flagged ?? false,
-    reason: parsed.reason ?? null,
-    details: client.cleanDetails(options.details),
-  }
+  const amountMicros = usdToMicros(actualUsd, 'actualUsd')
+  return closeRequest(client, sessionId, holdId, amountMicros, 'ok', parsed.action ?? 'execute', parsed.flagged ?? false, parsed.reason ?? null, client.cleanDetails(options.details))
 }
 
 function releaseRequest(client: ClientContext, sessionId: string, holdId: string, options: ReleaseOptions): SettleRequest {
   const parsed = parseOptions(releaseOptionsSchema, options, 'options', RELEASE_PASSTHROUGH)
   const failed = options.error !== undefined
-  return {
-    tenant: client.tenant,
-    sessionId,
-    holdId,
-    amountMicros: 0,
-    outcome: failed ? 'error' : 'ok',
-    action: parsed.action ?? (failed ? 'execute' : 'release'),
-    flagged: failed,
-    // A tool's error message can hold anything; it is stored as every backend keeps it.
-    reason: parsed.reason ?? (failed ? normalizeText(errorMessage(options.error).slice(0, 10_000)) : null),
-    details: client.cleanDetails(options.details),
-  }
+  // A tool's error message can hold anything; it is stored as every backend keeps it.
+  const reason = parsed.reason ?? (failed ? normalizeText(errorMessage(options.error).slice(0, 10_000)) : null)
+  return closeRequest(client, sessionId, holdId, 0, failed ? 'error' : 'ok', parsed.action ?? (failed ? 'execute' : 'release'), failed, reason, client.cleanDetails(options.details))
+}
+
+/** A settle or release request: one literal for every way a hold closes (one object shape in the settle queue). */
+function closeRequest(
+  client: ClientContext,
+  sessionId: string,
+  holdId: string,
+  amountMicros: number,
+  outcome: SettleRequest['outcome'],
+  action: string,
+  flagged: boolean,
+  reason: string | null,
+  details: Record<string, unknown>,
+): SettleRequest {
+  return { tenant: client.tenant, sessionId, holdId, amountMicros, outcome, action, flagged, reason, details }
 }
