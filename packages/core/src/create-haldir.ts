@@ -290,8 +290,7 @@ export function createHaldir(options: HaldirOptions = {}): Haldir {
     // queue on every governed call. Bad options still reject, as from an async function.
     gate(gateOptions) {
       try {
-        const decision = gateWith(gateOptions)
-        return decision instanceof Promise ? decision : Promise.resolve(decision)
+        return Promise.resolve(gateWith(gateOptions))
       } catch (error) {
         return Promise.reject(error)
       }

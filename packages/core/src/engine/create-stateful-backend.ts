@@ -186,8 +186,8 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
    * returns the next way to decide it, or `null` to let the error through).
    */
   function runSoon<Request, R>(load: LoadRequest & { configVersion: true }, plan: Plan<Request, R>, request: Request, otherwise?: (error: unknown, request: Request) => R | Promise<R> | null): Promise<R> {
-    const value = runMaybeNow(load, plan, request, otherwise)
-    return value instanceof Promise ? value : Promise.resolve(value)
+    // A promise given to `Promise.resolve` comes back as itself.
+    return Promise.resolve(runMaybeNow(load, plan, request, otherwise))
   }
 
   /** `runSoon` without wrapping a value decided now in a promise: the value itself, or the promise of the long way (or of a refusal). */
@@ -223,8 +223,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
   }
 
   function authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
-    const answer = authorizeMaybeNow(request)
-    return answer instanceof Promise ? answer : Promise.resolve(answer)
+    return Promise.resolve(authorizeMaybeNow(request))
   }
 
   /**
