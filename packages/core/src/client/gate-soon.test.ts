@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { authorizeNowOf } from '../backend/authorize-now.ts'
+import { authorizeNowOf } from '../backend/decides-now.ts'
 import type { HaldirBackend } from '../backend/haldir-backend.ts'
 import { createHaldir } from '../create-haldir.ts'
 import { ValidationError } from '../errors/validation-error.ts'

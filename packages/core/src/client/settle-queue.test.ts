@@ -3,7 +3,7 @@ import type { HaldirBackend, SettleManyRequest, SettleRequest } from '../backend
 import { createGovernor } from '../create-governor.ts'
 import { deferredClose } from './deferred-hold.ts'
 import { createSettleQueue } from './settle-queue.ts'
-import { settlesNowOf } from '../backend/settles-now.ts'
+import { settlesNowOf } from '../backend/decides-now.ts'
 import { createStatefulBackend } from '../engine/create-stateful-backend.ts'
 import { resolveKeys } from '../internal/resolve-keys.ts'
 import { memoryStore } from '../memory/memory-store.ts'

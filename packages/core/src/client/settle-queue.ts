@@ -4,7 +4,7 @@ import { errorFromJson } from '../errors/error-from-json.ts'
 import { HaldirError } from '../errors/haldir-error.ts'
 import { toErrorJson } from '../errors/to-error-json.ts'
 import { nextTurn } from '../internal/next-turn.ts'
-import { type SettlesNow, settlesNowOf } from '../backend/settles-now.ts'
+import { type SettlesNow, settlesNowOf } from '../backend/decides-now.ts'
 
 /**
  * The settles of completed governed calls, written after the caller has its result: gathered

@@ -2,8 +2,7 @@ import type { AuditEntry, AuditEntryInput, AuditHead } from '../audit/audit-entr
 import { prepareAuditEntry, sealAuditEntry, type SealOutputs } from '../audit/hash-audit-entry.ts'
 import { verifyAuditChain } from '../audit/verify-audit-chain.ts'
 import { authorizeEach, eachOutcome } from '../backend/each-outcome.ts'
-import { registerAuthorizeNow } from '../backend/authorize-now.ts'
-import { registerSettlesNow } from '../backend/settles-now.ts'
+import { registerDecidesNow } from '../backend/decides-now.ts'
 import { type ApprovalRecord, type AuditPage, type AuthorizeRequest, type AuthorizeResult, BACKEND_CONTRACT_VERSION, type HaldirBackend, type HoldInfo, type SettleManyRequest, type SettleOutcome, type SettleRequest, type SettleResult } from '../backend/haldir-backend.ts'
 import { createEventBus, type EventBus } from '../events/event-bus.ts'
 import { BackendError } from '../errors/backend-error.ts'
@@ -501,10 +500,7 @@ export function createStatefulBackend(options: StatefulBackendOptions): HaldirBa
 
     close: () => store.close(),
   }
-  // The client's settle queue settles a batch within the call when the store decides synchronously.
-  if (transactNow !== undefined) {
-    registerSettlesNow(backend, settleManyNow)
-    registerAuthorizeNow(backend, authorizeMaybeNow)
-  }
+  // The client's gate decides, and its settle queue settles a batch, within the call when the store decides synchronously.
+  if (transactNow !== undefined) registerDecidesNow(backend, { authorize: authorizeMaybeNow, settles: settleManyNow })
   return backend
 }
