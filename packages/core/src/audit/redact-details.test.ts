@@ -53,6 +53,19 @@ describe('redactDetails', () => {
     expect(performance.now() - started).toBeLessThan(2000)
   })
 
+  it('never reads the value of a redacted key: its getter does not run, and cannot refuse the details', () => {
+    let reads = 0
+    const details = Object.defineProperty({ user: 'ann' }, 'Password', {
+      enumerable: true,
+      get: () => {
+        reads++
+        throw new Error('the vault is locked')
+      },
+    })
+    expect(clean(details)).toEqual({ user: 'ann', Password: REDACTED })
+    expect(reads).toBe(0)
+  })
+
   it('reads each getter and calls each toJSON once for details that are valid', () => {
     let reads = 0
     let conversions = 0
